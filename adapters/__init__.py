@@ -1,0 +1,1 @@
+"""Tool-call data, LoRA training and evaluation, and the shipped adapter."""

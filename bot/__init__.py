@@ -1,0 +1,1 @@
+"""The conversation engine, its tools, the generator and the command line."""

@@ -1,0 +1,1 @@
+"""Shop data: the store, ingest, embeddings, FAISS indexes and retrieval."""

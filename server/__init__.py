@@ -1,0 +1,1 @@
+"""The FastAPI app, the WebSocket protocol and the widget assets."""
