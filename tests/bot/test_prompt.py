@@ -1,0 +1,52 @@
+"""The prompt fits the model's budget by dropping old history first, then the least relevant facts."""
+
+import pytest
+
+from bot.prompt import TurnContext, build_messages, order_line, product_line
+
+
+def test_prompt_lists_facts_with_their_ids(tiny_store):
+    products = tiny_store.products()
+    ctx = TurnContext(products=products[:1], orders=tiny_store.customer_orders("C1"), customer_name="Ada")
+    messages, _ = build_messages("Shop", ctx, [], "hi", count_tokens=lambda m: 0, max_prompt_tokens=1000)
+    system = messages[0]["content"]
+    assert "[P1] Barista Oat Milk | Oatbury | 1 L | $3.49 | in stock (23)" in system
+    assert "Order 1042" in system and "tracking 1Z999AA10123456784" in system
+    assert messages[-1] == {"role": "user", "content": "hi"}
+
+
+def test_out_of_stock_is_stated(tiny_store):
+    assert "out of stock" in product_line(tiny_store.products_by_id(["P2"])["P2"])
+
+
+def test_order_line_shows_status_and_total(tiny_store):
+    line = order_line(tiny_store.customer_orders("C1")[0])
+    assert "status shipped" in line and "total $6.98" in line and "2x Barista Oat Milk" in line
+
+
+def test_budget_drops_history_before_facts(tiny_store, generator):
+    ctx = TurnContext(products=tiny_store.products(), customer_name=None)
+    history = [{"role": "user", "content": "tell me a long story " * 30}, {"role": "assistant", "content": "ok " * 100}]
+    full, _ = build_messages("Shop", ctx, history, "price of oat milk?", count_tokens=generator.count_tokens,
+                             max_prompt_tokens=10_000)
+    budget = generator.count_tokens(full) - 50
+    trimmed, kept = build_messages("Shop", ctx, history, "price of oat milk?", count_tokens=generator.count_tokens,
+                                   max_prompt_tokens=budget)
+    assert generator.count_tokens(trimmed) <= budget
+    assert len(trimmed) == 2  # history gone
+    assert len(kept.products) == 4  # facts kept
+
+
+def test_budget_then_drops_lowest_ranked_facts(tiny_store, generator):
+    ctx = TurnContext(products=tiny_store.products())
+    full, _ = build_messages("Shop", ctx, [], "q", count_tokens=generator.count_tokens, max_prompt_tokens=10_000)
+    trimmed, kept = build_messages("Shop", ctx, [], "q", count_tokens=generator.count_tokens,
+                                   max_prompt_tokens=generator.count_tokens(full) - 10)
+    assert [p.id for p in kept.products] == ["P1", "P2", "P3"]
+    assert "[P4]" not in trimmed[0]["content"]
+
+
+def test_a_question_longer_than_the_budget_says_what_to_do(generator):
+    with pytest.raises(ValueError, match="SHOPBOT_MAX_PROMPT_TOKENS"):
+        build_messages("Shop", TurnContext(), [], "word " * 500, count_tokens=generator.count_tokens,
+                       max_prompt_tokens=300)

@@ -1,0 +1,26 @@
+"""The store's order query is keyed by the session's customer and never crosses customers."""
+
+
+def test_customer_orders_returns_only_that_customers_orders(tiny_store):
+    orders = tiny_store.customer_orders("C1")
+    assert [o.id for o in orders] == ["1042"]
+    assert orders[0].tracking_number == "1Z999AA10123456784"
+    assert orders[0].lines[0].name == "Barista Oat Milk"
+    assert orders[0].total == 6.98
+
+
+def test_customer_orders_for_another_customer_never_include_the_first(tiny_store):
+    assert [o.id for o in tiny_store.customer_orders("C2")] == ["1043"]
+
+
+def test_unknown_customer_sees_no_orders(tiny_store):
+    assert tiny_store.customer_orders("C999") == []
+
+
+def test_catalog_fingerprint_changes_with_product_text(tiny_store):
+    from retrieval.schema import Product
+
+    before = tiny_store.catalog_fingerprint()
+    with tiny_store.transaction() as s:
+        s.get(Product, "P2").description = "Now organic."
+    assert tiny_store.catalog_fingerprint() != before
