@@ -1,0 +1,48 @@
+"""shopbot's retriever and model compose into a LangChain user's own chain."""
+
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import RunnablePassthrough
+
+from bot.langchain_parts import ShopChatModel, ShopRetriever
+from retrieval.retriever import Retriever
+
+
+def test_retriever_returns_documents_with_ids_and_metadata(tiny_store, embedder, tmp_path):
+    retriever = ShopRetriever(retriever=Retriever.open(tiny_store, embedder, tmp_path), k=3, kind="products")
+    docs = retriever.invoke("oat milk for my latte")
+    assert docs[0].id == "P1"
+    assert docs[0].metadata["type"] == "product" and docs[0].metadata["brand"] == "Oatbury"
+    policies = ShopRetriever(retriever=Retriever.open(tiny_store, embedder, tmp_path), k=1, kind="policies")
+    assert policies.invoke("free delivery threshold")[0].metadata["source_id"] == "shipping"
+
+
+def test_chat_model_streams_chunks_and_reports_usage(generator):
+    model = ShopChatModel(generator=generator, max_new_tokens=8)
+    chunks = list(model.stream("Say hello to a shopper."))
+    assert sum(1 for c in chunks if c.content) >= 3
+    final = model.invoke("Say hello to a shopper.")
+    assert final.content and final.usage_metadata["output_tokens"] == 8
+    assert final.response_metadata["finish_reason"] == "length"
+
+
+def test_a_small_rag_chain_answers_from_retrieved_documents(tiny_store, embedder, generator, tmp_path):
+    retriever = ShopRetriever(retriever=Retriever.open(tiny_store, embedder, tmp_path), k=2)
+    prompt = ChatPromptTemplate.from_messages(
+        [("system", "Answer from these facts:\n{context}"), ("human", "{question}")]
+    )
+    seen_context = []
+
+    def format_docs(docs):
+        seen_context.extend(d.metadata["source_id"] for d in docs)
+        return "\n".join(d.page_content for d in docs)
+
+    chain = (
+        {"context": retriever | format_docs, "question": RunnablePassthrough()}
+        | prompt
+        | ShopChatModel(generator=generator, max_new_tokens=10)
+        | StrOutputParser()
+    )
+    answer = chain.invoke("How much does shipping cost?")
+    assert isinstance(answer, str) and answer.strip()
+    assert "shipping" in seen_context
