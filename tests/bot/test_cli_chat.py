@@ -1,0 +1,51 @@
+"""The terminal chat, end to end in a subprocess: piped questions in, streamed answers and sources out."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import MODEL_CACHE
+
+SHOPBOT = Path(sys.executable).with_name("shopbot")
+
+
+def run_chat(tmp_path: Path, stdin: str, *args: str) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "SHOPBOT_DATA_DIR": str(tmp_path),
+        "SHOPBOT_MODEL_CACHE_DIR": str(MODEL_CACHE),
+        "SHOPBOT_MAX_NEW_TOKENS": "12",
+        "COLUMNS": "200",
+    }
+    return subprocess.run(
+        [str(SHOPBOT), "chat", *args], input=stdin, capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+def test_piped_chat_answers_a_signed_in_customer_from_their_order(tiny_store, tmp_path):
+    result = run_chat(tmp_path, "where is my order?\n", "--customer", "C1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("bot> ") and len(result.stdout.strip()) > len("bot>")
+    assert "order 1042 (Order 1042)" in result.stderr
+    assert "tokens/s" in result.stderr
+
+
+def test_piped_chat_keeps_history_across_lines_and_reset(tiny_store, tmp_path):
+    result = run_chat(tmp_path, "how much is the oat milk?\n/reset\nthanks\n/quit\nnever asked\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("bot> ") == 2  # /quit stops before the last line
+    assert "new conversation" in result.stderr
+    from bot.conversations import Conversations
+    from retrieval.schema import Conversation
+
+    with tiny_store.session() as s:
+        ids = [c.id for c in s.query(Conversation).order_by(Conversation.created_at)]
+    assert len(ids) == 2
+    assert [len(Conversations(tiny_store).messages(i, None)) for i in ids] == [2, 2]
+
+
+def test_unknown_customer_is_refused_with_a_clear_error(tiny_store, tmp_path):
+    result = run_chat(tmp_path, "hi\n", "--customer", "C404")
+    assert result.returncode == 1
+    assert "unknown customer 'C404'" in result.stderr
