@@ -331,13 +331,16 @@ def read_csv(
         return None
     rows = tqdm(
         _records(reader, header, label, problems),
-        total=content.count("\n"),
+        total=content.count("\n") - content.endswith("\n") or None,  # rows after the header, roughly
         desc=label,
         unit=" rows",
         disable=None if progress is None else not progress,
     )
     try:
-        return [parse_row(spec, line, cells, label, problems) for line, cells in rows]
+        return [
+            parse_row(spec, line, cells, label, problems) if cells is not None else ParsedRow(line, {}, False)
+            for line, cells in rows
+        ]
     except csv.Error as exc:
         problems.add(label, reader.line_num, f"malformed CSV ({exc}); the rest of the file was not read")
         return None
@@ -367,15 +370,19 @@ def header_problems(header: list[str], spec: CsvSpec) -> list[str]:
     return wrong
 
 
-def _records(reader: Any, header: list[str], label: str, problems: Problems) -> Iterator[tuple[int, dict[str, str]]]:
-    """(first physical line, cells by column) for each non-blank row."""
+def _records(
+    reader: Any, header: list[str], label: str, problems: Problems
+) -> Iterator[tuple[int, dict[str, str] | None]]:
+    """(first physical line, cells by column) for each non-blank row; None for a row of the wrong length."""
     previous = reader.line_num
     for cells in reader:
         line, previous = previous + 1, reader.line_num
         if not cells:
             continue
         if len(cells) != len(header):
-            problems.add(label, line, f"expected {len(header)} fields, found {len(cells)}")
+            hint = " (is a quote left open?)" if any("\n" in cell for cell in cells) else ""
+            problems.add(label, line, f"expected {len(header)} fields, found {len(cells)}{hint}")
+            yield line, None
             continue
         yield line, dict(zip(header, cells))
 
@@ -428,6 +435,13 @@ def check_unique(spec: CsvSpec, rows: Iterable[ParsedRow], label: str, problems:
             problems.add(label, line, f"duplicate {what} (also on line {others})")
 
 
+def known_values(rows: list[ParsedRow] | None, column: str) -> set | None:
+    """The values of `column` in a file, or None when some row's value could not be read (so any is possible)."""
+    if rows is None or any(column not in r.values for r in rows):
+        return None
+    return {r.values[column] for r in rows}
+
+
 def existing_ids(session: Session, model: type, ids: Iterable[Any], chunk: int = 500) -> set:
     """Which of `ids` are primary keys of `model` in the database."""
     wanted = list(dict.fromkeys(ids))
@@ -451,7 +465,7 @@ def check_references(
 ) -> None:
     """Each row's `column` value must be in `known` (the target file's ids) or, given a session, the database.
 
-    `known` None means the target file could not be read; its problems are reported already."""
+    `known` None means the target file could not be read in full; its problems are reported already."""
     if known is None:
         return
     missing = [(r.line, r.values[column]) for r in rows if r.values.get(column) is not None and r.values[column] not in known]
@@ -572,8 +586,7 @@ def _require_shop_files(folder: Path) -> None:
 def _check_shop_references(store: Store, files: dict[str, list[ParsedRow] | None], problems: Problems) -> None:
     with store.session() as session:
         for name, column, target, model in REFERENCES:
-            target_rows = files[target]
-            known = None if target_rows is None else {r.values["id"] for r in target_rows if "id" in r.values}
+            known = known_values(files[target], "id")
             check_references(files[name] or [], column, known, name, target, problems, session=session, model=model)
 
 

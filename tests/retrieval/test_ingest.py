@@ -317,6 +317,11 @@ def test_a_row_with_the_wrong_number_of_fields_is_reported(ingest_store, tmp_pat
     assert problems_of(ingest_store, folder) == ["customers.csv:4: expected 3 fields, found 4"]
 
 
+def test_a_quote_left_open_is_reported_at_the_row_where_it_opens(ingest_store, tmp_path):
+    folder = shop(tmp_path, customers_csv='customer_id,name,email\nC1,"Ada Shopper,\nC2,Bob Other,\n')
+    assert problems_of(ingest_store, folder) == ["customers.csv:2: expected 3 fields, found 2 (is a quote left open?)"]
+
+
 def test_bytes_that_are_not_utf8_are_reported_at_their_line(ingest_store, tmp_path):
     latin1 = "customer_id,name,email\nC1,Ada Shopper,\nC2,Zoë Other,\n".encode("latin-1")
     [problem] = problems_of(ingest_store, shop(tmp_path, customers_csv=latin1))
