@@ -149,7 +149,8 @@ def order_heads(rows: list[ParsedRow], label: str, problems: Problems) -> dict[s
             continue
         differ = [f for f in ORDER_FIELDS if row.values[f] != first.values[f]]
         if differ:
-            problems.add(label, row.line, f"{', '.join(differ)} {'differs' if len(differ) == 1 else 'differ'} from this order's first row on line {first.line}")
+            verb = "differs" if len(differ) == 1 else "differ"
+            problems.add(label, row.line, f"{', '.join(differ)} {verb} from this order's first row on line {first.line}")
     return heads
 
 
