@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 
 from bot.conversations import Conversations
 from bot.generator import GenerationStats, Generator
+from bot.intents import tool_for
 from bot.prompt import TurnContext, build_messages
 from bot.settings import Settings
+from bot.tools import ToolRegistry, ToolResult, ToolSession
 from retrieval.retriever import Retriever
 from retrieval.schema import MessageStatus
 from retrieval.store import Store
@@ -45,13 +47,25 @@ class Reply:
     def sources(self) -> list[dict[str, str]]:
         return self.context.sources
 
+    @property
+    def tool_results(self) -> list[tuple[str, ToolResult]]:
+        return self.context.tool_results
+
 
 class ChatEngine:
-    def __init__(self, settings: Settings, store: Store, retriever: Retriever, generator: Generator) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        retriever: Retriever,
+        generator: Generator,
+        tools: ToolRegistry | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.retriever = retriever
         self.generator = generator
+        self.tools = tools or ToolRegistry([])
         self.conversations = Conversations(store)
 
     def start(self, customer_id: str | None) -> str:
@@ -103,6 +117,9 @@ class ChatEngine:
         self.conversations.check_owner(conversation_id, customer_id)
         history = self.conversations.history(conversation_id, customer_id, self.settings.max_history_messages)
         ctx = self.gather(text, customer_id, history)
+        tool = tool_for(text)
+        if tool in self.tools.tools:
+            ctx.tool_results.append((tool, self.tools.call(ToolSession(customer_id, conversation_id), tool)))
         messages, ctx = build_messages(
             self.settings.shop_name,
             ctx,
@@ -131,6 +148,7 @@ class ChatEngine:
                 status=status,
                 meta={
                     "sources": reply.sources,
+                    "tools": [{"name": n, "items": r.items} for n, r in reply.tool_results],
                     "finish_reason": reply.stats.finish_reason if status is MessageStatus.complete else "cancelled",
                     "usage": {
                         "prompt_tokens": reply.stats.prompt_tokens,

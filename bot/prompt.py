@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from bot.tools import ToolResult
 from retrieval.documents import SearchDoc
 from retrieval.schema import Product
 from retrieval.store import OrderView
@@ -29,6 +30,7 @@ class TurnContext:
     policies: list[SearchDoc] = field(default_factory=list)
     orders: list[OrderView] = field(default_factory=list)
     customer_name: str | None = None
+    tool_results: list[tuple[str, ToolResult]] = field(default_factory=list)
 
     @property
     def sources(self) -> list[dict[str, str]]:
@@ -102,6 +104,8 @@ def system_message(shop_name: str, ctx: TurnContext) -> str:
             parts.append("The shopper's orders (newest first):\n" + "\n".join(order_line(o) for o in ctx.orders))
         else:
             parts.append("The shopper has no orders.")
+    for name, result in ctx.tool_results:
+        parts.append(f"Result of {name}:\n{result.text}")
     return "\n\n".join(parts)
 
 
@@ -119,7 +123,9 @@ def build_messages(
     Returns the messages and the context that survived, so citations name only facts the model saw.
     """
     history = list(history)
-    ctx = TurnContext(list(ctx.products), list(ctx.policies), list(ctx.orders), ctx.customer_name)
+    ctx = TurnContext(
+        list(ctx.products), list(ctx.policies), list(ctx.orders), ctx.customer_name, list(ctx.tool_results)
+    )
     while True:
         messages = [{"role": "system", "content": system_message(shop_name, ctx)}, *history,
                     {"role": "user", "content": question}]

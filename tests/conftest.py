@@ -98,3 +98,31 @@ def tiny_engine(tiny_store, embedder, generator, tmp_path):
     settings = Settings(data_dir=tmp_path, max_new_tokens=12, top_k_products=2, top_k_policies=1)
     retriever = Retriever.open(tiny_store, embedder, settings.index_dir)
     return ChatEngine(settings, tiny_store, retriever, generator)
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory):
+    """The committed demo shop, loaded through the ingest path into its own database and indexes."""
+    from retrieval.demo import DEMO_DATA_DIR
+    from retrieval.ingest import ingest_shop
+    from retrieval.store import Store
+
+    folder = tmp_path_factory.mktemp("demo")
+    store = Store(f"sqlite:///{folder / 'shop.db'}")
+    store.create_schema()
+    ingest_shop(store, DEMO_DATA_DIR)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def demo_store(demo_dir):
+    from retrieval.store import Store
+
+    return Store(f"sqlite:///{demo_dir / 'shop.db'}")
+
+
+@pytest.fixture(scope="session")
+def demo_retriever(demo_store, embedder, demo_dir):
+    from retrieval.retriever import Retriever
+
+    return Retriever.open(demo_store, embedder, demo_dir / "index")

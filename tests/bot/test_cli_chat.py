@@ -49,3 +49,12 @@ def test_unknown_customer_is_refused_with_a_clear_error(tiny_store, tmp_path):
     result = run_chat(tmp_path, "hi\n", "--customer", "C404")
     assert result.returncode == 1
     assert "unknown customer 'C404'" in result.stderr
+
+
+def test_where_is_my_order_over_the_demo_shop(demo_dir, demo_store):
+    newest = demo_store.customer_orders("C0001", limit=1)[0]
+    result = run_chat(demo_dir, "where is my order?\n", "--customer", "C0001")
+    assert result.returncode == 0, result.stderr
+    assert f"order {newest.id} (Order {newest.id})" in result.stderr
+    others = {o.id for o in demo_store.customer_orders("C0002")}
+    assert not any(f"order {i} " in result.stderr for i in others)

@@ -1,0 +1,44 @@
+"""Hybrid retrieval over the demo shop finds what shoppers ask for, in their own words."""
+
+import json
+import re
+
+import pytest
+
+from retrieval.demo import RETRIEVAL_CASES
+from retrieval.evaluate import evaluate, load_cases, ranked_sources
+from retrieval.retriever import Retriever
+
+
+def test_recall_at_5_on_the_demo_case_file_is_at_least_0_85(demo_retriever):
+    cases = load_cases(RETRIEVAL_CASES)
+    assert len(cases) >= 100
+    result = evaluate(demo_retriever, cases)
+    print(json.dumps({k: v for k, v in result.items() if k != "misses"}))
+    assert result["recall_at_5"] >= 0.85, result["misses"]
+
+
+def test_bm25_fusion_does_not_lose_to_dense_only_on_brand_and_name_queries(demo_store, demo_retriever, embedder, demo_dir):
+    products = demo_store.products()
+    named = [p for p in products if p.brand][:: max(1, len(products) // 60)]
+    dense_only = Retriever.open(demo_store, embedder, demo_dir / "index", lexical_weight=0.0)
+
+    def hits_at_1(retriever):
+        return sum(
+            retriever.search(f"{p.brand} {p.name} {p.size or ''}", "products", 1)[0].doc.source_id == p.id
+            for p in named
+        )
+
+    assert hits_at_1(demo_retriever) >= hits_at_1(dense_only)
+    assert hits_at_1(demo_retriever) >= 0.9 * len(named)
+
+
+def test_policy_questions_rank_the_policy_first(demo_retriever):
+    assert ranked_sources(demo_retriever, "how long do I have to return something?")[0] == "returns-and-refunds"
+
+
+def test_a_case_file_with_a_bad_line_is_refused_naming_the_line(tmp_path):
+    bad = tmp_path / "cases.jsonl"
+    bad.write_text('{"query": "milk", "relevant": ["P0001"]}\n{"query": "eggs"}\n')
+    with pytest.raises(ValueError, match=f"{re.escape(str(bad))}:2:"):
+        load_cases(bad)
