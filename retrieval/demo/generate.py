@@ -871,8 +871,8 @@ KINDS: tuple[Kind, ...] = (
         uses=("Bake, pan-sear or grill in minutes.",), cycle=(10, 21)),
     K("deli", "Deli > Sliced Meats", [
         V("Oven-Roasted Turkey Breast", note="Thin-sliced, lower in sodium."),
-        V("Black Forest Ham", note="Smoked ham with a dark, sweet rind."),
-        V("Genoa Salami", note="Dry-cured salami with garlic and white wine."),
+        V("Black Forest Ham", note="Smoked ham with a dark, sweet rind.", brands=["Heritage Butcher"]),
+        V("Genoa Salami", note="Dry-cured pork salami with garlic and white wine.", brands=["Heritage Butcher"]),
         V("Roast Beef", note="Slow-roasted top round, sliced thin."),
     ], ["Heritage Butcher", "Cedar Valley"], [("175 g", 4.99)], tags="gluten-free dairy-free high-protein",
         uses=("Sandwiches and lunchboxes.",), cycle=(7, 14), keep=4),
