@@ -532,6 +532,43 @@ def train_ranker(histories: Sequence[Sequence[Basket]], stats: ProductStats | No
 
 # ------------------------------------------------------------------------------- expected-F1 basket
 
+def _poisson_binomial(p: np.ndarray, width: int) -> np.ndarray:
+    """Distribution of the number of successes among independent Bernoulli(p), on 0..width-1."""
+    dist = np.zeros(width)
+    dist[0] = 1.0
+    for j, pj in enumerate(p):
+        top = j + 2
+        dist[1:top] = dist[1:top] * (1.0 - pj) + dist[:top - 1] * pj
+        dist[0] *= 1.0 - pj
+    return dist
+
+
+def _leave_one_out(dist: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Rows i: the distribution of S - X_i given that of S = sum X_j (X_i ~ Bernoulli(p_i)), by stable
+    deconvolution written as one matrix product per direction: forward for p_i <= 1/2, backward above."""
+    W = len(dist)
+    out = np.zeros((len(p), W))
+    lag = np.subtract.outer(np.arange(W), np.arange(W))  # lag[s, t] = s - t
+    low = p <= 0.5
+    if low.any():
+        q = p[low]
+        c = -q / (1.0 - q)  # |c| <= 1
+        powers = c[:, None] ** np.arange(W)[None, :]  # (items, W)
+        toeplitz = np.where(lag >= 0, dist[np.clip(lag, 0, W - 1)], 0.0).T  # toeplitz[t, s] = dist[s - t]
+        out[low] = (powers @ toeplitz) / (1.0 - q)[:, None]
+    high = ~low
+    if high.any():
+        q = p[high]
+        d = -(1.0 - q) / q  # |d| < 1
+        powers = d[:, None] ** np.arange(W)[None, :]
+        # out[s] = (1/p) * sum_{u >= 0} d^u dist[s + 1 + u]
+        ahead = np.arange(W)[:, None] + np.arange(W)[None, :] + 1  # ahead[u, s] = s + 1 + u
+        hankel = np.where(ahead < W, dist[np.minimum(ahead, W - 1)], 0.0)
+        out[high] = (powers @ hankel) / q[:, None]
+    np.clip(out, 0.0, 1.0, out=out)
+    return out
+
+
 def expected_f1_curve(p: np.ndarray, tail: float = 0.0) -> np.ndarray:
     """Exact expected F1 of proposing the top-k items, for k = 0..n, given probabilities `p` sorted in
     descending order and assumed independent.
@@ -539,38 +576,29 @@ def expected_f1_curve(p: np.ndarray, tail: float = 0.0) -> np.ndarray:
     k = 0 proposes nothing, which scores F1 = 1 exactly when the next order repeats none of the
     candidates (probability prod(1 - p)); `tail` is the summed probability of further candidates left out
     of `p` (treated as Poisson). For k >= 1, E[F1] = sum_{i<=k} 2 p_i E[1 / (k + 1 + S_-i)] where S_-i
-    counts the other items that occur; the distributions of all S_-i come from one O(n^2)-per-step
-    dynamic programme.
+    counts the other items that occur. The distribution of S is one O(n^2) dynamic programme; each
+    S_-i follows from it by deconvolution, so the whole curve costs a few small matrix products.
     """
     p = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
     n = len(p)
+    tail = max(float(tail), 0.0)
     if n == 0:
-        return np.array([1.0])
-    width = n + 1
-    D = np.zeros((n, width))
-    D[:, 0] = 1.0
-    for j in range(n):
-        pj = p[j]
-        shifted = np.zeros_like(D)
-        shifted[:, 1:] = D[:, :-1] * pj
-        new = D * (1.0 - pj) + shifted
-        new[j] = D[j]
-        D = new
-    if tail > 1e-9:
-        extra = int(math.ceil(tail + 6.0 * math.sqrt(tail) + 3))
+        return np.array([math.exp(-tail)])
+    extra = int(math.ceil(tail + 6.0 * math.sqrt(tail) + 3)) if tail > 1e-9 else 0
+    W = n + 1 + extra
+    dist = _poisson_binomial(p, W)
+    if extra:
         s = np.arange(extra + 1)
         pois = np.exp(-tail + s * math.log(tail) - np.array([math.lgamma(v + 1) for v in s]))
-        full = np.zeros((n, width + extra))
-        for r in range(extra + 1):
-            full[:, r:r + width] += D * pois[r]
-        D = full
-    s = np.arange(D.shape[1], dtype=np.float64)
+        dist = np.convolve(dist, pois)[:W]
+    D = _leave_one_out(dist, p)  # D[i, s] = P(S_-i = s)
+    s = np.arange(W, dtype=np.float64)
     k = np.arange(1, n + 1, dtype=np.float64)
     G = D @ (1.0 / (k[None, :] + 1.0 + s[:, None]))  # G[i, k-1] = E[1 / (k + 1 + S_-i)]
     contrib = 2.0 * p[:, None] * G
     contrib *= np.arange(n)[:, None] < k[None, :]  # item i counts in top-k when i < k
     out = np.empty(n + 1)
-    out[0] = float(np.prod(1.0 - p) * math.exp(-tail))
+    out[0] = float(dist[0])
     out[1:] = contrib.sum(axis=0)
     return out
 
@@ -623,9 +651,27 @@ def _reason(X_row: np.ndarray, product_gap: float) -> str:
 
 # ---------------------------------------------------------------------------------------- recommend
 
+def _probabilities(X: np.ndarray, ranker: Ranker | None, max_ranked: int) -> np.ndarray:
+    """Ranker probabilities, or the heuristic's. For speed a ranker scores only the `max_ranked`
+    candidates the heuristic likes best; the rest keep heuristic probabilities, capped below them."""
+    heuristic = heuristic_probabilities(X)
+    if ranker is None:
+        return heuristic
+    if len(X) <= max_ranked:
+        return ranker.predict_proba(X)
+    keep = np.argpartition(-heuristic, max_ranked - 1)[:max_ranked]
+    probs = heuristic.copy()
+    ranked = ranker.predict_proba(X[keep])
+    rest = np.ones(len(X), dtype=bool)
+    rest[keep] = False
+    probs[rest] = np.minimum(probs[rest], ranked.min() * 0.999)
+    probs[keep] = ranked
+    return probs
+
+
 def recommend_reorder(history: Sequence[Basket], now: Now, limit: int = 10, stats: ProductStats | None = None,
                       ranker: Ranker | None = None, complements: int = 5,
-                      exclude_own: dict[str, np.ndarray] | None = None) -> Recommendation:
+                      exclude_own: dict[str, np.ndarray] | None = None, max_ranked: int = 150) -> Recommendation:
     """Ranked reorder suggestions for one customer at `now`, the expected-F1 basket, and complements.
 
     `history` holds the customer's past orders, oldest first. `ranker` (optional) supplies trained
@@ -637,7 +683,7 @@ def recommend_reorder(history: Sequence[Basket], now: Now, limit: int = 10, stat
     feats = customer_features(history, now, stats, exclude_own)
     if not feats.product_ids:
         return Recommendation([], [], [])
-    probs = ranker.predict_proba(feats.X) if ranker is not None else heuristic_probabilities(feats.X)
+    probs = _probabilities(feats.X, ranker, max_ranked)
     order = np.argsort(-probs, kind="stable")
     top = order[:max(limit, 0)]
     items = [Suggestion(feats.product_ids[i], round(float(probs[i]), 4),
