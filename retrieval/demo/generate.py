@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import math
 import random
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -363,7 +363,8 @@ KINDS: tuple[Kind, ...] = (
     ], ["Meadowvale", "Brookfield Farms", GB], [("1 L", 1.99), ("2 L", 3.49), ("4 L", 5.99, "family-size")],
         tags="vegetarian gluten-free nut-free",
         notes=("Pasteurised and homogenised cow's milk.", "Fresh cow's milk, bottled within 48 hours of milking."),
-        uses=("Pour it over cereal, into coffee or straight into a glass.", "A fridge staple for breakfast and baking."),
+        uses=("Pour it over cereal, into coffee or straight into a glass.",
+              "A fridge staple for breakfast and baking."),
         cycle=(5, 9), keep=14, popularity=4.0),
     K("organic-milk", "Dairy & Eggs > Milk", [
         V("Organic Whole Milk", note="Organic whole milk from cows fed organic grass and hay."),
@@ -415,13 +416,15 @@ KINDS: tuple[Kind, ...] = (
         V("Shredded Mexican Blend", "vegetarian", note="Cheddar, Monterey Jack and asadero, shredded together."),
         V("Halloumi", "vegetarian", note="A firm cheese that holds its shape on the grill."),
         V("Goat Cheese Log", "vegetarian", note="Fresh, creamy and tangy chèvre."),
-        V("Cottage Cheese 2%", "vegetarian high-protein", note="Small-curd cottage cheese with 12 g of protein per serving."),
+        V("Cottage Cheese 2%", "vegetarian high-protein",
+          note="Small-curd cottage cheese with 12 g of protein per serving."),
     ], ["Hillcrest Creamery", "Meadowvale", GB], [("200 g", 4.49), ("400 g", 7.99)],
         tags="gluten-free nut-free",
         uses=("Made for cheese boards, sandwiches and bakes.", "Melt it, grate it or snack on it."),
         cycle=(10, 21), keep=16, popularity=2.5),
     K("yogurt", "Dairy & Eggs > Yogurt", [
-        V("Plain Greek Yogurt", "high-protein low-sugar", note="Thick strained yogurt with 15 g of protein per serving."),
+        V("Plain Greek Yogurt", "high-protein low-sugar",
+          note="Thick strained yogurt with 15 g of protein per serving."),
         V("Vanilla Greek Yogurt", "high-protein", note="Strained yogurt with real Madagascar vanilla."),
         V("Honey Greek Yogurt", "high-protein", note="Greek yogurt swirled with wildflower honey."),
         V("Strawberry Yogurt", note="Creamy yogurt on the bottom of a layer of strawberry fruit."),
@@ -477,7 +480,8 @@ KINDS: tuple[Kind, ...] = (
         tags="vegan dairy-free gluten-free nut-free lactose-free high-protein",
         uses=("Froths well and holds up in hot drinks.",), cycle=(6, 10), keep=4, popularity=1.2),
     K("other-plant-milk", "Plant-Based > Plant Milk", [
-        V("Coconut Milk Beverage", "nut-free", note="A light coconut drink, not the canned cooking kind.", brands=["Cocobay"]),
+        V("Coconut Milk Beverage", "nut-free", note="A light coconut drink, not the canned cooking kind.",
+          brands=["Cocobay"]),
         V("Pea Protein Milk", "nut-free high-protein", note="Made from yellow peas with 8 g of protein per cup.",
           brands=["Verdant Table"]),
         V("Cashew Milk", note="Extra creamy milk made from cashews.", brands=["Nutwood"]),
@@ -508,7 +512,8 @@ KINDS: tuple[Kind, ...] = (
         tags="vegan dairy-free gluten-free nut-free high-protein",
         uses=("Marinate it, bake it or toss it into a curry.",), cycle=(7, 14), keep=5),
     K("plant-meat", "Plant-Based > Meat Alternatives", [
-        V("Plant-Based Burger Patties", note="Juicy pea-protein patties that sear like beef.", sizes=[("4 ct", 7.99)]),
+        V("Plant-Based Burger Patties", note="Juicy pea-protein patties that sear like beef.",
+          sizes=[("4 ct", 7.99)]),
         V("Meatless Grounds", note="Plant-based mince for tacos, chili and bolognese.", sizes=[("340 g", 5.99)]),
         V("Vegan Italian Sausages", note="Seasoned with fennel and garlic.", sizes=[("4 ct", 6.49)]),
         V("Chickpea Nuggets", note="Crispy breaded chickpea nuggets kids love.", sizes=[("400 g", 5.49)]),
@@ -525,7 +530,8 @@ KINDS: tuple[Kind, ...] = (
     K("bread", "Bakery > Bread", [
         V("White Sandwich Bread", "vegetarian", note="Soft white bread for sandwiches and toast."),
         V("100% Whole Wheat Bread", "vegan whole-grain", note="Made entirely with whole wheat flour."),
-        V("12-Grain Bread", "vegan whole-grain", note="Packed with twelve grains and seeds, including flax and millet."),
+        V("12-Grain Bread", "vegan whole-grain",
+          note="Packed with twelve grains and seeds, including flax and millet."),
         V("Sourdough Loaf", "vegan", note="Naturally leavened with a 48-hour fermentation and a blistered crust."),
         V("Rye Bread with Caraway", "vegan", note="A dense, tangy deli-style rye."),
         V("Cinnamon Raisin Bread", "vegetarian", note="Swirled with cinnamon and plump raisins."),
@@ -549,8 +555,10 @@ KINDS: tuple[Kind, ...] = (
         uses=("Split, toast and top with cream cheese.",), cycle=(7, 14), gluten=True, keep=5),
     K("english-muffins", "Bakery > Bagels & Muffins", [
         V("English Muffins", "vegetarian", note="Fork-split English muffins full of nooks and crannies."),
-        V("Whole Wheat English Muffins", "vegetarian whole-grain", note="Whole wheat English muffins, toasted crisp."),
-    ], ["Millrace Bakery", GB], [("6 ct", 2.99)], uses=("Made for eggs Benedict.",), cycle=(7, 14), gluten=True, keep=2),
+        V("Whole Wheat English Muffins", "vegetarian whole-grain",
+          note="Whole wheat English muffins, toasted crisp."),
+    ], ["Millrace Bakery", GB], [("6 ct", 2.99)], uses=("Made for eggs Benedict.",),
+        cycle=(7, 14), gluten=True, keep=2),
     K("buns", "Bakery > Buns & Rolls", [
         V("Hamburger Buns", "vegetarian", note="Soft sesame-topped buns that hold up to a juicy burger."),
         V("Hot Dog Buns", "vegetarian", note="Soft, top-sliced hot dog buns."),
@@ -561,7 +569,8 @@ KINDS: tuple[Kind, ...] = (
     K("tortillas", "Bakery > Wraps & Flatbreads", [
         V("Flour Tortillas", "vegan", note="Soft flour tortillas for burritos and wraps."),
         V("Whole Wheat Tortillas", "vegan whole-grain", note="Whole wheat wraps with a hearty bite."),
-        V("Corn Tortillas", "vegan gluten-free", note="Stone-ground corn tortillas for tacos.", sizes=[("12 ct", 2.79)]),
+        V("Corn Tortillas", "vegan gluten-free", note="Stone-ground corn tortillas for tacos.",
+          sizes=[("12 ct", 2.79)]),
         V("Naan Bread", "vegetarian", note="Tandoor-style naan, soft and blistered.", sizes=[("4 ct", 3.49)]),
         V("Pita Bread", "vegan", note="Pocket pitas for stuffing or dipping.", sizes=[("6 ct", 2.49)]),
     ], ["Millrace Bakery", GB], [("8 ct", 3.29)], uses=("Warm in a dry pan for 30 seconds a side.",),
@@ -589,7 +598,8 @@ KINDS: tuple[Kind, ...] = (
         V("Whole Wheat Penne", "vegan whole-grain", note="Nutty whole wheat penne."),
         V("Gluten-Free Penne", "vegan gluten-free", note="Made from brown rice and corn; holds its shape."),
         V("Gluten-Free Spaghetti", "vegan gluten-free", note="Brown rice and quinoa spaghetti."),
-        V("Red Lentil Rotini", "vegan gluten-free high-protein", note="Made only from red lentils, 13 g of protein a serving."),
+        V("Red Lentil Rotini", "vegan gluten-free high-protein",
+          note="Made only from red lentils, 13 g of protein a serving."),
         V("Chickpea Penne", "vegan gluten-free high-protein", note="Chickpea pasta with 11 g of protein a serving."),
         V("Lasagna Sheets", "vegan", note="Oven-ready sheets, no boiling needed."),
         V("Egg Fettuccine", "vegetarian", note="Rich egg pasta ribbons."),
@@ -621,7 +631,8 @@ KINDS: tuple[Kind, ...] = (
         V("Old-Fashioned Rolled Oats", "whole-grain", note="Thick rolled whole-grain oats."),
         V("Quick Oats", "whole-grain", note="Cut smaller for porridge in three minutes."),
         V("Steel-Cut Oats", "whole-grain", note="Chewy, nutty Irish-style oats."),
-        V("Gluten-Free Rolled Oats", "gluten-free whole-grain", note="Grown and milled apart from wheat, tested gluten-free."),
+        V("Gluten-Free Rolled Oats", "gluten-free whole-grain",
+          note="Grown and milled apart from wheat, tested gluten-free."),
     ], ["Sunrise Mills", GB], [("1 kg", 3.99)], tags="vegan dairy-free nut-free",
         uses=("Make porridge, overnight oats or oat cookies.",), cycle=(14, 28), gluten=True, keep=4, popularity=1.5),
     K("instant-oatmeal", "Breakfast > Oatmeal", [
@@ -663,7 +674,8 @@ KINDS: tuple[Kind, ...] = (
         V("Vegetable Broth", "vegan gluten-free", note="Low-sodium broth of carrot, celery and onion.",
           sizes=[("900 ml", 2.99)]),
         V("Chicken Broth", "gluten-free", note="Slow-simmered low-sodium chicken broth.", sizes=[("900 ml", 2.99)]),
-    ], ["Harvest Table", GB], [("540 ml", 2.29)], uses=("Heat and eat in five minutes.",), keep=8, popularity=1.2, gluten=True),
+    ], ["Harvest Table", GB], [("540 ml", 2.29)], uses=("Heat and eat in five minutes.",),
+        keep=8, popularity=1.2, gluten=True),
     K("coconut-milk", "Pantry > Canned Goods", [
         V("Coconut Milk", note="Full-fat coconut milk for curries."),
         V("Light Coconut Milk", note="Coconut milk with 60% less fat."),
@@ -673,7 +685,8 @@ KINDS: tuple[Kind, ...] = (
         V("Whole Wheat Flour", "vegan whole-grain", note="Stone-ground whole wheat flour."),
         V("Bread Flour", "vegan", note="High-protein flour for chewy breads and pizza dough."),
         V("Almond Flour", "vegan gluten-free keto", note="Finely ground blanched almonds.", sizes=[("454 g", 9.99)]),
-        V("Gluten-Free Flour Blend", "vegan gluten-free nut-free", note="Rice, sorghum and tapioca flour, 1-to-1 for wheat flour."),
+        V("Gluten-Free Flour Blend", "vegan gluten-free nut-free",
+          note="Rice, sorghum and tapioca flour, 1-to-1 for wheat flour."),
     ], ["Sunrise Mills", GB], [("2.5 kg", 4.99)], tags="dairy-free", uses=("For cakes, cookies and bread.",),
         gluten=True, keep=5),
     K("baking", "Pantry > Baking", [
@@ -687,7 +700,8 @@ KINDS: tuple[Kind, ...] = (
         V("Active Dry Yeast", note="Three pre-measured envelopes.", sizes=[("3 x 8 g", 2.49)]),
     ], [GB], tags="vegan gluten-free", uses=("A baking cupboard basic.",)),
     K("oil", "Pantry > Oils & Vinegars", [
-        V("Extra Virgin Olive Oil", note="Cold-pressed with a peppery finish.", sizes=[("500 ml", 8.99), ("1 L", 15.99)]),
+        V("Extra Virgin Olive Oil", note="Cold-pressed with a peppery finish.",
+          sizes=[("500 ml", 8.99), ("1 L", 15.99)]),
         V("Canola Oil", note="A neutral oil for frying and baking.", sizes=[("1 L", 4.49)]),
         V("Avocado Oil", note="High smoke point, buttery taste.", sizes=[("500 ml", 9.99)]),
         V("Toasted Sesame Oil", note="Deep, nutty flavour for finishing dishes.", sizes=[("250 ml", 4.99)]),
@@ -698,39 +712,53 @@ KINDS: tuple[Kind, ...] = (
     ], ["Bellaterra", GB], tags=FOOD_BASICS, uses=("For cooking, dressings and marinades.",),
         cycle=(30, 60), keep=8),
     K("condiments", "Pantry > Condiments", [
-        V("Tomato Ketchup", "vegan gluten-free", note="Thick ketchup made with ripe tomatoes.", sizes=[("750 ml", 3.49)]),
+        V("Tomato Ketchup", "vegan gluten-free", note="Thick ketchup made with ripe tomatoes.",
+          sizes=[("750 ml", 3.49)]),
         V("Yellow Mustard", "vegan gluten-free", note="Classic ballpark mustard.", sizes=[("400 ml", 1.99)]),
         V("Dijon Mustard", "vegan gluten-free", note="Smooth, sharp Dijon.", sizes=[("325 ml", 3.29)]),
-        V("Mayonnaise", "vegetarian gluten-free", note="Creamy mayo made with free-range eggs.", sizes=[("890 ml", 5.49)]),
+        V("Mayonnaise", "vegetarian gluten-free", note="Creamy mayo made with free-range eggs.",
+          sizes=[("890 ml", 5.49)]),
         V("Vegan Mayo", "vegan gluten-free", note="Egg-free mayo made with aquafaba.", sizes=[("355 ml", 4.99)]),
         V("Hot Sauce", "vegan gluten-free spicy", note="Aged cayenne pepper sauce.", sizes=[("150 ml", 3.29)]),
         V("Chili Garlic Sauce", "vegan gluten-free spicy", note="Coarse chili paste with plenty of garlic.",
           sizes=[("250 ml", 3.79)]),
-        V("Low Sodium Soy Sauce", "vegan", note="Naturally brewed soy sauce with 40% less sodium.", sizes=[("500 ml", 3.99)]),
-        V("Tamari Soy Sauce", "vegan gluten-free", note="Wheat-free, naturally brewed tamari.", sizes=[("296 ml", 4.99)]),
+        V("Low Sodium Soy Sauce", "vegan", note="Naturally brewed soy sauce with 40% less sodium.",
+          sizes=[("500 ml", 3.99)]),
+        V("Tamari Soy Sauce", "vegan gluten-free", note="Wheat-free, naturally brewed tamari.",
+          sizes=[("296 ml", 4.99)]),
         V("Hickory BBQ Sauce", "vegan gluten-free", note="Smoky, sweet and tangy.", sizes=[("455 ml", 3.49)]),
-        V("Sweet Pickle Relish", "vegan gluten-free", note="Sweet and tangy relish for hot dogs.", sizes=[("375 ml", 2.79)]),
-    ], ["Harvest Table", GB], tags="dairy-free", uses=("A fridge-door essential.",), cycle=(30, 60), keep=11, gluten=True),
+        V("Sweet Pickle Relish", "vegan gluten-free", note="Sweet and tangy relish for hot dogs.",
+          sizes=[("375 ml", 2.79)]),
+    ], ["Harvest Table", GB], tags="dairy-free", uses=("A fridge-door essential.",),
+        cycle=(30, 60), keep=11, gluten=True),
     K("spreads", "Pantry > Spreads & Honey", [
-        V("Creamy Peanut Butter", "vegan gluten-free", note="Just roasted peanuts and a pinch of salt.", sizes=[("500 g", 3.99), ("1 kg", 6.99, "family-size")],
+        V("Creamy Peanut Butter", "vegan gluten-free", note="Just roasted peanuts and a pinch of salt.",
+          sizes=[("500 g", 3.99), ("1 kg", 6.99, "family-size")],
           brands=["Harvest Table", GB]),
-        V("Crunchy Peanut Butter", "vegan gluten-free", note="Roasted peanuts with crunchy pieces.", sizes=[("500 g", 3.99)],
+        V("Crunchy Peanut Butter", "vegan gluten-free", note="Roasted peanuts with crunchy pieces.",
+          sizes=[("500 g", 3.99)],
           brands=["Harvest Table", GB]),
-        V("Natural Almond Butter", "vegan gluten-free keto", note="Dry-roasted almonds, nothing else.", sizes=[("365 g", 8.99)],
+        V("Natural Almond Butter", "vegan gluten-free keto", note="Dry-roasted almonds, nothing else.",
+          sizes=[("365 g", 8.99)],
           brands=["Trailhead"]),
-        V("Sunflower Seed Butter", "vegan gluten-free nut-free", note="A peanut-free spread made in a nut-free facility, safe for school lunches.",
+        V("Sunflower Seed Butter", "vegan gluten-free nut-free",
+          note="A peanut-free spread made in a nut-free facility, safe for school lunches.",
           sizes=[("500 g", 5.99)], brands=["Trailhead"]),
         V("Strawberry Jam", "vegan gluten-free", note="Made with whole strawberries.", sizes=[("500 ml", 3.99)],
           brands=["Harvest Table", GB]),
-        V("Raspberry Jam", "vegan gluten-free", note="Seedy raspberry jam, bright and tart.", sizes=[("500 ml", 3.99)],
+        V("Raspberry Jam", "vegan gluten-free", note="Seedy raspberry jam, bright and tart.",
+          sizes=[("500 ml", 3.99)],
           brands=["Harvest Table"]),
-        V("Chocolate Hazelnut Spread", "vegetarian gluten-free", note="Roasted hazelnuts and cocoa, without palm oil.",
+        V("Chocolate Hazelnut Spread", "vegetarian gluten-free",
+          note="Roasted hazelnuts and cocoa, without palm oil.",
           sizes=[("400 g", 4.99)], brands=["Golden Hive"]),
-        V("Liquid Honey", "vegetarian gluten-free", note="Clover honey, raw and unpasteurised.", sizes=[("500 g", 6.99)],
+        V("Liquid Honey", "vegetarian gluten-free", note="Clover honey, raw and unpasteurised.",
+          sizes=[("500 g", 6.99)],
           brands=["Golden Hive"]),
         V("100% Pure Maple Syrup", "vegan gluten-free", note="Grade A amber maple syrup.", sizes=[("540 ml", 12.99)],
           brands=["Maple Hollow"]),
-    ], [], tags="dairy-free", uses=("Spread it on toast or swirl it into oatmeal.",), cycle=(20, 40), popularity=1.5, keep=10),
+    ], [], tags="dairy-free", uses=("Spread it on toast or swirl it into oatmeal.",),
+        cycle=(20, 40), popularity=1.5, keep=10),
     K("salsa", "Pantry > Salsa & Dips", [
         V("Mild Chunky Salsa", note="Chunky tomatoes, onions and green peppers with a gentle kick."),
         V("Medium Chunky Salsa", note="Medium heat with jalapeños and cilantro."),
@@ -758,14 +786,16 @@ KINDS: tuple[Kind, ...] = (
         V("Toasted Oat Rings", "vegan whole-grain low-sugar", note="Whole-grain oat rings with only 1 g of sugar."),
         V("Cinnamon Crunch Squares", "vegetarian", note="Crispy squares coated in cinnamon sugar."),
         V("Gluten-Free Rice Crisps", "vegan gluten-free", note="Toasted rice crisps, certified gluten-free."),
-        V("Protein Crunch Cereal", "vegetarian high-protein low-sugar", note="15 g of protein per bowl from soy and pea crisps."),
+        V("Protein Crunch Cereal", "vegetarian high-protein low-sugar",
+          note="15 g of protein per bowl from soy and pea crisps."),
     ], ["Sunrise Mills", "Crunchwell", GB], [("375 g", 3.99), ("750 g", 6.49, "family-size")],
         uses=("Pour milk, add fruit, breakfast done.", "Good as a dry snack too."),
         cycle=(10, 18), gluten=True, keep=12, popularity=3.0),
     K("granola", "Breakfast > Granola & Muesli", [
         V("Maple Almond Granola", "vegan", note="Clusters of oats and almonds baked with maple syrup."),
         V("Berry Crunch Granola", "vegetarian", note="Honey granola with dried cranberries and blueberries."),
-        V("Keto Nut Granola", "vegan gluten-free keto low-sugar", note="A grain-free mix of nuts and seeds with 2 g of sugar."),
+        V("Keto Nut Granola", "vegan gluten-free keto low-sugar",
+          note="A grain-free mix of nuts and seeds with 2 g of sugar."),
         V("Gluten-Free Honey Granola", "vegetarian gluten-free", note="Gluten-free oats baked with honey."),
         V("Swiss-Style Muesli", "vegan", note="Raw oats, dried fruit and seeds; unsweetened."),
     ], ["Maple Hollow", "Trailhead"], [("500 g", 5.49)], uses=("Serve with yogurt or milk.",),
@@ -778,35 +808,47 @@ KINDS: tuple[Kind, ...] = (
 
     # ---- Produce
     K("fruit", "Produce > Fruit", [
-        V("Bananas", note="A bunch of five to seven ripe bananas.", sizes=[("1 bunch", 1.79)], brands=["Sunfield Farms"]),
+        V("Bananas", note="A bunch of five to seven ripe bananas.", sizes=[("1 bunch", 1.79)],
+          brands=["Sunfield Farms"]),
         V("Organic Fair Trade Bananas", "organic fair-trade", note="Organic bananas from Fair Trade cooperatives.",
           sizes=[("1 bunch", 2.49)], brands=["Orchard Hill"]),
-        V("Gala Apples", note="Sweet, crisp and great for lunchboxes.", sizes=[("1.36 kg bag", 4.99)], brands=["Sunfield Farms"]),
-        V("Honeycrisp Apples", note="Explosively crisp and juicy.", sizes=[("1 kg bag", 5.49)], brands=["Sunfield Farms"]),
+        V("Gala Apples", note="Sweet, crisp and great for lunchboxes.", sizes=[("1.36 kg bag", 4.99)],
+          brands=["Sunfield Farms"]),
+        V("Honeycrisp Apples", note="Explosively crisp and juicy.", sizes=[("1 kg bag", 5.49)],
+          brands=["Sunfield Farms"]),
         V("Granny Smith Apples", note="Tart green apples for pies and snacking.", sizes=[("1.36 kg bag", 4.99)],
           brands=["Orchard Hill"]),
         V("Organic Gala Apples", "organic", sizes=[("1.36 kg bag", 6.49)], brands=["Wild Acre Organics"]),
-        V("Navel Oranges", note="Seedless, easy-peel navel oranges.", sizes=[("1.81 kg bag", 5.99)], brands=["Orchard Hill"]),
-        V("Clementines", note="Sweet, seedless mandarins that kids love.", sizes=[("1.36 kg box", 5.49)], brands=["Orchard Hill"]),
+        V("Navel Oranges", note="Seedless, easy-peel navel oranges.", sizes=[("1.81 kg bag", 5.99)],
+          brands=["Orchard Hill"]),
+        V("Clementines", note="Sweet, seedless mandarins that kids love.", sizes=[("1.36 kg box", 5.49)],
+          brands=["Orchard Hill"]),
         V("Lemons", sizes=[("4 ct", 2.99)], brands=["Orchard Hill"]),
         V("Limes", sizes=[("5 ct", 2.49)], brands=["Orchard Hill"]),
-        V("Hass Avocados", note="Ripen on the counter in two to four days.", sizes=[("4 ct", 4.99)], brands=["Orchard Hill"]),
-        V("Strawberries", note="Sweet, red-to-the-core strawberries.", sizes=[("454 g", 4.49)], brands=["Sunfield Farms"]),
+        V("Hass Avocados", note="Ripen on the counter in two to four days.", sizes=[("4 ct", 4.99)],
+          brands=["Orchard Hill"]),
+        V("Strawberries", note="Sweet, red-to-the-core strawberries.", sizes=[("454 g", 4.49)],
+          brands=["Sunfield Farms"]),
         V("Blueberries", sizes=[("170 g", 3.99), ("510 g", 8.99)], brands=["Sunfield Farms"]),
         V("Raspberries", sizes=[("170 g", 4.49)], brands=["Sunfield Farms"]),
         V("Red Seedless Grapes", sizes=[("1 kg", 5.99)], brands=["Orchard Hill"]),
-        V("Ataulfo Mangoes", note="Buttery, fibreless honey mangoes.", sizes=[("2 ct", 3.49)], brands=["Orchard Hill"]),
+        V("Ataulfo Mangoes", note="Buttery, fibreless honey mangoes.", sizes=[("2 ct", 3.49)],
+          brands=["Orchard Hill"]),
         V("Bartlett Pears", sizes=[("1 kg", 3.99)], brands=["Sunfield Farms"]),
         V("Pineapple", note="Golden, extra-sweet pineapple.", sizes=[("1 ct", 3.99)], brands=["Orchard Hill"]),
-        V("Seedless Watermelon", season="summer", note="A summer favourite, sweet and crunchy.", sizes=[("1 ct", 6.99)],
+        V("Seedless Watermelon", season="summer", note="A summer favourite, sweet and crunchy.",
+          sizes=[("1 ct", 6.99)],
           brands=["Sunfield Farms"]),
     ], [], tags=FOOD_BASICS, notes=("Picked ripe and delivered fresh.",),
         uses=("Eat it fresh, blend it or bake with it.", "A healthy snack for home, school or work."),
         cycle=(5, 10), popularity=5.0),
     K("vegetables", "Produce > Vegetables", [
-        V("Carrots", sizes=[("1 kg bag", 1.99)]), V("Organic Carrots", "organic", sizes=[("907 g bag", 2.99)], brands=["Wild Acre Organics"]),
-        V("Broccoli Crowns", sizes=[("2 ct", 2.99)]), V("Baby Spinach", note="Triple-washed and ready to eat.", sizes=[("142 g", 3.49)]),
-        V("Organic Baby Spinach", "organic", note="Triple-washed organic spinach.", sizes=[("142 g", 4.49)], brands=["Wild Acre Organics"]),
+        V("Carrots", sizes=[("1 kg bag", 1.99)]), V("Organic Carrots", "organic", sizes=[("907 g bag", 2.99)],
+          brands=["Wild Acre Organics"]),
+        V("Broccoli Crowns", sizes=[("2 ct", 2.99)]), V("Baby Spinach", note="Triple-washed and ready to eat.",
+          sizes=[("142 g", 3.49)]),
+        V("Organic Baby Spinach", "organic", note="Triple-washed organic spinach.", sizes=[("142 g", 4.49)],
+          brands=["Wild Acre Organics"]),
         V("Spring Mix Salad", note="Tender baby lettuces, washed.", sizes=[("142 g", 3.99)]),
         V("Romaine Hearts", sizes=[("3 ct", 3.99)]), V("Yellow Onions", sizes=[("1.36 kg bag", 2.49)]),
         V("Red Onions", sizes=[("1 kg bag", 2.49)]), V("Garlic", sizes=[("3 ct", 1.49)]),
@@ -820,7 +862,8 @@ KINDS: tuple[Kind, ...] = (
         V("Celery", sizes=[("1 bunch", 2.49)]), V("Cauliflower", sizes=[("1 ct", 3.99)]),
         V("Fresh Basil", sizes=[("28 g", 2.49)]), V("Cilantro", sizes=[("1 bunch", 1.29)]),
         V("Ginger Root", sizes=[("200 g", 1.99)]),
-        V("Sweet Corn on the Cob", season="summer", note="Bi-colour sweet corn, picked the day before.", sizes=[("4 ct", 3.99)]),
+        V("Sweet Corn on the Cob", season="summer", note="Bi-colour sweet corn, picked the day before.",
+          sizes=[("4 ct", 3.99)]),
         V("Pie Pumpkin", season="fall", note="Small sweet pumpkins for pies and roasting.", sizes=[("1 ct", 3.49)]),
     ], ["Sunfield Farms"], tags=FOOD_BASICS, notes=("Fresh from the farm to our cold room.", "Harvested this week."),
         uses=("Roast it, toss it in a salad or add it to a stir-fry.", "An everyday kitchen vegetable."),
@@ -891,7 +934,8 @@ KINDS: tuple[Kind, ...] = (
         V("Green Peas"), V("Mixed Vegetables"), V("Stir-Fry Vegetables"), V("Broccoli Florets"),
         V("Shelled Edamame", "high-protein"), V("Riced Cauliflower", "keto"), V("Sweet Corn Kernels"),
     ], ["Polar Pantry", GB], [("750 g", 2.99)], tags=FOOD_BASICS,
-        notes=("Frozen within hours of harvest to lock in nutrients.", "Individually quick-frozen, so you can pour out just what you need."),
+        notes=("Frozen within hours of harvest to lock in nutrients.",
+               "Individually quick-frozen, so you can pour out just what you need."),
         uses=("Steam, microwave or toss straight into a stir-fry.",), cycle=(14, 28), keep=7, popularity=1.5),
     K("frozen-fruit", "Frozen > Fruit", [
         V("Mixed Berries"), V("Wild Blueberries"), V("Mango Chunks"), V("Frozen Strawberries"),
@@ -903,7 +947,8 @@ KINDS: tuple[Kind, ...] = (
         V("Pepperoni Pizza", note="Loaded with crispy cupping pepperoni."),
         V("Four Cheese Pizza", "vegetarian", note="Mozzarella, provolone, parmesan and asiago."),
         V("Vegan Veggie Pizza", "vegan dairy-free", note="Roasted vegetables and dairy-free mozzarella."),
-        V("Gluten-Free Margherita Pizza", "vegetarian gluten-free", note="A crisp rice-flour crust with tomato and mozzarella."),
+        V("Gluten-Free Margherita Pizza", "vegetarian gluten-free",
+          note="A crisp rice-flour crust with tomato and mozzarella."),
     ], ["Frostline", GB], [("400 g", 6.99)], uses=("Bakes in 12 to 15 minutes.",), gluten=True, keep=5),
     K("ice-cream", "Frozen > Ice Cream", [
         V("Vanilla Bean Ice Cream", "vegetarian gluten-free", note="Made with real Madagascar vanilla bean."),
@@ -917,9 +962,12 @@ KINDS: tuple[Kind, ...] = (
         uses=("Scoop it into cones, bowls or between two cookies.",), gluten=True, keep=8, popularity=1.5),
     K("frozen-meals", "Frozen > Meals", [
         V("Beef Lasagna", note="Layers of pasta, beef ragù and mozzarella.", sizes=[("1 kg", 9.99)]),
-        V("Chicken Tikka Masala with Rice", "gluten-free", note="Tender chicken in a mild, creamy curry.", sizes=[("350 g", 5.49)]),
-        V("Bean & Cheese Burritos", "vegetarian", note="Pinto beans and cheddar in soft flour tortillas.", sizes=[("4 ct", 5.99)]),
-        V("Vegetable Dumplings", "vegan", note="Pan-fry or steam; with cabbage, carrot and shiitake.", sizes=[("600 g", 6.99)]),
+        V("Chicken Tikka Masala with Rice", "gluten-free", note="Tender chicken in a mild, creamy curry.",
+          sizes=[("350 g", 5.49)]),
+        V("Bean & Cheese Burritos", "vegetarian", note="Pinto beans and cheddar in soft flour tortillas.",
+          sizes=[("4 ct", 5.99)]),
+        V("Vegetable Dumplings", "vegan", note="Pan-fry or steam; with cabbage, carrot and shiitake.",
+          sizes=[("600 g", 6.99)]),
         V("Macaroni and Cheese", "vegetarian", note="Elbow pasta in a three-cheese sauce.", sizes=[("300 g", 3.99)]),
         V("Chicken Pot Pie", note="Chicken and vegetables under a flaky crust.", sizes=[("450 g", 5.99)]),
     ], ["Frostline"], uses=("Straight from the freezer to the oven or microwave.",), gluten=True),
@@ -963,7 +1011,8 @@ KINDS: tuple[Kind, ...] = (
           brands=["Morning Ritual"]),
     ], [], tags="vegan", cycle=(14, 28)),
     K("tea", "Beverages > Tea", [
-        V("Orange Pekoe Black Tea"), V("English Breakfast Tea"), V("Earl Grey Tea", note="Black tea with bergamot oil."),
+        V("Orange Pekoe Black Tea"), V("English Breakfast Tea"), V("Earl Grey Tea",
+          note="Black tea with bergamot oil."),
         V("Green Tea", note="Delicate sencha-style green tea."),
         V("Chamomile Tea", "caffeine-free", note="Calming chamomile flowers for the evening."),
         V("Peppermint Tea", "caffeine-free", note="Pure peppermint leaves."),
@@ -973,8 +1022,10 @@ KINDS: tuple[Kind, ...] = (
         notes=("Tea bags in individual paper envelopes.",), uses=("Steep for three to five minutes.",),
         cycle=(20, 40), keep=9, popularity=1.8),
     K("cocoa", "Beverages > Hot Chocolate", [
-        V("Hot Cocoa Mix", "vegetarian", note="Rich hot chocolate mix; just add hot milk or water.", sizes=[("8 ct", 3.99)]),
-        V("Peppermint Hot Cocoa Mix", "vegetarian", season="holiday", note="Hot cocoa with a cool peppermint finish.", sizes=[("8 ct", 4.49)]),
+        V("Hot Cocoa Mix", "vegetarian", note="Rich hot chocolate mix; just add hot milk or water.",
+          sizes=[("8 ct", 3.99)]),
+        V("Peppermint Hot Cocoa Mix", "vegetarian", season="holiday", note="Hot cocoa with a cool peppermint finish.",
+          sizes=[("8 ct", 4.49)]),
     ], ["Cocoa Lane", "Holly & Hearth"], season="winter", keep=2),
     K("sparkling-water", "Beverages > Water", [
         V("Original Sparkling Water"), V("Lime Sparkling Water"), V("Lemon Sparkling Water"),
@@ -997,17 +1048,21 @@ KINDS: tuple[Kind, ...] = (
     ], ["Orchard Gold", GB], [("1.75 L", 4.49), ("2.63 L", 6.49, "family-size")], tags="vegan gluten-free",
         uses=("Serve chilled at breakfast.",), cycle=(7, 12), keep=7, popularity=1.8),
     K("soda", "Beverages > Soft Drinks", [
-        V("Cola"), V("Diet Cola", "sugar-free"), V("Ginger Ale", "caffeine-free"), V("Lemon-Lime Soda", "caffeine-free"),
+        V("Cola"), V("Diet Cola", "sugar-free"), V("Ginger Ale", "caffeine-free"),
+        V("Lemon-Lime Soda", "caffeine-free"),
         V("Root Beer", "caffeine-free"), V("Orange Soda", "caffeine-free"),
     ], ["Fizzwell", GB], [("12 x 355 ml", 6.99), ("2 L", 2.49)], tags="vegan",
         notes=("A classic fizzy soft drink.", "Sparkling soda pop, best ice cold."),
         uses=("Serve over ice.",), cycle=(7, 14), keep=7),
     K("functional-drinks", "Beverages > Kombucha & Sports Drinks", [
-        V("Ginger Lemon Kombucha", "low-sugar", note="Raw, live kombucha with fresh ginger.", sizes=[("414 ml", 3.79)]),
+        V("Ginger Lemon Kombucha", "low-sugar", note="Raw, live kombucha with fresh ginger.",
+          sizes=[("414 ml", 3.79)]),
         V("Raspberry Kombucha", "low-sugar", note="Fermented tea with raspberry juice.", sizes=[("414 ml", 3.79)]),
         V("Pure Coconut Water", note="From young green coconuts, nothing added.", sizes=[("1 L", 4.49)]),
-        V("Lemon-Lime Electrolyte Drink", note="Electrolytes for rehydration after exercise.", sizes=[("6 x 591 ml", 6.99)]),
-        V("Old-Fashioned Lemonade", season="summer", note="Made with real squeezed lemons.", sizes=[("1.75 L", 3.99)]),
+        V("Lemon-Lime Electrolyte Drink", note="Electrolytes for rehydration after exercise.",
+          sizes=[("6 x 591 ml", 6.99)]),
+        V("Old-Fashioned Lemonade", season="summer", note="Made with real squeezed lemons.",
+          sizes=[("1.75 L", 3.99)]),
     ], ["Living Leaf"], tags="vegan gluten-free", uses=("Best served cold.",)),
 
     # ---- Snacks
@@ -1030,9 +1085,12 @@ KINDS: tuple[Kind, ...] = (
     K("other-snacks", "Snacks > Popcorn & Pretzels", [
         V("Mini Pretzel Twists", "vegan", note="Crunchy, salted mini pretzels.", sizes=[("454 g", 3.49)]),
         V("Sea Salt Popcorn", "vegan gluten-free", note="Air-popped and lightly salted.", sizes=[("150 g", 3.29)]),
-        V("Butter Microwave Popcorn", "vegetarian gluten-free", note="Movie-theatre butter flavour, 3 bags.", sizes=[("3 ct", 2.99)]),
-        V("Lightly Salted Rice Cakes", "vegan gluten-free", note="Whole-grain brown rice cakes.", sizes=[("200 g", 2.79)]),
-        V("Cheddar Cheese Puffs", "vegetarian gluten-free", note="Baked corn puffs with real cheddar.", sizes=[("200 g", 3.49)]),
+        V("Butter Microwave Popcorn", "vegetarian gluten-free", note="Movie-theatre butter flavour, 3 bags.",
+          sizes=[("3 ct", 2.99)]),
+        V("Lightly Salted Rice Cakes", "vegan gluten-free", note="Whole-grain brown rice cakes.",
+          sizes=[("200 g", 2.79)]),
+        V("Cheddar Cheese Puffs", "vegetarian gluten-free", note="Baked corn puffs with real cheddar.",
+          sizes=[("200 g", 3.49)]),
     ], ["Crispin's", "Trailhead"], tags="nut-free", uses=("A light snack for movie night.",), gluten=True, keep=5),
     K("crackers", "Snacks > Crackers", [
         V("Whole Wheat Crackers", "vegan whole-grain", note="Woven whole wheat squares."),
@@ -1047,36 +1105,48 @@ KINDS: tuple[Kind, ...] = (
         V("Oatmeal Raisin Cookies", "vegetarian", note="Chewy oat cookies with plump raisins."),
         V("Chocolate Sandwich Cookies", "vegan dairy-free", note="Dark cocoa cookies with a vanilla creme filling."),
         V("Butter Shortbread", "vegetarian", note="Made with real butter, melts in your mouth."),
-        V("Gluten-Free Chocolate Chip Cookies", "vegetarian gluten-free", note="Crunchy gluten-free cookies with chocolate chips."),
+        V("Gluten-Free Chocolate Chip Cookies", "vegetarian gluten-free",
+          note="Crunchy gluten-free cookies with chocolate chips."),
         V("Ginger Snaps", "vegan", note="Spicy, snappy molasses cookies."),
     ], ["Bramble & Oak", GB], [("300 g", 3.99)], uses=("Perfect with a glass of milk.",),
         cycle=(10, 21), gluten=True, keep=6, popularity=1.5),
     K("holiday-treats", "Seasonal > Holiday", [
-        V("Gingerbread Cookies", "vegetarian", note="Spiced gingerbread people with icing buttons.", sizes=[("300 g", 4.99)]),
-        V("Holiday Sugar Cookies", "vegetarian", note="Buttery sugar cookies with festive sprinkles.", sizes=[("300 g", 4.99)]),
-        V("Peppermint Candy Canes", "vegan gluten-free", note="Classic red and white peppermint candy canes.", sizes=[("12 ct", 2.99)]),
-        V("Dark Chocolate Peppermint Bark", "vegetarian gluten-free", note="Dark and white chocolate with crushed candy cane.",
+        V("Gingerbread Cookies", "vegetarian", note="Spiced gingerbread people with icing buttons.",
+          sizes=[("300 g", 4.99)]),
+        V("Holiday Sugar Cookies", "vegetarian", note="Buttery sugar cookies with festive sprinkles.",
+          sizes=[("300 g", 4.99)]),
+        V("Peppermint Candy Canes", "vegan gluten-free", note="Classic red and white peppermint candy canes.",
+          sizes=[("12 ct", 2.99)]),
+        V("Dark Chocolate Peppermint Bark", "vegetarian gluten-free",
+          note="Dark and white chocolate with crushed candy cane.",
           sizes=[("200 g", 7.99)]),
-        V("Panettone", "vegetarian", note="Italian sweet bread with candied orange and raisins.", sizes=[("750 g", 12.99)]),
+        V("Panettone", "vegetarian", note="Italian sweet bread with candied orange and raisins.",
+          sizes=[("750 g", 12.99)]),
         V("Whole Berry Cranberry Sauce", "vegan gluten-free", note="Tart whole cranberries simmered with sugar.",
           sizes=[("348 ml", 2.99)], brands=["Harvest Table"]),
         V("Herb Stuffing Mix", "vegetarian", note="Toasted bread cubes with sage and thyme.", sizes=[("340 g", 3.49)],
           brands=["Harvest Table"]),
-    ], ["Holly & Hearth"], tags="seasonal", uses=("For the holiday table or a gift basket.",), season="holiday", gluten=True),
+    ], ["Holly & Hearth"], tags="seasonal", uses=("For the holiday table or a gift basket.",),
+        season="holiday", gluten=True),
     K("halloween", "Seasonal > Halloween", [
-        V("Fun Size Chocolate Bars Variety Pack", "vegetarian", note="Three kinds of mini chocolate bars, individually wrapped.",
+        V("Fun Size Chocolate Bars Variety Pack", "vegetarian",
+          note="Three kinds of mini chocolate bars, individually wrapped.",
           sizes=[("40 ct", 12.99)]),
-        V("Candy Corn", "vegetarian gluten-free", note="The classic tri-colour autumn candy.", sizes=[("400 g", 3.99)]),
+        V("Candy Corn", "vegetarian gluten-free", note="The classic tri-colour autumn candy.",
+          sizes=[("400 g", 3.99)]),
     ], ["Holly & Hearth"], tags="seasonal", uses=("Stock up for trick-or-treaters.",), season="halloween", gluten=True),
     K("bars", "Snacks > Bars", [
         V("Chewy Chocolate Chip Granola Bars", "vegetarian", note="Soft whole-grain oat bars with chocolate chips."),
         V("Oats & Honey Granola Bars", "vegetarian", note="Crunchy oat bars with honey."),
         V("Peanut Butter Protein Bars", "vegetarian high-protein gluten-free", note="20 g of protein per bar."),
-        V("Chocolate Brownie Protein Bars", "vegetarian high-protein gluten-free", note="20 g of protein and 2 g of sugar.",),
-        V("Nut-Free School Snack Bars", "vegan nut-free", note="Made in a peanut- and tree-nut-free facility for lunchboxes."),
+        V("Chocolate Brownie Protein Bars", "vegetarian high-protein gluten-free",
+          note="20 g of protein and 2 g of sugar.",),
+        V("Nut-Free School Snack Bars", "vegan nut-free",
+          note="Made in a peanut- and tree-nut-free facility for lunchboxes."),
     ], ["Trailhead"], [("6 ct", 4.49)], uses=("A grab-and-go snack.",), cycle=(10, 20), gluten=True, popularity=1.5),
     K("nuts", "Snacks > Nuts & Dried Fruit", [
-        V("Roasted Salted Almonds", "keto"), V("Raw Cashews"), V("Deluxe Mixed Nuts", note="Cashews, almonds, pecans and Brazil nuts."),
+        V("Roasted Salted Almonds", "keto"), V("Raw Cashews"), V("Deluxe Mixed Nuts",
+          note="Cashews, almonds, pecans and Brazil nuts."),
         V("Classic Trail Mix", note="Peanuts, raisins, almonds and chocolate pieces."),
         V("Shelled Pistachios"), V("Dried Mango Slices", "nut-free", note="Unsulphured dried mango, no sugar added."),
         V("Thompson Raisins", "nut-free"),
@@ -1097,8 +1167,10 @@ KINDS: tuple[Kind, ...] = (
 
     # ---- Household
     K("cleaning", "Household > Cleaning", [
-        V("Lemon All-Purpose Cleaner", note="Cuts grease on counters, stovetops and tiles.", sizes=[("950 ml", 3.99)]),
-        V("Lavender All-Purpose Cleaner", note="Multi-surface spray with a calming lavender scent.", sizes=[("950 ml", 3.99)]),
+        V("Lemon All-Purpose Cleaner", note="Cuts grease on counters, stovetops and tiles.",
+          sizes=[("950 ml", 3.99)]),
+        V("Lavender All-Purpose Cleaner", note="Multi-surface spray with a calming lavender scent.",
+          sizes=[("950 ml", 3.99)]),
         V("Glass Cleaner", note="Streak-free shine on windows and mirrors.", sizes=[("950 ml", 3.49)]),
         V("Bathroom Cleaner", note="Dissolves soap scum and limescale.", sizes=[("950 ml", 4.29)]),
         V("Disinfecting Wipes", note="Kill 99.9% of household germs.", sizes=[("80 ct", 5.99)]),
@@ -1109,7 +1181,8 @@ KINDS: tuple[Kind, ...] = (
     K("dish", "Household > Dishwashing", [
         V("Original Dish Soap", note="Concentrated soap that cuts through grease.", sizes=[("739 ml", 3.49)]),
         V("Lemon Dish Soap", note="Grease-cutting dish soap with lemon scent.", sizes=[("739 ml", 3.49)]),
-        V("Free & Clear Dish Soap", "fragrance-free", note="No dyes or fragrance, gentle on hands.", sizes=[("739 ml", 3.79)]),
+        V("Free & Clear Dish Soap", "fragrance-free", note="No dyes or fragrance, gentle on hands.",
+          sizes=[("739 ml", 3.79)]),
         V("Dishwasher Tablets", note="All-in-one tablets with rinse aid and glass protection.",
           sizes=[("30 ct", 8.99), ("60 ct", 15.99, "family-size")]),
         V("Rinse Aid", note="For spot-free, faster-drying dishes.", sizes=[("250 ml", 4.49)]),
@@ -1117,18 +1190,23 @@ KINDS: tuple[Kind, ...] = (
     K("laundry", "Household > Laundry", [
         V("Original Liquid Laundry Detergent", note="Fresh original scent for everyday loads.",
           sizes=[("1.47 L (32 loads)", 9.99), ("2.95 L (64 loads)", 17.99, "family-size")]),
-        V("Free & Clear Liquid Laundry Detergent", "fragrance-free", note="No dyes or perfumes, recommended for sensitive skin.",
+        V("Free & Clear Liquid Laundry Detergent", "fragrance-free",
+          note="No dyes or perfumes, recommended for sensitive skin.",
           sizes=[("1.47 L (32 loads)", 10.49), ("2.95 L (64 loads)", 18.49, "family-size")]),
         V("Spring Meadow Laundry Pods", note="Pre-measured three-chamber pods.", sizes=[("42 ct", 13.99)]),
         V("Fabric Softener", note="Softens and reduces static.", sizes=[("1.53 L", 6.99)]),
         V("Dryer Sheets", note="Softness and freshness in every sheet.", sizes=[("120 ct", 5.99)]),
-        V("Oxygen Stain Remover", note="Chlorine-free powder for grass, wine and coffee stains.", sizes=[("1.4 kg", 8.99)]),
-        V("Wool Dryer Balls", "eco", note="Reusable for 1,000 loads; a replacement for dryer sheets.", sizes=[("6 ct", 14.99)]),
+        V("Oxygen Stain Remover", note="Chlorine-free powder for grass, wine and coffee stains.",
+          sizes=[("1.4 kg", 8.99)]),
+        V("Wool Dryer Balls", "eco", note="Reusable for 1,000 loads; a replacement for dryer sheets.",
+          sizes=[("6 ct", 14.99)]),
     ], ["Brightwash", "EcoNest", GB], cycle=(30, 45), keep=8, popularity=2.0),
     K("paper", "Household > Paper Products", [
-        V("2-Ply Toilet Paper", note="Soft, strong two-ply rolls.", sizes=[("12 rolls", 9.99), ("24 rolls", 17.99, "family-size")]),
+        V("2-Ply Toilet Paper", note="Soft, strong two-ply rolls.",
+          sizes=[("12 rolls", 9.99), ("24 rolls", 17.99, "family-size")]),
         V("Ultra Soft 3-Ply Toilet Paper", note="Three plies of cushiony softness.", sizes=[("12 rolls", 12.99)]),
-        V("Recycled Toilet Paper", "eco", note="Made from 100% recycled paper, no added chlorine.", sizes=[("12 rolls", 10.99)]),
+        V("Recycled Toilet Paper", "eco", note="Made from 100% recycled paper, no added chlorine.",
+          sizes=[("12 rolls", 10.99)]),
         V("Paper Towels", note="Select-a-size sheets that absorb fast.", sizes=[("6 rolls", 8.99)]),
         V("Facial Tissues", note="Soft two-ply tissues.", sizes=[("3 boxes", 5.49)]),
     ], ["Softfold", "EcoNest", GB], cycle=(18, 35), keep=7, popularity=2.5),
@@ -1137,21 +1215,25 @@ KINDS: tuple[Kind, ...] = (
         V("Plastic Cling Wrap", note="Clings to bowls and keeps food fresh.", sizes=[("60 m", 3.99)]),
         V("Parchment Paper", note="Non-stick baking paper, oven-safe to 220°C.", sizes=[("20 m", 4.49)]),
         V("Sandwich Zipper Bags", sizes=[("50 ct", 3.49)]), V("Freezer Zipper Bags", sizes=[("30 ct", 4.49)]),
-        V("Compostable Kitchen Bags", "eco", note="Certified compostable bags for food scraps.", sizes=[("25 ct", 5.99)]),
+        V("Compostable Kitchen Bags", "eco", note="Certified compostable bags for food scraps.",
+          sizes=[("25 ct", 5.99)]),
         V("Kitchen Trash Bags 50 L", note="Drawstring bags that stretch without tearing.", sizes=[("40 ct", 8.99)]),
     ], ["PureHome", "EcoNest", GB], uses=("A kitchen drawer essential.",), cycle=(30, 60), keep=7),
     K("household-essentials", "Household > Essentials", [
         V("AA Alkaline Batteries", note="Long-lasting power for remotes and toys.", sizes=[("8 ct", 8.99)]),
         V("AAA Alkaline Batteries", note="Long-lasting power for small devices.", sizes=[("8 ct", 8.99)]),
         V("LED Light Bulbs 60W Equivalent", note="Soft white 2700K bulbs that use 9 watts.", sizes=[("4 ct", 9.99)]),
-        V("Citronella Candle", season="summer", note="Keeps mosquitoes away from patios for up to 30 hours.", sizes=[("1 ct", 7.99)]),
-        V("Hardwood Charcoal Briquettes", season="summer", note="Lights fast and burns hot for grilling.", sizes=[("7 kg", 12.99)]),
+        V("Citronella Candle", season="summer", note="Keeps mosquitoes away from patios for up to 30 hours.",
+          sizes=[("1 ct", 7.99)]),
+        V("Hardwood Charcoal Briquettes", season="summer", note="Lights fast and burns hot for grilling.",
+          sizes=[("7 kg", 12.99)]),
     ], [GB]),
 
     # ---- Personal Care
     K("oral-care", "Personal Care > Oral Care", [
         V("Whitening Toothpaste", note="Fluoride toothpaste that lifts surface stains.", sizes=[("100 ml", 3.49)]),
-        V("Sensitive Toothpaste", note="Relieves sensitivity in two weeks with potassium nitrate.", sizes=[("100 ml", 4.99)]),
+        V("Sensitive Toothpaste", note="Relieves sensitivity in two weeks with potassium nitrate.",
+          sizes=[("100 ml", 4.99)]),
         V("Kids' Bubble Fruit Toothpaste", note="Mild fruity toothpaste for ages 2 and up.", sizes=[("75 ml", 2.99)]),
         V("Alcohol-Free Mint Mouthwash", note="Fresh breath without the burn.", sizes=[("1 L", 5.99)]),
         V("Soft Toothbrushes", note="Soft bristles gentle on gums.", sizes=[("2 ct", 3.99)]),
@@ -1167,7 +1249,8 @@ KINDS: tuple[Kind, ...] = (
     ], ["Lumen & Leaf", "Fresh Harbor"], [("400 ml", 6.99), ("1 L", 13.99, "family-size")],
         uses=("Lather, rinse, repeat.",), cycle=(30, 60), keep=6, popularity=1.5),
     K("body-care", "Personal Care > Body & Bath", [
-        V("Oatmeal Sensitive Body Wash", "fragrance-free", note="Colloidal oatmeal soothes dry, sensitive skin.", sizes=[("532 ml", 6.49)]),
+        V("Oatmeal Sensitive Body Wash", "fragrance-free", note="Colloidal oatmeal soothes dry, sensitive skin.",
+          sizes=[("532 ml", 6.49)]),
         V("Citrus Body Wash", note="Energising citrus body wash.", sizes=[("532 ml", 5.99)]),
         V("Eucalyptus Mint Body Wash", note="Refreshing eucalyptus and spearmint.", sizes=[("532 ml", 5.99)]),
         V("Moisturizing Bar Soap", note="Gentle bars with shea butter.", sizes=[("4 ct", 4.99)]),
@@ -1188,15 +1271,20 @@ KINDS: tuple[Kind, ...] = (
     ], ["Fresh Harbor"], cycle=(30, 60)),
     K("feminine-care", "Personal Care > Feminine Care", [
         V("Regular Tampons", note="Plastic applicator tampons with leak guard.", sizes=[("36 ct", 8.99)]),
-        V("Organic Cotton Tampons", "organic", note="100% organic cotton, no chlorine bleaching.", sizes=[("32 ct", 9.99)]),
+        V("Organic Cotton Tampons", "organic", note="100% organic cotton, no chlorine bleaching.",
+          sizes=[("32 ct", 9.99)]),
         V("Overnight Pads", note="Extra-long pads with wings for overnight protection.", sizes=[("28 ct", 7.99)]),
         V("Thin Panty Liners", note="Breathable daily liners.", sizes=[("60 ct", 5.49)]),
     ], ["Fresh Harbor", "Dew Botanics"], cycle=(25, 35), keep=4),
     K("sun-care", "Personal Care > Sun Care", [
-        V("SPF 30 Sunscreen Lotion", note="Broad-spectrum SPF 30, water-resistant for 80 minutes.", sizes=[("240 ml", 10.99)]),
-        V("SPF 50 Kids Sunscreen", note="Broad-spectrum SPF 50, tear-free and pediatrician tested.", sizes=[("240 ml", 11.99)]),
-        V("SPF 50 Sport Spray Sunscreen", note="A continuous spray that stays on through sweat.", sizes=[("170 g", 12.99)]),
-        V("Mineral SPF 30 Face Sunscreen", "fragrance-free", note="Zinc oxide sunscreen for sensitive faces.", sizes=[("75 ml", 14.99)]),
+        V("SPF 30 Sunscreen Lotion", note="Broad-spectrum SPF 30, water-resistant for 80 minutes.",
+          sizes=[("240 ml", 10.99)]),
+        V("SPF 50 Kids Sunscreen", note="Broad-spectrum SPF 50, tear-free and pediatrician tested.",
+          sizes=[("240 ml", 11.99)]),
+        V("SPF 50 Sport Spray Sunscreen", note="A continuous spray that stays on through sweat.",
+          sizes=[("170 g", 12.99)]),
+        V("Mineral SPF 30 Face Sunscreen", "fragrance-free", note="Zinc oxide sunscreen for sensitive faces.",
+          sizes=[("75 ml", 14.99)]),
         V("Aloe Vera After-Sun Gel", note="Cools and soothes sun-exposed skin.", sizes=[("250 ml", 6.99)]),
     ], ["Fresh Harbor", "Dew Botanics"], tags="seasonal", uses=("Reapply every two hours in the sun.",),
         season="summer", keep=5),
@@ -1204,7 +1292,8 @@ KINDS: tuple[Kind, ...] = (
         V("Lip Balm", note="Beeswax lip balm with vitamin E.", sizes=[("2 ct", 3.99)]),
         V("Cotton Swabs", note="Double-tipped cotton swabs on paper sticks.", sizes=[("500 ct", 3.99)]),
         V("Adhesive Bandages", note="Assorted flexible fabric bandages.", sizes=[("60 ct", 4.99)]),
-        V("Insect Repellent", season="summer", note="DEET-free picaridin spray for mosquitoes and ticks.", sizes=[("177 ml", 8.99)]),
+        V("Insect Repellent", season="summer", note="DEET-free picaridin spray for mosquitoes and ticks.",
+          sizes=[("177 ml", 8.99)]),
     ], ["Fresh Harbor"]),
 
     # ---- Baby
@@ -1216,17 +1305,23 @@ KINDS: tuple[Kind, ...] = (
         V("Diapers Size 5 (27+ lb)", sizes=[("52 ct", 24.99)]),
         V("Overnight Diapers Size 4", note="Extra absorbent for up to 12 hours of sleep.", sizes=[("44 ct", 24.99)]),
     ], ["Little Sprout", "Tiny Steps"],
-        notes=("Up to 12 hours of leak protection with a wetness indicator.", "Soft, breathable and free of chlorine, lotions and fragrance."),
-        uses=("Stretchy sides for a snug fit.",), tags="fragrance-free", cycle=(7, 14), audience="baby", keep=7, popularity=4.0),
+        notes=("Up to 12 hours of leak protection with a wetness indicator.",
+               "Soft, breathable and free of chlorine, lotions and fragrance."),
+        uses=("Stretchy sides for a snug fit.",), tags="fragrance-free",
+        cycle=(7, 14), audience="baby", keep=7, popularity=4.0),
     K("baby-wipes", "Baby > Wipes", [
-        V("Unscented Baby Wipes", "fragrance-free", note="Thick, soft wipes with no fragrance.", sizes=[("72 ct", 3.49), ("3 x 72 ct", 8.99)]),
-        V("Sensitive Water Wipes", "fragrance-free", note="99% water wipes for newborn skin.", sizes=[("60 ct", 4.49)]),
+        V("Unscented Baby Wipes", "fragrance-free", note="Thick, soft wipes with no fragrance.",
+          sizes=[("72 ct", 3.49), ("3 x 72 ct", 8.99)]),
+        V("Sensitive Water Wipes", "fragrance-free", note="99% water wipes for newborn skin.",
+          sizes=[("60 ct", 4.49)]),
     ], ["Little Sprout", "Tiny Steps"], cycle=(10, 20), audience="baby", keep=3, popularity=3.0),
     K("baby-food", "Baby > Food", [
-        V("Apple Mango Pouches", note="Smooth purée of apple and mango, for 6 months and up.", sizes=[("4 x 99 g", 4.99)]),
+        V("Apple Mango Pouches", note="Smooth purée of apple and mango, for 6 months and up.",
+          sizes=[("4 x 99 g", 4.99)]),
         V("Sweet Potato & Carrot Purée", note="Stage 2 vegetable purée.", sizes=[("4 x 99 g", 4.99)]),
         V("Banana Oat Purée", note="Banana and whole-grain oats.", sizes=[("4 x 99 g", 4.99)]),
-        V("Strawberry Yogurt Melts", "vegetarian", note="Freeze-dried yogurt bites that dissolve easily.", sizes=[("28 g", 3.99)]),
+        V("Strawberry Yogurt Melts", "vegetarian", note="Freeze-dried yogurt bites that dissolve easily.",
+          sizes=[("28 g", 3.99)]),
         V("Teething Wafers", note="Rice wafers that melt for sore gums.", sizes=[("12 ct", 4.49)]),
     ], ["Little Sprout"], tags="organic gluten-free", uses=("No added sugar or salt.",), cycle=(7, 14), audience="baby",
         popularity=2.0),
@@ -1243,8 +1338,10 @@ KINDS: tuple[Kind, ...] = (
 
     # ---- Pet
     K("dog-food", "Pet > Dog Food", [
-        V("Chicken & Rice Dry Dog Food", note="Real chicken is the first ingredient.", sizes=[("2 kg", 14.99), ("7 kg", 39.99)]),
-        V("Lamb & Brown Rice Dry Dog Food", note="Gentle lamb recipe for sensitive stomachs.", sizes=[("2 kg", 15.99), ("7 kg", 42.99)]),
+        V("Chicken & Rice Dry Dog Food", note="Real chicken is the first ingredient.",
+          sizes=[("2 kg", 14.99), ("7 kg", 39.99)]),
+        V("Lamb & Brown Rice Dry Dog Food", note="Gentle lamb recipe for sensitive stomachs.",
+          sizes=[("2 kg", 15.99), ("7 kg", 42.99)]),
         V("Grain-Free Salmon & Sweet Potato Dog Food", note="Grain-free salmon recipe for dogs with allergies.",
           sizes=[("2 kg", 19.99)]),
         V("Small Breed Puppy Food", note="Small kibble with DHA for growing puppies.", sizes=[("2 kg", 16.99)]),
@@ -1252,16 +1349,20 @@ KINDS: tuple[Kind, ...] = (
     ], ["Happy Tails", GB], notes=("Complete and balanced nutrition for adult dogs.",),
         cycle=(14, 24), audience="dog", keep=7, popularity=4.0),
     K("cat-food", "Pet > Cat Food", [
-        V("Indoor Chicken Dry Cat Food", note="Hairball control formula for indoor cats.", sizes=[("1.5 kg", 12.99), ("4 kg", 29.99)]),
+        V("Indoor Chicken Dry Cat Food", note="Hairball control formula for indoor cats.",
+          sizes=[("1.5 kg", 12.99), ("4 kg", 29.99)]),
         V("Salmon Dry Cat Food", note="Ocean salmon recipe with taurine.", sizes=[("1.5 kg", 13.99)]),
         V("Kitten Dry Food", note="Small kibble for kittens up to 12 months.", sizes=[("1.5 kg", 14.99)]),
         V("Pâté Variety Pack Wet Cat Food", note="Chicken, turkey and fish pâtés.", sizes=[("12 x 85 g", 13.99)]),
         V("Tuna in Gravy Wet Cat Food", note="Flaked tuna in a savoury gravy.", sizes=[("12 x 85 g", 13.99)]),
     ], ["Whisker & Paw", GB], cycle=(12, 24), audience="cat", keep=6, popularity=4.0),
     K("cat-litter", "Pet > Cat Litter", [
-        V("Unscented Clumping Clay Litter", "fragrance-free", note="Hard clumps, 99% dust-free.", sizes=[("7 kg", 11.99), ("14 kg", 19.99)]),
-        V("Lightweight Clumping Litter", note="Half the weight of clay litter, same clumping.", sizes=[("5.4 kg", 14.99)]),
-        V("Pine Pellet Litter", "eco", note="Compostable pine pellets that lock in odour naturally.", sizes=[("9 kg", 12.99)]),
+        V("Unscented Clumping Clay Litter", "fragrance-free", note="Hard clumps, 99% dust-free.",
+          sizes=[("7 kg", 11.99), ("14 kg", 19.99)]),
+        V("Lightweight Clumping Litter", note="Half the weight of clay litter, same clumping.",
+          sizes=[("5.4 kg", 14.99)]),
+        V("Pine Pellet Litter", "eco", note="Compostable pine pellets that lock in odour naturally.",
+          sizes=[("9 kg", 12.99)]),
     ], ["Whisker & Paw"], cycle=(14, 28), audience="cat", popularity=3.0),
     K("dog-treats", "Pet > Treats", [
         V("Peanut Butter Dog Biscuits", note="Crunchy oven-baked biscuits.", sizes=[("900 g", 7.99)]),
@@ -1524,7 +1625,6 @@ class CustomerRow:
 
 def email_for(first: str, last: str, rng: random.Random) -> str:
     def plain(s: str) -> str:
-        import unicodedata
         ascii_ = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
         return "".join(c for c in ascii_.lower() if c.isalnum())
 
@@ -1630,7 +1730,8 @@ def make_persona(customer_id: str, rng: random.Random, catalogue: list[ShopProdu
 
 
 def choose_staples(persona: Persona, rng: random.Random, by_kind: dict[str, list[ShopProduct]], count: int) -> None:
-    pool = [k for k in KINDS if k.cycle and k.season is None and (k.audience is None or k.audience in persona.household)]
+    pool = [k for k in KINDS
+            if k.cycle and k.season is None and (k.audience is None or k.audience in persona.household)]
     weights = [k.popularity * (5 if k.audience else 1) for k in pool]
     while pool and len(persona.staples) < count:
         (kind,) = rng.choices(pool, weights)
@@ -1721,8 +1822,8 @@ def simulate_customer(persona: Persona, rng: random.Random, by_kind: dict[str, l
     when = order_time(persona.start.date(), persona, rng)
     while when < until and (persona.max_orders is None or len(orders) < persona.max_orders):
         cancelled = rng.random() < CANCEL_RATE
-        orders.append(SimOrder(persona.customer_id, when, build_basket(persona, when, cancelled, rng, by_kind, seasonal),
-                               cancelled))
+        basket = build_basket(persona, when, cancelled, rng, by_kind, seasonal)
+        orders.append(SimOrder(persona.customer_id, when, basket, cancelled))
         gap = max(1, round(persona.gap_days * rng.lognormvariate(0, 0.3)))
         when = order_time(when.date() + timedelta(days=gap), persona, rng)
     for when, status in tail:
@@ -1813,7 +1914,8 @@ def plan_delivery(order: OrderRow, persona: Persona, rng: random.Random, trackin
         if cold and pickup.date() > order.pack_at.date():  # chilled goods are packed on the day they leave
             order.pack_at = pickup - timedelta(hours=rng.uniform(3, 9))
         order.ship_at = pickup
-        order.delivered_at = during_delivery_hours(pickup + timedelta(hours=rng.uniform(*TRANSIT_HOURS[order.carrier])), rng)
+        transit = timedelta(hours=rng.uniform(*TRANSIT_HOURS[order.carrier]))
+        order.delivered_at = during_delivery_hours(pickup + transit, rng)
         order.estimated_delivery = (pickup + timedelta(days=PROMISED_DAYS[order.carrier])).date()
     order.pack_at = order.pack_at.replace(microsecond=0)
     order.delivered_at = order.delivered_at.replace(microsecond=0)
@@ -1872,7 +1974,8 @@ def assign_orders(sim_orders: list[SimOrder], personas: dict[str, Persona], rng:
             if sim.pinned_status == "shipped":
                 pin_in_transit(row, tracking)
             row.status = sim.pinned_status or status_on(row, DEMO_TODAY)
-            if row.status == "delivered" and row.delivered_at < DEMO_TODAY - timedelta(days=2) and rng.random() < REFUND_RATE:
+            refundable = row.status == "delivered" and row.delivered_at < DEMO_TODAY - timedelta(days=2)
+            if refundable and rng.random() < REFUND_RATE:
                 row.status = "refunded"
         rows.append(row)
     hold_back_newest(rows)
@@ -1900,7 +2003,8 @@ Riverton. How your order travels depends on where you live.
 - **Free shipping on orders over $50.** The $50 is counted on your subtotal after discounts and before tax.
 - Orders under $50 pay a flat $5.99 for standard shipping, or $4.99 for local courier delivery.
 - Express shipping costs $12.99 and arrives the next business day if you order by 1 pm Eastern, Monday to Friday.
-- Orders with chilled or frozen items that ship by parcel carrier add a $4.00 cold-pack fee for the insulated box and ice packs.
+- Orders with chilled or frozen items that ship by parcel carrier add a $4.00 cold-pack fee for the
+  insulated box and ice packs.
 
 ## Local courier delivery
 
@@ -2237,8 +2341,8 @@ def generate(out_dir: Path = DEMO_DATA_DIR, seed: int = DEFAULT_SEED) -> dict[st
     out_dir.mkdir(parents=True, exist_ok=True)
     write_csv(out_dir / "products.csv",
               ("product_id", "name", "brand", "category", "size", "price", "stock", "tags", "description"),
-              [(p.id, p.name, p.brand, p.category, p.size, money(p.price_cents), p.stock, ";".join(p.tags), p.description)
-               for p in catalogue])
+              [(p.id, p.name, p.brand, p.category, p.size, money(p.price_cents), p.stock, ";".join(p.tags),
+                p.description) for p in catalogue])
     write_csv(out_dir / "customers.csv", ("customer_id", "name", "email"), [(c.id, c.name, c.email) for c in customers])
     write_csv(out_dir / "orders.csv",
               ("order_id", "customer_id", "placed_at", "status", "carrier", "tracking_number", "estimated_delivery",
