@@ -1837,8 +1837,9 @@ def simulate_customer(persona: Persona, rng: random.Random, by_kind: dict[str, l
 
 COURIER = "Green Basket Courier"
 PARCEL_CARRIERS = (("UPS", 0.45), ("FedEx", 0.35), ("USPS", 0.20))
-TRANSIT_HOURS = {"UPS": (20, 60), "FedEx": (18, 54), "USPS": (36, 110)}
-PROMISED_DAYS = {"UPS": 2, "FedEx": 2, "USPS": 3}
+TRANSIT_DAYS = {"UPS": (1, 1, 2, 2, 2, 3), "FedEx": (1, 2, 2, 2, 3), "USPS": (2, 3, 3, 4, 4, 5)}  # delivery days
+PROMISED_DAYS = {"UPS": 2, "FedEx": 2, "USPS": 4}
+NO_DELIVERY_WEEKDAYS = {"UPS": (5, 6), "FedEx": (5, 6), "USPS": (6,)}  # Monday is 0
 UPS_SHIPPER = "G7B402"  # the shop's UPS account number, part of every UPS tracking number
 MIN_PER_STATUS = 10  # the newest orders are held back a stage where needed so every status shows
 COLD_DEPARTMENTS = ("Dairy & Eggs", "Plant-Based", "Meat & Seafood", "Deli", "Frozen")
@@ -1878,18 +1879,18 @@ class TrackingNumbers:
                 return number
 
 
-def during_delivery_hours(moment: datetime, rng: random.Random) -> datetime:
-    """Carriers deliver between 9 am and 8 pm: a parcel arriving overnight comes the next morning or day."""
-    if 9 <= moment.hour < 20:
-        return moment
-    day = moment.date() + timedelta(days=1 if moment.hour >= 20 else 0)
-    return datetime(day.year, day.month, day.day, 9) + timedelta(minutes=rng.uniform(0, 600))
+def delivery_days_later(day: date, days: int, carrier: str) -> date:
+    """The date `days` of the carrier's delivery days after `day` (UPS and FedEx skip weekends)."""
+    while days:
+        day += timedelta(days=1)
+        days -= day.weekday() not in NO_DELIVERY_WEEKDAYS[carrier]
+    return day
 
 
 def plan_delivery(order: OrderRow, persona: Persona, rng: random.Random, tracking: TrackingNumbers) -> None:
     """Courier orders go out in a booked two-hour window, same day up to three days ahead. Parcels are
     packed within a day and leave with the 5 pm carrier pickup (Monday to Saturday; Monday to
-    Wednesday only when they hold chilled or frozen food), then take one to four days."""
+    Wednesday only when they hold chilled or frozen food), then take one to five delivery days."""
     placed = order.sim.placed_at
     if not persona.parcel:
         order.carrier = COURIER
@@ -1914,9 +1915,9 @@ def plan_delivery(order: OrderRow, persona: Persona, rng: random.Random, trackin
         if cold and pickup.date() > order.pack_at.date():  # chilled goods are packed on the day they leave
             order.pack_at = pickup - timedelta(hours=rng.uniform(3, 9))
         order.ship_at = pickup
-        transit = timedelta(hours=rng.uniform(*TRANSIT_HOURS[order.carrier]))
-        order.delivered_at = during_delivery_hours(pickup + transit, rng)
-        order.estimated_delivery = (pickup + timedelta(days=PROMISED_DAYS[order.carrier])).date()
+        arrival = delivery_days_later(pickup.date(), rng.choice(TRANSIT_DAYS[order.carrier]), order.carrier)
+        order.delivered_at = datetime(arrival.year, arrival.month, arrival.day, 9) + timedelta(minutes=rng.uniform(0, 660))
+        order.estimated_delivery = delivery_days_later(pickup.date(), PROMISED_DAYS[order.carrier], order.carrier)
     order.pack_at = order.pack_at.replace(microsecond=0)
     order.delivered_at = order.delivered_at.replace(microsecond=0)
     order.tracking_number = tracking.new(order.carrier, order.ship_at)
@@ -1929,7 +1930,7 @@ def pin_in_transit(order: OrderRow, tracking: TrackingNumbers) -> None:
     order.carrier = "UPS"
     order.pack_at = placed + timedelta(hours=3, minutes=12)
     order.ship_at = placed.replace(hour=17, minute=0, second=0)
-    order.estimated_delivery = (order.ship_at + timedelta(days=PROMISED_DAYS["UPS"])).date()
+    order.estimated_delivery = delivery_days_later(order.ship_at.date(), PROMISED_DAYS["UPS"], "UPS")
     order.delivered_at = None
     order.tracking_number = tracking.new("UPS", order.ship_at)
 
