@@ -32,7 +32,7 @@ import numpy as np
 __all__ = [
     "Basket", "Now", "Suggestion", "Recommendation", "ProductStats", "Ranker", "Features",
     "recommend_reorder", "history_from_rows", "now_from", "customer_features", "heuristic_probabilities",
-    "expected_f1_curve", "select_basket", "training_examples", "train_ranker", "FEATURE_NAMES",
+    "expected_f1_curve", "select_basket", "training_examples", "fit_ranker", "train_ranker", "FEATURE_NAMES",
 ]
 
 
@@ -230,14 +230,12 @@ FEATURE_NAMES = (
     "overdue",  # days_since_last / interval_days (-1: bought once)
     "interval_orders",  # mean orders between purchases (-1: bought once)
     "overdue_orders",  # orders_since_last / interval_orders (-1: bought once)
-    "cart_position",  # mean position in the cart, 0 first .. 1 last
     "dow_lift",  # share of its purchases on today's weekday over the customer's share of orders that weekday
     "user_orders", "user_products", "user_basket", "user_repeat_items",  # customer-level
     "user_repeat_ratio",  # share of basket items that were bought before
     "user_recent_repeat_items",  # mean repeat items in the last 3 orders
     "days_since_order",  # days since the customer's last order (the order-level context)
     "days_since_order_ratio",  # ... over the customer's mean gap between orders
-    "now_dow", "now_hour",
     "product_reorder_rate",  # across customers: share of purchases that were repeats (smoothed)
     "product_repeat_rate",  # across customers: share of buyers who bought it again (smoothed)
     "product_buyers",  # log(1 + customers who bought it)
@@ -266,22 +264,12 @@ def customer_features(history: Sequence[Basket], now: Now, stats: ProductStats |
     index: dict[str, int] = {}
     o_list: list[int] = []
     p_list: list[int] = []
-    pos_list: list[float] = []
     sizes = np.empty(m)
     for j, b in enumerate(history):
-        items = b.items
-        n = len(items)
-        sizes[j] = n
-        denom = max(n - 1, 1)
-        local: set[int] = set()
-        for k, pid in enumerate(items):
-            i = index.setdefault(pid, len(index))
-            if i in local:
-                continue
-            local.add(i)
-            o_list.append(j)
-            p_list.append(i)
-            pos_list.append(k / denom)
+        items = dict.fromkeys(b.items)  # a product listed twice in one order counts once
+        sizes[j] = len(items)
+        p_list.extend([index.setdefault(pid, len(index)) for pid in items])
+        o_list.extend([j] * len(items))
     P = len(index)
     pids = list(index)
     X = np.zeros((P, len(FEATURE_NAMES)))
@@ -310,7 +298,6 @@ def customer_features(history: Sequence[Basket], now: Now, stats: ProductStats |
     in3 = np.bincount(p, weights=(age < 3).astype(np.float64), minlength=P)
     in5 = np.bincount(p, weights=(age < 5).astype(np.float64), minlength=P)
     decayed = np.bincount(p, weights=0.7 ** age, minlength=P)
-    cart = np.bincount(p, weights=np.asarray(pos_list), minlength=P) / cnt
 
     dow_orders = np.bincount(dow, minlength=7).astype(np.float64)
     on_dow = np.bincount(p, weights=(dow[o] == now.dow).astype(np.float64), minlength=P)
@@ -338,7 +325,6 @@ def customer_features(history: Sequence[Basket], now: Now, stats: ProductStats |
     X[:, _F["overdue"]] = overdue
     X[:, _F["interval_orders"]] = interval_orders
     X[:, _F["overdue_orders"]] = overdue_orders
-    X[:, _F["cart_position"]] = cart
     X[:, _F["dow_lift"]] = dow_lift
     X[:, _F["user_orders"]] = m
     X[:, _F["user_products"]] = P
@@ -348,8 +334,6 @@ def customer_features(history: Sequence[Basket], now: Now, stats: ProductStats |
     X[:, _F["user_recent_repeat_items"]] = user_recent_repeat
     X[:, _F["days_since_order"]] = days_since_order
     X[:, _F["days_since_order_ratio"]] = gap_ratio
-    X[:, _F["now_dow"]] = now.dow
-    X[:, _F["now_hour"]] = now.hour
 
     if stats is not None:
         rows = stats.rows(pids, exclude)
@@ -511,20 +495,29 @@ RANKER_PARAMS = dict(max_iter=120, learning_rate=0.08, max_depth=5, max_leaf_nod
                      l2_regularization=1.0)
 
 
+def fit_ranker(X: np.ndarray, y: np.ndarray, seed: int = 0, info: dict | None = None, **params) -> Ranker:
+    """Fit the gradient-boosted ranker on a feature matrix from `training_examples`."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    if len(y) == 0 or y.min() == y.max():
+        raise ValueError("not enough order history to train a ranker (need repeat purchases)")
+    settings = {**RANKER_PARAMS, **params}
+    model = HistGradientBoostingClassifier(**settings, early_stopping=False, random_state=seed)
+    model.fit(X, y)
+    return Ranker.from_sklearn(model, info={**(info or {}), "rows": int(len(y)), "params": settings})
+
+
 def train_ranker(histories: Sequence[Sequence[Basket]], stats: ProductStats | None = None,
                  path: str | Path | None = None, targets_per_customer: int = 8, seed: int = 0,
                  exclude_own: Sequence[dict[str, np.ndarray] | None] | None = None, **params) -> Ranker:
-    """Fit the ranker on customers' earlier orders (see `training_examples`); save it to `path` if given."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
+    """Fit the ranker on customers' earlier orders (see `training_examples`); save it to `path` if given.
 
+    Train it on the shop's own customers (e.g. the demo shop's histories) with that shop's ProductStats,
+    then load it with `Ranker.load` wherever recommendations are made.
+    """
     X, y, _ = training_examples(histories, stats, targets_per_customer, exclude_own=exclude_own)
-    if len(y) == 0 or y.min() == y.max():
-        raise ValueError("not enough order history to train a ranker (need repeat purchases)")
-    model = HistGradientBoostingClassifier(**{**RANKER_PARAMS, **params}, early_stopping=False, random_state=seed)
-    model.fit(X, y)
-    ranker = Ranker.from_sklearn(model, info={"trained_on": {"customers": len(histories), "rows": int(len(y)),
-                                                             "targets_per_customer": targets_per_customer},
-                                              "params": {**RANKER_PARAMS, **params}})
+    ranker = fit_ranker(X, y, seed, info={"trained_on": {"customers": len(histories),
+                                                         "targets_per_customer": targets_per_customer}}, **params)
     if path is not None:
         ranker.save(path)
     return ranker

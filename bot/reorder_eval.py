@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.reorder import (
-    Basket, Now, ProductStats, Ranker, _contributions, recommend_reorder, train_ranker,
+    Basket, Now, ProductStats, Ranker, _contributions, fit_ranker, recommend_reorder, train_ranker, training_examples,
 )
 
 K = 10
@@ -105,7 +105,7 @@ class _Scores:
 
 def repeat_last_order(history: Sequence[Basket]) -> tuple[list[str], list[str]]:
     """Propose the previous order again (ranked in its cart order)."""
-    last = list(history[-1].items)
+    last = list(history[-1].items) if history else []
     return last, last
 
 
@@ -138,7 +138,7 @@ def _folds(users: Sequence[str], k: int, seed: int) -> list[list[int]]:
 
 def evaluate_orders_csv(path: str | Path, folds: int = 5, ranker: Ranker | None = None, use_ranker: bool = True,
                         targets_per_customer: int = 8, seed: int = 0, progress: bool = True,
-                        max_users: int | None = None) -> dict:
+                        max_users: int | None = None, max_train_rows: int = 2_000_000) -> dict:
     """Evaluate on an Instacart-format order history file; see the module docstring for the protocol.
 
     With `ranker` given (trained on other data), it scores every user; else, with `use_ranker`, a ranker
@@ -151,29 +151,39 @@ def evaluate_orders_csv(path: str | Path, folds: int = 5, ranker: Ranker | None 
     users = sorted(histories, key=lambda u: (len(u), u))
     if max_users is not None:
         users = users[:max_users]
-    users = [u for u in users if len(histories[u]) >= 2]
     full = [histories[u] for u in users]
     past = [h[:-1] for h in full]
     # product statistics from non-target orders only; each user's own orders are subtracted when scoring it
     stats = ProductStats.from_histories(past, max_neighbors=0)
     own = [_contributions(h)[0] for h in past]
 
+    trainable = [i for i, h in enumerate(full) if len(h) > 3]
     if ranker is not None:
         rankers = [ranker] * len(users)
         ranker_note = "given ranker (trained elsewhere)"
-    elif use_ranker and len(users) >= 2 * max(folds, 2):
+    elif use_ranker and len(trainable) >= 2 * max(folds, 2):
+        # each user's training examples (targets among its own last orders, product statistics without
+        # that user) are built once; a fold's model sees only the other folds' users
+        blocks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for i in tqdm(trainable, desc="training examples", unit="user", disable=not progress):
+            X, y, _ = training_examples([full[i]], stats, targets_per_customer, exclude_own=[own[i]])
+            blocks[i] = (X, y)
+        rng = np.random.default_rng(seed)
         rankers = [None] * len(users)
-        parts = _folds(users, folds, seed)
-        bar = tqdm(parts, desc="cross-fitting ranker", unit="fold", disable=not progress)
-        for part in bar:
+        for part in tqdm(_folds(users, folds, seed), desc="cross-fitting ranker", unit="fold", disable=not progress):
             held = set(part)
-            train_idx = [i for i in range(len(users)) if i not in held]
-            model = train_ranker([full[i] for i in train_idx], stats,
-                                 targets_per_customer=targets_per_customer, seed=seed,
-                                 exclude_own=[own[i] for i in train_idx])
+            train_idx = [i for i in blocks if i not in held]
+            rows = sum(len(blocks[i][1]) for i in train_idx)
+            if rows > max_train_rows:  # very large files: a random subset of the training users
+                train_idx = sorted(rng.choice(train_idx, size=int(len(train_idx) * max_train_rows / rows),
+                                              replace=False).tolist())
+            model = fit_ranker(np.concatenate([blocks[i][0] for i in train_idx]),
+                               np.concatenate([blocks[i][1] for i in train_idx]), seed,
+                               info={"trained_on": {"customers": len(train_idx)}})
             for i in part:
                 rankers[i] = model
-        ranker_note = f"cross-fitted, {folds} folds by user (gradient-boosted trees, each fold trained on the other users)"
+        ranker_note = (f"cross-fitted, {folds} folds by user (gradient-boosted trees; each fold's model trained "
+                       f"only on the other folds' users, {targets_per_customer} targets per user)")
     else:
         rankers = [None] * len(users)
         ranker_note = "heuristic (no learned ranker)"

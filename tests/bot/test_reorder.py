@@ -236,6 +236,7 @@ TINY = """order_id,user_id,order_number,order_dow,order_hour_of_day,days_since_p
 33,3,3,0,16,4,Q,2,1
 33,3,3,0,16,4,P,1,1
 33,3,3,0,16,4,S,3,1
+41,4,1,1,11,,A,1,0
 """
 
 
@@ -251,16 +252,17 @@ def test_evaluation_on_a_hand_computed_instacart_file(tmp_path):
     path = tmp_path / "orders.csv"
     path.write_text(TINY)
     result = evaluate_orders_csv(path, progress=False)
-    # user 1: target {A} (D is new); user 2: target empty (Z is new); user 3: target {P, Q, S}
-    assert result["users"] == 3 and result["users_with_empty_target"] == 1
+    # user 1: target {A} (D is new); user 2: target empty (Z is new); user 3: target {P, Q, S};
+    # user 4: a single order, so nothing was bought before and the target is empty
+    assert result["users"] == 4 and result["users_with_empty_target"] == 2
     last = result["baselines"]["repeat_last_order"]
-    # proposes [A, B] (F1 2/3), [Y] (F1 0: the target is empty), [S] (F1 2*1/(1+3))
-    assert last["mean_f1"] == pytest.approx((2 / 3 + 0 + 0.5) / 3, abs=1e-4)
+    # proposes [A, B] (F1 2/3), [Y] (F1 0: the target is empty), [S] (F1 2*1/(1+3)), [] (F1 1)
+    assert last["mean_f1"] == pytest.approx((2 / 3 + 0 + 0.5 + 1) / 4, abs=1e-4)
     assert last["recall_at_10"] == pytest.approx((1 + 1 / 3) / 2, abs=1e-4)
     assert last["ndcg_at_10"] == pytest.approx((1 + 1 / (1 + 1 / math.log2(3) + 0.5)) / 2, abs=1e-4)
     recfreq = result["baselines"]["recency_frequency"]
-    # proposes as many items as the user repeated last time: [A, B] (2/3), [] (1: empty target), [] (0)
-    assert recfreq["mean_f1"] == pytest.approx((2 / 3 + 1 + 0) / 3, abs=1e-4)
+    # proposes as many items as the user repeated last time: [A, B] (2/3), [] (1), [] (0), [] (1)
+    assert recfreq["mean_f1"] == pytest.approx((2 / 3 + 1 + 0 + 1) / 4, abs=1e-4)
     assert recfreq["recall_at_10"] == 1.0
     # every earlier product fits in the top 10 here, so the recommender's recall is 1 whatever its scores
     assert result["recall_at_10"] == 1.0
