@@ -596,14 +596,17 @@ def expected_f1_curve(p: np.ndarray, tail: float = 0.0) -> np.ndarray:
     return out
 
 
-def select_basket(p: Sequence[float], max_items: int = 50) -> tuple[int, float]:
+def select_basket(p: Sequence[float], max_items: int = 50, max_k: int | None = None) -> tuple[int, float]:
     """(k, expected F1): how many of the items, taken in descending-probability order, to propose.
 
-    Only the `max_items` most probable items are candidates; the rest enter as a Poisson tail.
+    Only the `max_items` most probable items are candidates (the rest enter as a Poisson tail), and
+    k is at most `max_k` when given.
     """
     arr = np.sort(np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0))[::-1]
     head, tail = arr[:max_items], float(arr[max_items:].sum())
     curve = expected_f1_curve(head, tail)
+    if max_k is not None:
+        curve = curve[:max(max_k, 0) + 1]
     k = int(np.argmax(curve))
     return k, float(curve[k])
 
@@ -682,8 +685,7 @@ def recommend_reorder(history: Sequence[Basket], now: Now, limit: int = 10, stat
     items = [Suggestion(feats.product_ids[i], round(float(probs[i]), 4),
                         _reason(feats.X[i], float(feats.product_interval_days[i])))
              for i in top]
-    k, ef1 = select_basket(probs[order])
-    k = min(k, len(items))
+    k, ef1 = select_basket(probs[order], max_k=len(items))
     basket = items[:k]
     comps = _complements(stats, items, basket, complements) if stats is not None and complements > 0 else []
     return Recommendation(items, basket, comps, round(ef1, 4))

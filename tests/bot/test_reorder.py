@@ -60,6 +60,7 @@ def test_reason_states_the_customers_interval_and_days_since_last_purchase():
 def test_limit_caps_items_and_empty_history_recommends_nothing():
     history, now = weekly_staple_customer()
     assert len(recommend_reorder(history, now, limit=3).items) == 3
+    assert len(recommend_reorder(history, now, limit=1).basket) <= 1
     empty = recommend_reorder([], Now(0.0, 0, 12))
     assert empty.items == [] and empty.basket == [] and empty.complements == []
 
