@@ -11,7 +11,9 @@ from functools import cached_property
 from bot.engine import ChatEngine
 from bot.generator import SamplingConfig, TransformersGenerator
 from bot.model import load_model
+from bot.reorder_tool import ReorderModel, reorder_tool
 from bot.settings import Settings
+from bot.tools import ToolRegistry
 from retrieval.embeddings import load_embedder
 from retrieval.retriever import Retriever
 from retrieval.store import Store
@@ -62,5 +64,14 @@ class Runtime:
         )
 
     @cached_property
+    def tools(self) -> ToolRegistry:
+        s = self.settings
+        return ToolRegistry(
+            [
+                reorder_tool(self.store, ReorderModel.load(s.reorder_model_dir), s.now, s.reorder_limit),
+            ]
+        )
+
+    @cached_property
     def engine(self) -> ChatEngine:
-        return ChatEngine(self.settings, self.store, self.retriever, self.generator)
+        return ChatEngine(self.settings, self.store, self.retriever, self.generator, self.tools)

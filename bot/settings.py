@@ -8,6 +8,7 @@ that the environment overrides.
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +19,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+SHIPPED_REORDER_MODEL = Path(__file__).parent / "reorder_model"
 
 
 class Settings(BaseSettings):
@@ -47,6 +50,11 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(2000, ge=1)
     seed: int = 0
 
+    # reorder recommendations
+    reorder_model_dir: Path | None = SHIPPED_REORDER_MODEL  # None: heuristics only, no learned parts
+    reorder_limit: int = Field(5, ge=1, le=10)  # cards per suggest_reorder answer
+    shop_now: datetime | None = None  # a fixed "now" for the shop's clock (demos, tests); None: the real clock
+
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:
         if not self.database_url:
@@ -56,6 +64,9 @@ class Settings(BaseSettings):
         if self.model_cache_dir is None:
             self.model_cache_dir = self.data_dir / "models"
         return self
+
+    def now(self) -> datetime:
+        return self.shop_now or datetime.now()
 
     @classmethod
     def settings_customise_sources(
