@@ -23,7 +23,20 @@ def lines_from(console: Console, interactive: bool) -> Iterable[str]:
             return
 
 
+def show_tool_items(reply: Reply, out) -> None:
+    """Tool results reach the shopper as cards in a UI; here, one line per item, before the answer."""
+    for name, result in reply.tool_results:
+        if not result.items:
+            continue
+        out.write(f"[{name}]\n")
+        for item in result.items:
+            price = f" ${item['price']:.2f}" if item.get("price") is not None else ""
+            label = "goes well with" if item.get("kind") == "complement" else "reorder"
+            out.write(f"  {label}: {item['name']}{price} ({item['id']}): {item['reason']}\n")
+
+
 def show_reply(console: Console, reply: Reply, out=sys.stdout) -> None:
+    show_tool_items(reply, out)
     out.write("bot> ")
     out.flush()
     for piece in reply:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +75,20 @@ def resolve_model_dir(model_path: str | None, cache_dir: Path) -> Path:
     return path
 
 
+@contextmanager
+def _quiet_loading():
+    """A reload from the local cache takes under a second: its progress bar would only garble a chat's output."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
 def load_model(
     model_path: str | None,
     cache_dir: Path,
@@ -89,9 +104,8 @@ def load_model(
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     if tokenizer.chat_template is None:
         raise ValueError(f"The tokenizer in {folder} has no chat template; shopbot needs an instruct/chat model.")
-    model = AutoModelForCausalLM.from_pretrained(
-        folder, dtype=getattr(torch, dtype), local_files_only=True
-    )
+    with _quiet_loading():
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype), local_files_only=True)
     if adapter_path:
         from peft import PeftModel
 

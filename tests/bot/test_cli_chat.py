@@ -10,13 +10,14 @@ from tests.conftest import MODEL_CACHE
 SHOPBOT = Path(sys.executable).with_name("shopbot")
 
 
-def run_chat(tmp_path: Path, stdin: str, *args: str) -> subprocess.CompletedProcess:
+def run_chat(tmp_path: Path, stdin: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "SHOPBOT_DATA_DIR": str(tmp_path),
         "SHOPBOT_MODEL_CACHE_DIR": str(MODEL_CACHE),
         "SHOPBOT_MAX_NEW_TOKENS": "12",
         "COLUMNS": "200",
+        **(env or {}),
     }
     return subprocess.run(
         [str(SHOPBOT), "chat", *args], input=stdin, capture_output=True, text=True, env=env, timeout=300
@@ -58,3 +59,22 @@ def test_where_is_my_order_over_the_demo_shop(demo_dir, demo_store):
     assert f"order {newest.id} (Order {newest.id})" in result.stderr
     others = {o.id for o in demo_store.customer_orders("C0002")}
     assert not any(f"order {i} " in result.stderr for i in others)
+
+
+def test_what_should_i_reorder_calls_the_tool_and_lists_items_with_reasons(demo_dir, demo_store):
+    env = {"SHOPBOT_SHOP_NOW": "2026-11-20T12:00:00"}
+    result = run_chat(demo_dir, "what should I reorder?\n", "--customer", "C0001", env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "[suggest_reorder]"
+    reorder = [line for line in lines if line.startswith("  reorder: ")]
+    assert reorder and all(": you " in line for line in reorder)
+    bought = {pid for _, _, pid in demo_store.purchase_rows("C0001")}
+    assert all(line.rsplit("(", 1)[1].split(")")[0] in bought for line in reorder)
+    assert any(line.startswith("bot> ") for line in lines)
+
+
+def test_an_anonymous_visitor_asking_to_reorder_gets_no_purchase_history(demo_dir):
+    result = run_chat(demo_dir, "what should I reorder?\n")
+    assert result.returncode == 0, result.stderr
+    assert "reorder: " not in result.stdout
