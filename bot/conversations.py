@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from retrieval.schema import Conversation, Message, MessageStatus
+from retrieval.schema import Conversation, ConversationState, Feedback, Message, MessageStatus
 from retrieval.store import Store
 
 
@@ -18,6 +18,10 @@ class ConversationNotFound(LookupError):
 
 class NotConversationOwner(PermissionError):
     """Raised when a session asks for a conversation that belongs to someone else."""
+
+
+class MessageNotFound(LookupError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,10 @@ class Conversations:
 
     def messages(self, conversation_id: str, customer_id: str | None) -> list[StoredMessage]:
         self.check_owner(conversation_id, customer_id)
+        return self.transcript(conversation_id)
+
+    def transcript(self, conversation_id: str) -> list[StoredMessage]:
+        """Every message, for callers that already authorized the reader (the owner, or a human agent)."""
         with self.store.session() as s:
             rows = s.scalars(select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id))
             return [StoredMessage(m.id, m.role, m.content, m.status, m.meta or {}) for m in rows]
@@ -65,7 +73,7 @@ class Conversations:
         msgs = [
             {"role": m.role, "content": m.content}
             for m in self.messages(conversation_id, customer_id)
-            if m.role in ("user", "assistant") and m.content
+            if m.role in ("user", "assistant") and m.content and m.status != MessageStatus.streaming.value
         ]
         return msgs[-max_messages:]
 
@@ -90,3 +98,39 @@ class Conversations:
             s.add(message)
             s.flush()
             return message.id
+
+    def finish(self, message_id: int, content: str, *, status: MessageStatus, meta: dict | None = None) -> None:
+        """Fill in an answer reserved with status `streaming` once it is complete or interrupted."""
+        with self.store.transaction() as s:
+            message = s.get(Message, message_id)
+            message.content = content
+            message.status = status.value
+            message.meta = meta or {}
+
+    def exists(self, conversation_id: str) -> bool:
+        with self.store.session() as s:
+            return s.get(Conversation, conversation_id) is not None
+
+    def state(self, conversation_id: str) -> ConversationState:
+        with self.store.session() as s:
+            conversation = s.get(Conversation, conversation_id)
+        if conversation is None:
+            raise ConversationNotFound(f"no conversation {conversation_id!r}")
+        return ConversationState(conversation.state)
+
+    def set_state(self, conversation_id: str, state: ConversationState) -> None:
+        with self.store.transaction() as s:
+            conversation = s.get(Conversation, conversation_id)
+            if conversation is None:
+                raise ConversationNotFound(f"no conversation {conversation_id!r}")
+            conversation.state = state.value
+
+    def add_feedback(self, message_id: int, customer_id: str | None, rating: str, comment: str = "") -> None:
+        """Rate an assistant message of one of the shopper's own conversations."""
+        with self.store.session() as s:
+            message = s.get(Message, message_id)
+        if message is None or message.role != "assistant":
+            raise MessageNotFound(f"no assistant message {message_id}")
+        self.check_owner(message.conversation_id, customer_id)
+        with self.store.transaction() as s:
+            s.add(Feedback(message_id=message_id, rating=rating, comment=comment, created_at=_now()))

@@ -7,8 +7,9 @@ never something read from the shopper's or the model's text; order facts come on
 
 from __future__ import annotations
 
+import inspect
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from bot.conversations import Conversations
@@ -31,7 +32,11 @@ class MessageRejected(ValueError):
 
 @dataclass
 class Reply:
-    """One streaming answer. Iterate it for text pieces; afterwards `text`, `stats` and `message_id` are set."""
+    """One streaming answer. `message_id` is reserved at once; iterate for text pieces; afterwards `text` and `stats` are set.
+
+    Until iteration ends the stored message has status `streaming`; closing the iterator early stores
+    the text so far as `interrupted`.
+    """
 
     conversation_id: str
     context: TurnContext
@@ -39,9 +44,17 @@ class Reply:
     text: str = ""
     stats: GenerationStats = field(default_factory=GenerationStats)
     message_id: int | None = None
+    _abandon: Callable[[], None] | None = None
 
     def __iter__(self) -> Iterator[str]:
         yield from self._pieces
+
+    def close(self) -> None:
+        """Give up on the answer, from the thread that iterates it; one never started is stored empty."""
+        never_started = inspect.getgeneratorstate(self._pieces) == inspect.GEN_CREATED
+        self._pieces.close()
+        if never_started and self._abandon is not None:
+            self._abandon()
 
     @property
     def sources(self) -> list[dict[str, str]]:
@@ -130,7 +143,9 @@ class ChatEngine:
         )
         self.conversations.append(conversation_id, "user", text)
         reply = Reply(conversation_id, ctx, iter(()))
+        reply.message_id = self.conversations.append(conversation_id, "assistant", "", status=MessageStatus.streaming)
         reply._pieces = self._stream(reply, messages)
+        reply._abandon = lambda: self._store(reply, MessageStatus.interrupted)
         return reply
 
     def _stream(self, reply: Reply, messages: list[dict[str, str]]) -> Iterator[str]:
@@ -141,18 +156,20 @@ class ChatEngine:
                 yield piece
             status = MessageStatus.complete
         finally:
-            reply.message_id = self.conversations.append(
-                reply.conversation_id,
-                "assistant",
-                reply.text.strip(),
-                status=status,
-                meta={
-                    "sources": reply.sources,
-                    "tools": [{"name": n, "items": r.items} for n, r in reply.tool_results],
-                    "finish_reason": reply.stats.finish_reason if status is MessageStatus.complete else "cancelled",
-                    "usage": {
-                        "prompt_tokens": reply.stats.prompt_tokens,
-                        "completion_tokens": reply.stats.completion_tokens,
-                    },
+            self._store(reply, status)
+
+    def _store(self, reply: Reply, status: MessageStatus) -> None:
+        self.conversations.finish(
+            reply.message_id,
+            reply.text.strip(),
+            status=status,
+            meta={
+                "sources": reply.sources,
+                "tools": [{"name": n, "items": r.items} for n, r in reply.tool_results],
+                "finish_reason": reply.stats.finish_reason if status is MessageStatus.complete else "cancelled",
+                "usage": {
+                    "prompt_tokens": reply.stats.prompt_tokens,
+                    "completion_tokens": reply.stats.completion_tokens,
                 },
-            )
+            },
+        )

@@ -16,8 +16,19 @@ _REORDER = re.compile(
 )
 
 
+_HANDOFF = re.compile(
+    r"\b(talk|speak|chat|connect|transfer|put) (me )?(to|with) (a |an |some|the )?(real |actual |live )?"
+    r"(person|human|agent|people|representative|rep|someone|somebody|staff|operator)\b|"
+    r"\b(real|live|actual) (person|human|agent)\b|\bcustomer service (rep|representative|agent)\b|"
+    r"\b(human|agent|representative),? please\b",
+    re.IGNORECASE,
+)
+
+
 def tool_for(text: str) -> str | None:
-    """The tool a shopper's message asks for, if any."""
+    """The tool a shopper's message asks for, if any; asking for a person wins over everything else."""
+    if _HANDOFF.search(text):
+        return "handoff"
     if _REORDER.search(text):
         return "suggest_reorder"
     return None

@@ -8,8 +8,10 @@ from __future__ import annotations
 import os
 from functools import cached_property
 
+from bot.conversations import Conversations
 from bot.engine import ChatEngine
 from bot.generator import SamplingConfig, TransformersGenerator
+from bot.handoff import handoff_tool
 from bot.model import load_model
 from bot.reorder_tool import ReorderModel, reorder_tool
 from bot.settings import Settings
@@ -69,6 +71,7 @@ class Runtime:
         return ToolRegistry(
             [
                 reorder_tool(self.store, ReorderModel.load(s.reorder_model_dir), s.now, s.reorder_limit),
+                handoff_tool(Conversations(self.store)),
             ]
         )
 

@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 SHIPPED_REORDER_MODEL = Path(__file__).parent / "reorder_model"
+SHIPPED_ADAPTER = Path(__file__).parent.parent / "adapters" / "demo"
 
 
 class Settings(BaseSettings):
@@ -33,8 +34,10 @@ class Settings(BaseSettings):
     model_cache_dir: Path | None = None  # None: data_dir/models (the bundled model's safetensors copy)
 
     model_path: str | None = None  # None: the bundled SmolLM2-135M-Instruct; else a local HF causal-LM folder
-    adapter_path: str | None = None
+    adapter_path: str | None = None  # None: the shipped demo adapter (adapters/demo) when it exists
     use_adapter: bool = True
+    tool_routing: Literal["rules", "model"] = "rules"  # rules: bot/intents.py picks tools; model: the model calls them
+    max_tool_calls_per_turn: int = Field(2, ge=0, le=8)
     dtype: Literal["float32", "bfloat16"] = "float32"
     embedder: str = "all-MiniLM-L6-v2"  # the bundled model, or a local sentence-transformers folder
 
@@ -55,8 +58,27 @@ class Settings(BaseSettings):
     reorder_limit: int = Field(5, ge=1, le=10)  # cards per suggest_reorder answer
     shop_now: datetime | None = None  # a fixed "now" for the shop's clock (demos, tests); None: the real clock
 
+    # server (docs/protocol.md): every limit of `shopbot serve`, enforced in server/
+    demo_mode: bool = False  # demo shop page mints tokens for ?customer=...; allows the built-in demo secret
+    secret_key: str = ""  # HS256 key for customer tokens, >= 32 characters; required unless demo_mode
+    token_ttl_minutes: int = Field(60, ge=1, le=60 * 24 * 30)
+    allowed_origins: list[str] = ["http://127.0.0.1:8000", "http://localhost:8000"]  # plus the server's own
+    max_frame_bytes: int = Field(65536, ge=1024)  # bigger WebSocket frames close the connection with 1009
+    messages_per_minute_per_connection: int = Field(20, ge=1)
+    messages_per_minute_per_customer: int = Field(30, ge=1)  # anonymous visitors: per client address
+    max_concurrent_generations: int = Field(1, ge=1)
+    max_queued_generations: int = Field(8, ge=0)  # beyond: close 1013
+    idle_timeout_s: float = Field(600.0, gt=0)
+    ping_interval_s: float = Field(20.0, gt=0)
+    agent_api_key: str = ""  # X-Agent-Key for the agent API; empty: the agent API is off
+    handoff_webhook_url: str = ""  # empty: no webhook
+    handoff_webhook_secret: str = ""
+    webhook_timeout_s: float = Field(5.0, gt=0)
+
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:
+        if self.adapter_path is None and (SHIPPED_ADAPTER / "adapter_config.json").is_file():
+            self.adapter_path = str(SHIPPED_ADAPTER)
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'shop.db'}"
         if self.index_dir is None:

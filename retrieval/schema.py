@@ -24,8 +24,17 @@ class OrderStatus(str, enum.Enum):
 
 
 class MessageStatus(str, enum.Enum):
+    streaming = "streaming"  # reserved when an answer starts, so clients know its id; never replayed
     complete = "complete"
     interrupted = "interrupted"
+
+
+class ConversationState(str, enum.Enum):
+    """Who answers the shopper: the bot, nobody yet (a person was asked for), or a human agent."""
+
+    bot = "bot"
+    waiting_for_agent = "waiting_for_agent"
+    agent = "agent"
 
 
 class Base(DeclarativeBase):
@@ -106,6 +115,9 @@ class Conversation(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    state: Mapped[str] = mapped_column(
+        String(20), default=ConversationState.bot.value, server_default=ConversationState.bot.value
+    )
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation", order_by="Message.id", cascade="all, delete-orphan"
@@ -124,3 +136,15 @@ class Message(Base):
     meta: Mapped[dict] = mapped_column(JSON, default=dict)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+
+class Feedback(Base):
+    """A shopper's rating of one assistant message."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    rating: Mapped[str] = mapped_column(String(8))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -12,8 +12,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.schema import CreateColumn
 
 from retrieval.schema import Base, Customer, Order, OrderItem, Policy, Product
 
@@ -71,6 +72,18 @@ class Store:
 
     def create_schema(self) -> None:
         Base.metadata.create_all(self.engine)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Databases made by an older shopbot get new columns (all have server defaults) without a reload."""
+        existing = inspect(self.engine)
+        with self.engine.begin() as conn:
+            for table in Base.metadata.sorted_tables:
+                have = {c["name"] for c in existing.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name not in have:
+                        ddl = CreateColumn(column).compile(dialect=self.engine.dialect)
+                        conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
 
     @contextmanager
     def session(self) -> Iterator[Session]:
