@@ -59,7 +59,8 @@
     button { font: inherit; cursor: pointer; }
     button:focus-visible, textarea:focus-visible { outline: 3px solid #8cc152; outline-offset: 2px; }
     .launcher { width: 60px; height: 60px; border-radius: 50%; border: 0; background: #2f6b2a; color: #fff;
-                font-size: 28px; box-shadow: 0 6px 18px rgba(0,0,0,.25); }
+                box-shadow: 0 6px 18px rgba(0,0,0,.25); display: grid; place-items: center; }
+    .launcher svg { width: 28px; height: 28px; }
     .launcher[aria-expanded="true"] { display: none; }
     .panel { position: fixed; right: 20px; bottom: 20px; width: 380px; height: min(600px, calc(100vh - 40px));
              display: flex; flex-direction: column; background: #fff; border-radius: 14px; overflow: hidden;
@@ -163,6 +164,19 @@
     target.replaceChildren(...blocks.filter(Boolean));
   }
 
+  /* An SVG speech bubble: the launcher must not depend on the visitor having an emoji font. */
+  function chatIcon() {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
+    path.setAttribute("fill", "currentColor");
+    svg.append(path);
+    return svg;
+  }
+
   function newId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return Date.now().toString(36) + Math.random().toString(36).slice(2);
@@ -214,14 +228,14 @@
     build() {
       const titleId = "shopbot-title";
       this.launcher = el("button", { class: "launcher", type: "button", "aria-label": "Open chat with " + config.title,
-                                     "aria-expanded": "false", "aria-controls": "shopbot-panel", text: "💬" });
+                                     "aria-expanded": "false", "aria-controls": "shopbot-panel" }, [chatIcon()]);
       this.status = el("span", { class: "status", role: "status" });
       this.closeButton = el("button", { class: "close", type: "button", "aria-label": "Close chat", text: "×" });
       this.log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Conversation" });
       this.typing = el("div", { class: "typing", role: "status", "aria-label": "The assistant is typing" },
                        [el("i"), el("i"), el("i")]);
       this.typing.hidden = true;
-      this.input = el("textarea", { rows: "1", placeholder: "Ask about products, orders or policies…",
+      this.input = el("textarea", { rows: "1", placeholder: "Type your question…",
                                     "aria-label": "Your message" });
       this.sendButton = el("button", { class: "send", type: "submit", "aria-label": "Send message", text: "Send" });
       this.stopButton = el("button", { class: "stop", type: "button", "aria-label": "Stop the answer", text: "Stop" });
