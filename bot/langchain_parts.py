@@ -1,7 +1,7 @@
 """shopbot's parts as LangChain components, for shops that compose their own chains.
 
 `ShopRetriever` is a `BaseRetriever` over shopbot's hybrid search; `ShopChatModel` is a streaming
-`BaseChatModel` over any shopbot `Generator`.
+`BaseChatModel` over any shopbot `Generator`; `shop_tools` exposes the tool registry as LangChain tools.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.retrievers import BaseRetriever
+from langchain_core.tools import StructuredTool
 from pydantic import ConfigDict
 
 from bot.generator import GenerationStats, Generator
+from bot.tools import Tool, ToolRegistry, ToolSession
 from retrieval.retriever import Retriever
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system"}
@@ -117,3 +119,21 @@ class ShopChatModel(BaseChatModel):
             usage_metadata=merged.usage_metadata if merged else None,
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def shop_tools(registry: ToolRegistry, session: ToolSession) -> list[StructuredTool]:
+    """The registry's tools as LangChain tools bound to one authenticated session.
+
+    Binding the session here, outside the tool's arguments, keeps the LangChain agent (and its model)
+    unable to act for another customer: the schemas it sees have no customer field.
+    """
+
+    def bind(tool: Tool) -> StructuredTool:
+        def run(**arguments: Any) -> str:
+            return registry.call(session, tool.name, arguments).text
+
+        return StructuredTool.from_function(
+            func=run, name=tool.name, description=tool.description, args_schema=tool.args
+        )
+
+    return [bind(t) for t in registry.tools.values()]

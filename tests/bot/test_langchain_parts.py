@@ -1,4 +1,6 @@
-"""shopbot's retriever and model compose into a LangChain user's own chain."""
+"""shopbot's retriever, model and tools compose into a LangChain user's own chain."""
+
+from datetime import datetime
 
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
@@ -46,3 +48,19 @@ def test_a_small_rag_chain_answers_from_retrieved_documents(tiny_store, embedder
     answer = chain.invoke("How much does shipping cost?")
     assert isinstance(answer, str) and answer.strip()
     assert "shipping" in seen_context
+
+
+def test_tools_are_langchain_tools_bound_to_the_session(demo_store):
+    from bot.langchain_parts import shop_tools
+    from bot.reorder_tool import ReorderModel, reorder_tool
+    from bot.tools import ToolRegistry, ToolSession
+
+    registry = ToolRegistry([reorder_tool(demo_store, ReorderModel(), lambda: datetime(2026, 11, 20, 12))])
+    (tool,) = shop_tools(registry, ToolSession("C0001", "conv"))
+    assert tool.name == "suggest_reorder"
+    assert "limit" in tool.args and "customer_id" not in tool.args
+    own = tool.invoke({"limit": 3})
+    assert own.startswith("Suggested reorders:") and own.count("\n- ") == 3
+    assert tool.invoke({"limit": 3, "customer_id": "C0002"}) == own
+    (anonymous,) = shop_tools(registry, ToolSession(None, "conv"))
+    assert "not signed in" in anonymous.invoke({})
