@@ -345,6 +345,7 @@
         return;
       }
       this.input.value = "";
+      this.input.focus();
       this.bubble("user", text).dataset.clientMsgId = message.client_msg_id;
       this.startGenerating(message);
       this.send(message);
@@ -392,8 +393,10 @@
       this.scroll();
     }
 
+    /* After `start`, while every generation slot of the server is busy. */
     on_queued(event) {
-      if (event.client_msg_id === this.pending) {
+      if (event.message_id === this.pendingAnswer) {
+        this.queued = true;
         this.setStatus(event.position > 1 ? "You're number " + event.position + " in line…" : "You're next in line…");
       }
     }
@@ -427,6 +430,7 @@
         a.seq = event.seq;
       }
       a.text += event.text;
+      if (this.queued) { this.queued = false; this.showState(); }
       renderText(a.body, a.text);
       a.el.dataset.deltas = String(Number(a.el.dataset.deltas || 0) + 1);
       this.typing.hidden = true;
@@ -579,6 +583,7 @@
       const hadFocus = this.root.activeElement === this.stopButton;
       this.pending = null;
       this.pendingAnswer = null;
+      this.queued = false;
       this.sendButton.disabled = false;
       this.stopButton.hidden = true;
       this.typing.hidden = true;
