@@ -56,7 +56,7 @@
     :host { all: initial; position: fixed; right: 20px; bottom: 20px; z-index: 2147483000;
             font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2a1c; }
     * { box-sizing: border-box; }
-    button { font: inherit; cursor: pointer; }
+    button { font: inherit; cursor: pointer; -webkit-tap-highlight-color: transparent; }
     button:focus-visible, textarea:focus-visible { outline: 3px solid #8cc152; outline-offset: 2px; }
     .launcher { width: 60px; height: 60px; border-radius: 50%; border: 0; background: #2f6b2a; color: #fff;
                 box-shadow: 0 6px 18px rgba(0,0,0,.25); display: grid; place-items: center; }
@@ -82,7 +82,6 @@
     .who { display: block; font-size: 11px; font-weight: 600; color: #8a6d1f; margin-bottom: 2px; }
     .system { align-self: center; font-size: 13px; color: #5b6455; text-align: center; max-width: 95%; }
     .system.error { color: #9b2c1c; }
-    .user.refused { opacity: .55; }
     .note { font-size: 12px; color: #6b7466; font-style: italic; margin-top: 4px; }
     .cards { display: flex; flex-direction: column; gap: 8px; margin-top: 8px; }
     .card { border: 1px solid #dfe4d6; border-radius: 10px; padding: 8px 10px; background: #fbfcf9; }
@@ -105,10 +104,10 @@
     .typing i { width: 7px; height: 7px; border-radius: 50%; background: #8a9484; animation: blink 1.2s infinite; }
     .typing i:nth-child(2) { animation-delay: .2s; } .typing i:nth-child(3) { animation-delay: .4s; }
     @keyframes blink { 0%, 80%, 100% { opacity: .25; } 40% { opacity: 1; } }
-    form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #e1e5da; background: #fff; }
+    form { display: flex; align-items: flex-end; gap: 8px; padding: 10px; border-top: 1px solid #e1e5da; background: #fff; }
     textarea { flex: 1; resize: none; border: 1px solid #c9cfc3; border-radius: 10px; padding: 8px 10px;
-               font: inherit; height: 42px; max-height: 120px; color: inherit; background: #fff; }
-    .send, .stop { border: 0; border-radius: 10px; padding: 0 14px; color: #fff; background: #2f6b2a; }
+               font: inherit; height: 42px; min-height: 42px; max-height: 120px; color: inherit; background: #fff; }
+    .send, .stop { height: 42px; border: 0; border-radius: 10px; padding: 0 14px; color: #fff; background: #2f6b2a; }
     .send:disabled { background: #a9b5a3; cursor: default; }
     .stop { background: #9b2c1c; }
     .stop[hidden] { display: none; }
@@ -255,6 +254,7 @@
       this.closeButton.addEventListener("click", () => this.close());
       this.stopButton.addEventListener("click", () => { this.send({ type: "stop" }); this.input.focus(); });
       this.form.addEventListener("submit", (event) => { event.preventDefault(); this.submit(); });
+      this.input.addEventListener("input", () => this.fitInput());
       this.input.addEventListener("keydown", (event) => {
         if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); this.submit(); }
       });
@@ -275,6 +275,11 @@
       this.launcher.setAttribute("aria-expanded", "false");
       store.set("open", null);
       this.launcher.focus();
+    }
+
+    fitInput() {
+      this.input.style.height = "auto";
+      this.input.style.height = Math.min(this.input.scrollHeight + 2, 120) + "px";
     }
 
     setStatus(text) { this.status.textContent = text; }
@@ -345,6 +350,7 @@
         return;
       }
       this.input.value = "";
+      this.fitInput();
       this.input.focus();
       this.bubble("user", text).dataset.clientMsgId = message.client_msg_id;
       this.startGenerating(message);
@@ -462,9 +468,10 @@
       if (!this.ready && ["unauthorized", "forbidden", "not_found"].includes(event.code)) this.refused = event.code;
       if (event.client_msg_id && event.client_msg_id === this.pending) {
         const refused = this.root.querySelector('[data-client-msg-id="' + window.CSS.escape(event.client_msg_id) + '"]');
-        if (refused && !this.pendingAnswer) {
-          refused.classList.add("refused");
+        if (refused && !this.pendingAnswer) {  // never stored: hand the text back for editing
+          refused.remove();
           if (!this.input.value) this.input.value = this.pendingText;
+          this.fitInput();
         }
         this.finishGenerating();
       } else if (event.code === "internal") this.finishGenerating();
