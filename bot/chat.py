@@ -23,25 +23,61 @@ def lines_from(console: Console, interactive: bool) -> Iterable[str]:
             return
 
 
-def show_tool_items(reply: Reply, out) -> None:
-    """Tool results reach the shopper as cards in a UI; here, one line per item, before the answer."""
-    for name, result in reply.tool_results:
+def item_line(item: dict) -> str:
+    """One tool item as a line: reorder cards, products, orders and handoff reasons each read naturally."""
+    if "order_id" in item:
+        bits = [item["status"]]
+        if item.get("tracking_number"):
+            bits.append(f"{item.get('carrier') or 'tracking'} {item['tracking_number']}")
+        if item.get("delivered_at"):
+            bits.append(f"delivered {item['delivered_at']}")
+        elif item.get("estimated_delivery"):
+            bits.append(f"expected {item['estimated_delivery']}")
+        return f"order {item['order_id']}: " + ", ".join(bits)
+    if "name" not in item:
+        return ", ".join(f"{k}: {v}" for k, v in item.items())
+    price = f" ${item['price']:.2f}" if item.get("price") is not None else ""
+    label = {"complement": "goes well with", "reorder": "reorder"}.get(item.get("kind"), "product")
+    line = f"{label}: {item['name']}{price} ({item['id']})"
+    return line + f": {item['reason']}" if item.get("reason") else line
+
+
+def show_tool_items(results, out) -> None:
+    """Tool results reach the shopper as cards in a UI; here, one line per item."""
+    for name, result in results:
         if not result.items:
             continue
         out.write(f"[{name}]\n")
         for item in result.items:
-            price = f" ${item['price']:.2f}" if item.get("price") is not None else ""
-            label = "goes well with" if item.get("kind") == "complement" else "reorder"
-            out.write(f"  {label}: {item['name']}{price} ({item['id']}): {item['reason']}\n")
+            out.write(f"  {item_line(item)}\n")
 
 
 def show_reply(console: Console, reply: Reply, out=sys.stdout) -> None:
-    show_tool_items(reply, out)
-    out.write("bot> ")
-    out.flush()
+    """Tool items are printed as soon as they appear: before the answer, or between its pieces."""
+    shown, answering = 0, False
+
+    def show_new_tools() -> None:
+        nonlocal shown
+        new = reply.tool_results[shown:]
+        shown += len(new)
+        if any(r.items for _, r in new):
+            if answering:
+                out.write("\n")
+            show_tool_items(new, out)
+            if answering:
+                out.write("bot> ")
+
+    show_new_tools()
     for piece in reply:
+        show_new_tools()
+        if not answering:
+            out.write("bot> ")
+            answering = True
         out.write(piece)
         out.flush()
+    show_new_tools()
+    if not answering:
+        out.write("bot> ")
     out.write("\n")
     if reply.sources:
         used = ", ".join(f"{s['type']} {s['id']} ({s['title']})" for s in reply.sources)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -17,13 +18,15 @@ from bot.generator import GenerationStats, Generator
 from bot.intents import tool_for
 from bot.prompt import TurnContext, build_messages
 from bot.settings import Settings
-from bot.tools import ToolRegistry, ToolResult, ToolSession
+from bot.toolcall import MalformedCall, Shape, ToolFailure, call_complete, parse_call, shape_of, tool_help
+from bot.tools import ToolError, ToolRegistry, ToolResult, ToolSession
 from retrieval.retriever import Retriever
 from retrieval.schema import MessageStatus
 from retrieval.store import Store
 
 _ORDER_NUMBER = re.compile(r"\b\d{3,12}\b")
 FOLLOW_UP_MAX_WORDS = 5
+TOOL_FALLBACK_ANSWER = "Sorry, I couldn't finish that request. Would you like me to connect you with a person?"
 
 
 class MessageRejected(ValueError):
@@ -62,7 +65,19 @@ class Reply:
 
     @property
     def tool_results(self) -> list[tuple[str, ToolResult]]:
-        return self.context.tool_results
+        """Results shown to the shopper, in call order; refused calls (ToolFailure) only ever reach the model."""
+        return [(n, r) for n, r in self.context.tool_results if not isinstance(r, ToolFailure)]
+
+
+@dataclass
+class _Turn:
+    """What a turn's prompt is rebuilt from after each tool call."""
+
+    session: ToolSession
+    context: TurnContext
+    history: list[dict[str, str]]
+    text: str
+    model_calls_allowed: int
 
 
 class ChatEngine:
@@ -130,33 +145,95 @@ class ChatEngine:
         self.conversations.check_owner(conversation_id, customer_id)
         history = self.conversations.history(conversation_id, customer_id, self.settings.max_history_messages)
         ctx = self.gather(text, customer_id, history)
-        tool = tool_for(text)
-        if tool in self.tools.tools:
-            ctx.tool_results.append((tool, self.tools.call(ToolSession(customer_id, conversation_id), tool)))
-        messages, ctx = build_messages(
-            self.settings.shop_name,
-            ctx,
-            history,
-            text,
-            count_tokens=self.generator.count_tokens,
-            max_prompt_tokens=self.settings.max_prompt_tokens,
-        )
+        session = ToolSession(customer_id, conversation_id)
+        if self.settings.tool_routing == "model":
+            ctx.tool_help = tool_help(list(self.tools.tools.values()))
+            turn = _Turn(session, ctx, history, text, self.settings.max_tool_calls_per_turn)
+        else:
+            tool = tool_for(text)
+            if tool in self.tools.tools:
+                ctx.tool_results.append((tool, self.tools.call(session, tool)))
+            turn = _Turn(session, ctx, history, text, 0)
+        messages, ctx = self._build(turn)
         self.conversations.append(conversation_id, "user", text)
         reply = Reply(conversation_id, ctx, iter(()))
         reply.message_id = self.conversations.append(conversation_id, "assistant", "", status=MessageStatus.streaming)
-        reply._pieces = self._stream(reply, messages)
+        reply._pieces = self._stream(reply, turn, messages)
         reply._abandon = lambda: self._store(reply, MessageStatus.interrupted)
         return reply
 
-    def _stream(self, reply: Reply, messages: list[dict[str, str]]) -> Iterator[str]:
+    def _build(self, turn: _Turn) -> tuple[list[dict[str, str]], TurnContext]:
+        return build_messages(
+            self.settings.shop_name,
+            turn.context,
+            turn.history,
+            turn.text,
+            count_tokens=self.generator.count_tokens,
+            max_prompt_tokens=self.settings.max_prompt_tokens,
+        )
+
+    def _stream(self, reply: Reply, turn: _Turn, messages: list[dict[str, str]]) -> Iterator[str]:
         status = MessageStatus.interrupted
+        started = time.perf_counter()
         try:
-            for piece in self.generator.stream(messages, max_new_tokens=self.settings.max_new_tokens, stats=reply.stats):
+            for piece in self._answer(reply, turn, messages):
+                if reply.stats.ttft_s is None:
+                    reply.stats.ttft_s = time.perf_counter() - started
                 reply.text += piece
                 yield piece
             status = MessageStatus.complete
         finally:
+            reply.stats.total_s = time.perf_counter() - started
             self._store(reply, status)
+
+    def _answer(self, reply: Reply, turn: _Turn, messages: list[dict[str, str]]) -> Iterator[str]:
+        """Generate until the model answers; each leading tool call is run, its result added, and the prompt rebuilt.
+
+        The first characters are held back while they could still be `<tool>`, so a call never reaches
+        the shopper; call attempts beyond the turn's allowance get a fixed answer instead.
+        """
+        calls = 0
+        while True:
+            stats = GenerationStats()
+            pieces = self.generator.stream(messages, max_new_tokens=self.settings.max_new_tokens, stats=stats)
+            held, shape = "", Shape.PENDING
+            try:
+                for piece in pieces:
+                    if shape is Shape.ANSWER:
+                        yield piece
+                        continue
+                    held += piece
+                    shape = shape_of(held)
+                    if shape is Shape.ANSWER:
+                        yield held
+                    elif shape is Shape.CALL and call_complete(held):
+                        break
+            finally:
+                close = getattr(pieces, "close", None)
+                if close is not None:
+                    close()
+                _add_usage(reply.stats, stats)
+            if shape is Shape.PENDING and held:
+                yield held
+            if shape is not Shape.CALL:
+                return
+            calls += 1
+            if calls > turn.model_calls_allowed:
+                yield TOOL_FALLBACK_ANSWER
+                return
+            turn.context.tool_results.append(self._run_call(turn.session, held))
+            messages, reply.context = self._build(turn)
+
+    def _run_call(self, session: ToolSession, text: str) -> tuple[str, ToolResult]:
+        """A model-written call, run for the session's shopper; any problem becomes a ToolFailure the model reads."""
+        try:
+            call = parse_call(text)
+        except MalformedCall as exc:
+            return "tool", ToolFailure(f"Error: {exc}. Answer the shopper without a tool.")
+        try:
+            return call.name, self.tools.call(session, call.name, call.arguments)
+        except ToolError as exc:
+            return call.name, ToolFailure(f"Error: {exc}. Answer the shopper without this tool.")
 
     def _store(self, reply: Reply, status: MessageStatus) -> None:
         self.conversations.finish(
@@ -166,6 +243,8 @@ class ChatEngine:
             meta={
                 "sources": reply.sources,
                 "tools": [{"name": n, "items": r.items} for n, r in reply.tool_results],
+                "tool_errors": [{"name": n, "error": r.text} for n, r in reply.context.tool_results
+                                if isinstance(r, ToolFailure)],
                 "finish_reason": reply.stats.finish_reason if status is MessageStatus.complete else "cancelled",
                 "usage": {
                     "prompt_tokens": reply.stats.prompt_tokens,
@@ -173,3 +252,10 @@ class ChatEngine:
                 },
             },
         )
+
+
+def _add_usage(total: GenerationStats, part: GenerationStats) -> None:
+    """A turn's usage spans its tool-call generations and the answer; the last one says why it stopped."""
+    total.prompt_tokens += part.prompt_tokens
+    total.completion_tokens += part.completion_tokens
+    total.finish_reason = part.finish_reason

@@ -31,6 +31,7 @@ class TurnContext:
     orders: list[OrderView] = field(default_factory=list)
     customer_name: str | None = None
     tool_results: list[tuple[str, ToolResult]] = field(default_factory=list)
+    tool_help: str = ""  # the tool-call format and tools, when the model routes tools itself (bot/toolcall.py)
 
     @property
     def sources(self) -> list[dict[str, str]]:
@@ -91,6 +92,8 @@ def policy_line(d: SearchDoc) -> str:
 
 def system_message(shop_name: str, ctx: TurnContext) -> str:
     parts = [SYSTEM_RULES.format(shop=shop_name)]
+    if ctx.tool_help:
+        parts.append(ctx.tool_help)
     if ctx.customer_name:
         parts.append(f"The shopper is {ctx.customer_name}, signed in.")
     else:
@@ -124,7 +127,8 @@ def build_messages(
     """
     history = list(history)
     ctx = TurnContext(
-        list(ctx.products), list(ctx.policies), list(ctx.orders), ctx.customer_name, list(ctx.tool_results)
+        list(ctx.products), list(ctx.policies), list(ctx.orders), ctx.customer_name, list(ctx.tool_results),
+        ctx.tool_help,
     )
     while True:
         messages = [{"role": "system", "content": system_message(shop_name, ctx)}, *history,

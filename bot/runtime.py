@@ -13,7 +13,9 @@ from bot.engine import ChatEngine
 from bot.generator import SamplingConfig, TransformersGenerator
 from bot.handoff import handoff_tool
 from bot.model import load_model
+from bot.order_tool import lookup_order_tool
 from bot.reorder_tool import ReorderModel, reorder_tool
+from bot.search_tool import search_products_tool
 from bot.settings import Settings
 from bot.tools import ToolRegistry
 from retrieval.embeddings import load_embedder
@@ -72,6 +74,8 @@ class Runtime:
             [
                 reorder_tool(self.store, ReorderModel.load(s.reorder_model_dir), s.now, s.reorder_limit),
                 handoff_tool(Conversations(self.store)),
+                lookup_order_tool(self.store, s.max_orders_in_context),
+                search_products_tool(self.store, self.retriever),
             ]
         )
 
