@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from bot.runtime import Runtime
+from bot.settings import Settings
 
 app = typer.Typer(help="shopbot: a customer-service chatbot for online shops.", no_args_is_help=True)
 eval_app = typer.Typer(help="Measure retrieval, answers and recommendations.", no_args_is_help=True)
@@ -105,6 +106,40 @@ def chat(
     except PermissionError as exc:
         _fail(str(exc))
     raise typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    demo: Annotated[bool, typer.Option("--demo", help="Demo mode: /?customer=C0001 signs in as a demo customer.")] = False,
+) -> None:
+    """Serve the chat widget, the WebSocket protocol (docs/protocol.md), REST and metrics."""
+    from server.app import serve as run_server
+    from server.auth import InsecureSecret
+
+    settings = Settings(demo_mode=True) if demo else Settings()
+    try:
+        run_server(settings, host, port)
+    except InsecureSecret as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def token(
+    customer: Annotated[str, typer.Option(help="The customer id the token vouches for, e.g. C0001.")],
+    ttl_minutes: Annotated[int | None, typer.Option(help="Lifetime; default SHOPBOT_TOKEN_TTL_MINUTES.")] = None,
+) -> None:
+    """Print a signed customer token, as a shop's backend would mint for a logged-in shopper."""
+    from server.auth import InsecureSecret, Tokens
+
+    runtime = Runtime()
+    if runtime.store.customer(customer) is None:
+        _fail(f"no customer {customer!r} in {runtime.settings.database_url}")
+    try:
+        print(Tokens(runtime.settings).mint(customer, ttl_minutes))
+    except InsecureSecret as exc:
+        _fail(str(exc))
 
 
 @eval_app.command("retrieval")

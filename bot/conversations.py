@@ -107,6 +107,11 @@ class Conversations:
             message.status = status.value
             message.meta = meta or {}
 
+    def conversation_of(self, message_id: int) -> str | None:
+        with self.store.session() as s:
+            message = s.get(Message, message_id)
+        return message.conversation_id if message else None
+
     def exists(self, conversation_id: str) -> bool:
         with self.store.session() as s:
             return s.get(Conversation, conversation_id) is not None
@@ -125,12 +130,17 @@ class Conversations:
                 raise ConversationNotFound(f"no conversation {conversation_id!r}")
             conversation.state = state.value
 
-    def add_feedback(self, message_id: int, customer_id: str | None, rating: str, comment: str = "") -> None:
-        """Rate an assistant message of one of the shopper's own conversations."""
+    def add_feedback(
+        self, message_id: int, customer_id: str | None, rating: str, comment: str = "", *, conversation_id: str | None
+    ) -> None:
+        """Rate an answer of the session's conversation (anonymous sessions all share customer None, so
+        the conversation id is required to tell them apart)."""
         with self.store.session() as s:
             message = s.get(Message, message_id)
         if message is None or message.role != "assistant":
             raise MessageNotFound(f"no assistant message {message_id}")
         self.check_owner(message.conversation_id, customer_id)
+        if conversation_id is None or message.conversation_id != conversation_id:
+            raise NotConversationOwner(f"message {message_id} is not in conversation {conversation_id!r}")
         with self.store.transaction() as s:
             s.add(Feedback(message_id=message_id, rating=rating, comment=comment, created_at=_now()))

@@ -1,0 +1,102 @@
+"""Everything one running server shares, created by `create_app` and kept in `app.state.ctx`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from bot.conversations import Conversations
+from bot.runtime import Runtime
+from bot.settings import Settings
+from server.auth import TokenError, Tokens
+from server.handoff import HandoffDesk, Webhook
+from server.hub import Hub
+from server.limits import ConversationLocks, GenerationSlots, RateLimiter
+from server.metrics import Metrics
+from server.protocol import Customer
+from server.turns import Turns
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServerContext:
+    runtime: Runtime
+    settings: Settings
+    tokens: Tokens
+    metrics: Metrics
+    hub: Hub
+    slots: GenerationSlots
+    locks: ConversationLocks
+    customer_limiter: RateLimiter
+    webhook: Webhook
+    executor: ThreadPoolExecutor
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    index_ready: bool = False
+    model_ready: bool = False
+    startup_error: str | None = None
+
+    @classmethod
+    def build(cls, runtime: Runtime) -> ServerContext:
+        s = runtime.settings
+        metrics = Metrics()
+        slots = GenerationSlots(s.max_concurrent_generations, s.max_queued_generations)
+        metrics.generations_active.set_function(lambda: slots.active)
+        metrics.generation_queue.set_function(lambda: slots.queued)
+        return cls(
+            runtime=runtime,
+            settings=s,
+            tokens=Tokens(s),
+            metrics=metrics,
+            hub=Hub(),
+            slots=slots,
+            locks=ConversationLocks(),
+            customer_limiter=RateLimiter(s.messages_per_minute_per_customer),
+            webhook=Webhook(s.handoff_webhook_url, s.handoff_webhook_secret, s.webhook_timeout_s, metrics),
+            executor=ThreadPoolExecutor(s.max_concurrent_generations, thread_name_prefix="shopbot-generate"),
+        )
+
+    @property
+    def conversations(self) -> Conversations:
+        return self.runtime.engine.conversations
+
+    @cached_property
+    def handoff(self) -> HandoffDesk:
+        return HandoffDesk(self.conversations, self.hub, self.webhook, self.metrics)
+
+    @cached_property
+    def turns(self) -> Turns:
+        return Turns(self.runtime.engine, self.handoff, self.slots, self.locks, self.metrics, self.executor)
+
+    async def warm_up(self) -> None:
+        """Open the indexes and load the model before the first shopper waits for them."""
+        try:
+            await asyncio.to_thread(lambda: self.runtime.retriever)
+            self.index_ready = True
+            await asyncio.to_thread(lambda: self.runtime.engine)
+            self.model_ready = True
+        except Exception as exc:
+            log.exception("shopbot could not start its engine")
+            self.startup_error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.ready.set()
+
+    async def identify(self, token: str | None) -> Customer | None:
+        """The customer a token vouches for, or None for an anonymous visitor; raises TokenError."""
+        if not token:
+            return None
+        customer_id = self.tokens.verify(token)
+        customer = await asyncio.to_thread(self.runtime.store.customer, customer_id)
+        if customer is None:
+            raise TokenError(f"the customer token names an unknown customer {customer_id!r}")
+        return Customer(id=customer.id, name=customer.name)
+
+    def rate_key(self, customer: Customer | None, client_host: str | None) -> str:
+        return f"customer:{customer.id}" if customer else f"anonymous:{client_host or 'unknown'}"
+
+    async def aclose(self) -> None:
+        await self.webhook.aclose()
+        self.executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,29 @@
+"""Prometheus metrics, in a registry per app so that several apps (tests) never share counters."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+TTFT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32)
+RATE_BUCKETS = (1, 2, 5, 10, 15, 20, 30, 50, 100, 200)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        r = self.registry = CollectorRegistry()
+        self.ws_connections = Gauge("shopbot_ws_connections", "Open WebSocket connections", registry=r)
+        self.ws_connections_total = Counter("shopbot_ws_connections_opened", "WebSocket connections accepted", registry=r)
+        self.messages = Counter("shopbot_messages", "Shopper messages received", ["channel"], registry=r)
+        self.errors = Counter("shopbot_errors", "Errors sent to clients, by code", ["code"], registry=r)
+        self.generations_active = Gauge("shopbot_generations_active", "Answers being generated", registry=r)
+        self.generation_queue = Gauge("shopbot_generation_queue", "Answers waiting for a slot", registry=r)
+        self.ttft = Histogram("shopbot_ttft_seconds", "Time to first token", buckets=TTFT_BUCKETS, registry=r)
+        self.tokens_per_second = Histogram(
+            "shopbot_tokens_per_second", "Decode speed per answer", buckets=RATE_BUCKETS, registry=r
+        )
+        self.handoffs = Counter("shopbot_handoffs", "Conversations handed to a person", registry=r)
+        self.webhook_failures = Counter("shopbot_webhook_failures", "Handoff webhooks that failed", registry=r)
+        self.feedback = Counter("shopbot_feedback", "Ratings of answers", ["rating"], registry=r)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,241 @@
+"""One shopper turn over the network, as a stream of protocol events shared by the WebSocket and REST.
+
+The engine is blocking CPU work, so it runs in worker threads: `engine.reply` (retrieval, tools) in
+the default pool, and the token loop in the generation pool, one token step per `next()`. Stopping
+sets a flag the worker checks between steps; the worker then closes the iterator in its own thread,
+which makes the engine store the partial answer as interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+
+from bot.conversations import ConversationNotFound, Conversations, NotConversationOwner
+from bot.engine import ChatEngine, MessageRejected, Reply
+from bot.handoff import DEFAULT_REASON, HANDOFF_TOOL
+from retrieval.schema import ConversationState
+from server.handoff import HandoffDesk
+from server.limits import ConversationLocks, GenerationSlots, Overloaded
+from server.metrics import Metrics
+from server.protocol import (
+    Citations,
+    Delta,
+    End,
+    Error,
+    ErrorCode,
+    Event,
+    Forwarded,
+    Queued,
+    Start,
+    Timings,
+    ToolEvent,
+    Usage,
+)
+
+log = logging.getLogger(__name__)
+
+
+class TurnRefused(Exception):
+    """The turn cannot run; `code` is the protocol error code and the text says what to do."""
+
+    def __init__(self, code: ErrorCode, message: str, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retryable = retryable
+
+
+@dataclass
+class Turn:
+    """One shopper message to answer; `stop()` may be called at any time from the event loop."""
+
+    conversation_id: str
+    customer_id: str | None
+    text: str
+    client_msg_id: str | None = None
+    _stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    _cancel: threading.Event = field(default_factory=threading.Event)
+    _handed: bool = False  # the reply belongs to a generation worker, which closes it
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._cancel.set()
+
+
+class Turns:
+    def __init__(
+        self,
+        engine: ChatEngine,
+        handoff: HandoffDesk,
+        slots: GenerationSlots,
+        locks: ConversationLocks,
+        metrics: Metrics,
+        executor: Executor,
+    ) -> None:
+        self.engine = engine
+        self.conversations: Conversations = engine.conversations
+        self.handoff = handoff
+        self.slots = slots
+        self.locks = locks
+        self.metrics = metrics
+        self.executor = executor
+
+    def validate(self, text: str) -> str:
+        try:
+            return self.engine.validate(text)
+        except MessageRejected as exc:
+            code = ErrorCode.empty_message if not text.strip() else ErrorCode.message_too_long
+            raise TurnRefused(code, str(exc)) from exc
+
+    async def run(self, turn: Turn) -> AsyncIterator[Event]:
+        """The turn's events; raises TurnRefused before the first event when it cannot start."""
+        text = self.validate(turn.text)
+        cid = turn.conversation_id
+        if not self.locks.claim(cid):
+            raise TurnRefused(
+                ErrorCode.busy, "An answer is still being written in this conversation: wait for it or send stop.", True
+            )
+        try:
+            state = await asyncio.to_thread(self.conversations.state, cid)
+            if state is not ConversationState.bot:
+                message_id = await self.handoff.forward(cid, turn.customer_id, text)
+                yield Forwarded(conversation_id=cid, message_id=message_id, state=state.value, client_msg_id=turn.client_msg_id)
+                return
+            if self.slots.full():
+                raise TurnRefused(ErrorCode.overloaded, "The assistant is very busy right now: try again in a moment.", True)
+            try:
+                reply = await asyncio.to_thread(self.engine.reply, cid, turn.customer_id, text)
+            except NotConversationOwner as exc:
+                raise TurnRefused(ErrorCode.forbidden, str(exc)) from exc
+            except ConversationNotFound as exc:
+                raise TurnRefused(ErrorCode.not_found, str(exc)) from exc
+            async for event in self._answer(turn, reply):
+                yield event
+        finally:
+            self.locks.release(cid)
+
+    async def _answer(self, turn: Turn, reply: Reply) -> AsyncIterator[Event]:
+        cid, mid = turn.conversation_id, reply.message_id
+        granted = False
+        try:
+            yield Start(conversation_id=cid, message_id=mid, client_msg_id=turn.client_msg_id)
+            for name, result in reply.tool_results:
+                yield ToolEvent(conversation_id=cid, message_id=mid, name=name, items=result.items)
+                if name == HANDOFF_TOOL:
+                    reason = result.items[0].get("reason", DEFAULT_REASON) if result.items else DEFAULT_REASON
+                    await self.handoff.requested(cid, turn.customer_id, reason)
+            if reply.sources:
+                yield Citations(conversation_id=cid, message_id=mid, sources=reply.sources)
+            positions: asyncio.Queue[int] = asyncio.Queue()
+            acquire = asyncio.ensure_future(self.slots.acquire(positions.put))
+            stopped = asyncio.ensure_future(turn._stopped.wait())
+            try:
+                while not acquire.done():
+                    position = asyncio.ensure_future(positions.get())
+                    done, _ = await asyncio.wait({acquire, position, stopped}, return_when=asyncio.FIRST_COMPLETED)
+                    if position in done:
+                        yield Queued(conversation_id=cid, message_id=mid, position=position.result())
+                    else:
+                        position.cancel()
+                    if stopped in done:
+                        break
+            finally:
+                stopped.cancel()
+                if not acquire.done():
+                    acquire.cancel()
+                    await asyncio.wait({acquire})
+            if not acquire.cancelled() and isinstance(acquire.exception(), Overloaded):
+                raise TurnRefused(ErrorCode.overloaded, "The assistant is very busy right now: try again in a moment.", True)
+            granted = not acquire.cancelled() and acquire.exception() is None
+            if granted and not turn._stopped.is_set():
+                async for event in self._generate(turn, reply):
+                    yield event
+            else:
+                yield self._end(turn, reply, completed=False)
+        finally:
+            if granted:
+                self.slots.release()
+            if not turn._handed:
+                await asyncio.shield(asyncio.to_thread(reply.close))
+
+    async def _generate(self, turn: Turn, reply: Reply) -> AsyncIterator[Event]:
+        loop = asyncio.get_running_loop()
+        out: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
+        turn._handed = True
+        worker = loop.run_in_executor(self.executor, _pump, reply, loop, out, turn._cancel)
+        outcome: tuple[str, object] | None = None
+        seq = 0
+        try:
+            while outcome is None:
+                kind, value = await out.get()
+                if kind == "piece":
+                    yield Delta(conversation_id=turn.conversation_id, message_id=reply.message_id, seq=seq, text=value)
+                    seq += 1
+                else:
+                    outcome = (kind, value)
+        finally:
+            if outcome is None:
+                turn._cancel.set()
+            try:
+                await asyncio.shield(worker)
+            except Exception:
+                log.exception("generation worker failed")
+        kind, value = outcome
+        if kind == "error":
+            yield Error(
+                conversation_id=turn.conversation_id,
+                code=ErrorCode.internal,
+                message="Something went wrong while answering; please try again.",
+                retryable=True,
+            )
+        yield self._end(turn, reply, completed=kind == "done" and bool(value))
+
+    def _end(self, turn: Turn, reply: Reply, *, completed: bool) -> End:
+        stats = reply.stats
+        if completed:
+            if stats.ttft_s is not None:
+                self.metrics.ttft.observe(stats.ttft_s)
+            if stats.decode_tokens_per_s > 0:
+                self.metrics.tokens_per_second.observe(stats.decode_tokens_per_s)
+        return End(
+            conversation_id=turn.conversation_id,
+            message_id=reply.message_id,
+            finish_reason=(stats.finish_reason or "stop") if completed else "cancelled",
+            usage=Usage(prompt_tokens=stats.prompt_tokens, completion_tokens=stats.completion_tokens),
+            timings=Timings(
+                ttft_ms=round(stats.ttft_s * 1000) if stats.ttft_s is not None else None,
+                total_ms=round(stats.total_s * 1000),
+            ),
+        )
+
+
+def _pump(reply: Reply, loop: asyncio.AbstractEventLoop, out: asyncio.Queue, cancel: threading.Event) -> None:
+    """Runs in a worker thread: one token step per `next()`, checking for a stop between steps."""
+    pieces = iter(reply)
+    outcome: tuple[str, object] = ("done", False)
+    try:
+        while not cancel.is_set():
+            try:
+                piece = next(pieces)
+            except StopIteration:
+                outcome = ("done", True)
+                break
+            _post(loop, out, ("piece", piece))
+    except Exception as exc:
+        log.exception("generation failed")
+        outcome = ("error", exc)
+    finally:
+        pieces.close()
+        reply.close()
+        _post(loop, out, outcome)
+
+
+def _post(loop: asyncio.AbstractEventLoop, out: asyncio.Queue, item: tuple[str, object]) -> None:
+    try:
+        loop.call_soon_threadsafe(out.put_nowait, item)
+    except RuntimeError:  # the server is shutting down; nobody is listening any more
+        pass
