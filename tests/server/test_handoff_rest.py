@@ -1,0 +1,257 @@
+"""Human handoff round trip, the REST API with its owner checks, the OpenAI SDK against
+/v1/chat/completions, health and metrics: real server, scripted generator, real webhook receiver."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import queue
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+import websockets
+
+from tests.server.conftest import AGENT_KEY, ScriptedGenerator, start_server, tiny_settings
+from tests.server.test_protocol import hello, recv, run, until
+
+WEBHOOK_SECRET = "webhook-secret-for-tests"
+PIECES = ["Shipping", " is", " free", " over", " $50", "."]
+
+
+class WebhookReceiver:
+    """A helpdesk stand-in on 127.0.0.1 that records each POST and whether its HMAC signature is valid."""
+
+    def __init__(self) -> None:
+        received: queue.Queue = queue.Queue()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                expected = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+                valid = hmac.compare_digest(expected, self.headers.get("X-Shopbot-Signature", ""))
+                received.put((self.headers.get("X-Shopbot-Event"), valid, json.loads(body)))
+                self.send_response(204 if valid else 401)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.received = received
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def next(self):
+        return self.received.get(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    r = WebhookReceiver()
+    yield r
+    r.httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def server(tiny_shop_dir, embedder, receiver):
+    settings = tiny_settings(tiny_shop_dir, handoff_webhook_url=receiver.url, handoff_webhook_secret=WEBHOOK_SECRET)
+    with start_server(settings, generator=ScriptedGenerator(PIECES), embedder=embedder) as live:
+        yield live
+
+
+def agent_post(server, path: str, key: str | None = AGENT_KEY, **body):
+    headers = {"X-Agent-Key": key} if key else {}
+    return httpx.post(server.url + path.lstrip("/"), json=body or None, headers=headers)
+
+
+def test_handoff_round_trip(server, receiver):
+    generator = server.runtime.generator
+
+    async def shopper():
+        async with websockets.connect(server.ws_url) as ws:
+            ready, _ = await hello(ws, server.token("C1"))
+            cid = ready["conversation_id"]
+            await ws.send(json.dumps({"type": "message", "text": "can I talk to a real person please?", "client_msg_id": "h"}))
+            handoff, asked = await until(ws, "handoff")
+            end, _ = await until(ws, "end")
+            prompts = len(generator.prompts)
+            await ws.send(json.dumps({"type": "message", "text": "my parcel is damaged", "client_msg_id": "f"}))
+            forwarded = await recv(ws)
+            agent = await asyncio.to_thread(
+                agent_post, server, f"/v1/conversations/{cid}/agent-messages", text="Hi, Sam here.", agent_name="Sam"
+            )
+            taken, _ = await until(ws, "handoff")
+            agent_message, _ = await until(ws, "agent_message")
+            silent = len(generator.prompts) == prompts
+            released = await asyncio.to_thread(agent_post, server, f"/v1/conversations/{cid}/release")
+            back, _ = await until(ws, "handoff")
+            await ws.send(json.dumps({"type": "message", "text": "thanks, how much is shipping?", "client_msg_id": "b"}))
+            bot_again, _ = await until(ws, "end")
+        async with websockets.connect(server.ws_url) as ws:
+            _, history = await hello(ws, server.token("C1"), cid)
+        return locals()
+
+    r = run(shopper())
+    tool = next(e for e in r["asked"] if e["type"] == "tool")
+    assert tool["name"] == "handoff" and tool["items"] == [{"reason": "the shopper asked for a person"}]
+    assert (r["handoff"]["state"], r["handoff"]["reason"]) == ("waiting_for_agent", "the shopper asked for a person")
+    assert r["end"]["finish_reason"] == "stop"  # the bot says a person will join
+    assert (r["forwarded"]["type"], r["forwarded"]["state"], r["forwarded"]["client_msg_id"]) == (
+        "forwarded", "waiting_for_agent", "f")
+    assert r["agent"].status_code == 201 and r["agent"].json()["state"] == "agent"
+    assert r["taken"]["state"] == "agent"
+    assert (r["agent_message"]["text"], r["agent_message"]["agent_name"]) == ("Hi, Sam here.", "Sam")
+    assert r["agent_message"]["message_id"] == r["agent"].json()["message_id"]
+    assert r["silent"], "the bot generated while a person held the conversation"
+    assert r["released"].status_code == 200 and r["back"]["state"] == "bot"
+    assert r["bot_again"]["finish_reason"] == "stop"
+    roles = [(m["role"], m["text"]) for m in r["history"]["messages"]]
+    assert ("user", "my parcel is damaged") in roles and ("agent", "Hi, Sam here.") in roles
+
+    event, valid, body = receiver.next()
+    assert (event, valid, body["event"]) == ("handoff_requested", True, "handoff_requested")
+    assert body["conversation_id"] == r["cid"] and body["customer_id"] == "C1"
+    assert body["messages"][0]["text"] == "can I talk to a real person please?"
+    event, valid, body = receiver.next()
+    assert (event, valid, body["text"], body["message_id"]) == (
+        "shopper_message", True, "my parcel is damaged", r["forwarded"]["message_id"])
+    assert server.ctx.conversations.state(r["cid"]).value == "bot"
+
+
+def test_the_agent_api_needs_the_agent_key(server):
+    cid = server.ctx.runtime.engine.start("C1")
+    assert agent_post(server, f"/v1/conversations/{cid}/agent-messages", key=None, text="hi").status_code == 401
+    wrong = agent_post(server, f"/v1/conversations/{cid}/agent-messages", key="wrong", text="hi")
+    assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "unauthorized"
+    assert agent_post(server, f"/v1/conversations/{cid}/release", key="wrong").status_code == 401
+    assert agent_post(server, "/v1/conversations/nope/agent-messages", text="hi").status_code == 404
+    assert server.ctx.conversations.transcript(cid) == []
+
+
+def test_the_agent_api_is_off_without_a_key(tiny_shop_dir, embedder):
+    with start_server(tiny_settings(tiny_shop_dir, agent_api_key=""), generator=ScriptedGenerator(["x"]), embedder=embedder) as live:
+        cid = live.ctx.runtime.engine.start(None)
+        response = agent_post(live, f"/v1/conversations/{cid}/agent-messages", key="anything", text="hi")
+    assert response.status_code == 403 and "SHOPBOT_AGENT_API_KEY" in response.json()["error"]["message"]
+
+
+def bearer(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def test_rest_chat_answers_and_continues_a_conversation(server):
+    first = httpx.post(server.url + "v1/chat", json={"text": "how much is shipping?"}, headers=bearer(server.token("C1")))
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert body["text"] == "".join(PIECES) and body["finish_reason"] == "stop"
+    assert body["usage"]["completion_tokens"] == len(PIECES)
+    assert any(s["id"] == "shipping" for s in body["sources"])
+    again = httpx.post(
+        server.url + "v1/chat", json={"text": "and returns?", "conversation_id": body["conversation_id"]},
+        headers=bearer(server.token("C1")),
+    )
+    assert again.json()["conversation_id"] == body["conversation_id"]
+    stolen = httpx.post(
+        server.url + "v1/chat", json={"text": "hi", "conversation_id": body["conversation_id"]},
+        headers=bearer(server.token("C2")),
+    )
+    assert stolen.status_code == 403 and stolen.json()["error"]["code"] == "forbidden"
+    forged = httpx.post(server.url + "v1/chat", json={"text": "hi"}, headers=bearer("not-a-token"))
+    assert forged.status_code == 401
+    too_long = httpx.post(server.url + "v1/chat", json={"text": "x" * 2001})
+    assert too_long.status_code == 413 and too_long.json()["error"]["code"] == "message_too_long"
+
+
+def test_reading_a_conversation_is_for_its_owner_and_agents(server):
+    answer = httpx.post(server.url + "v1/chat", json={"text": "how much is shipping?"}, headers=bearer(server.token("C1")))
+    cid = answer.json()["conversation_id"]
+    url = server.url + f"v1/conversations/{cid}"
+    owner = httpx.get(url, headers=bearer(server.token("C1")))
+    assert owner.status_code == 200
+    assert [m["role"] for m in owner.json()["messages"]] == ["user", "assistant"]
+    assert owner.json()["state"] == "bot"
+    assert httpx.get(url, headers=bearer(server.token("C2"))).status_code == 403
+    assert httpx.get(url).status_code == 403  # anonymous
+    assert httpx.get(url, headers=bearer("forged")).status_code == 401
+    assert httpx.get(url, headers={"X-Agent-Key": AGENT_KEY}).json()["messages"] == owner.json()["messages"]
+    assert httpx.get(url, headers={"X-Agent-Key": "wrong"}).status_code == 403
+    assert httpx.get(server.url + "v1/conversations/nope", headers=bearer(server.token("C1"))).status_code == 404
+
+
+def test_rest_feedback_only_on_your_own_answers(server):
+    answer = httpx.post(server.url + "v1/chat", json={"text": "how much is shipping?"}, headers=bearer(server.token("C1")))
+    mid = answer.json()["message_id"]
+    ok = httpx.post(server.url + "v1/feedback", json={"message_id": mid, "rating": "down"}, headers=bearer(server.token("C1")))
+    assert ok.status_code == 201 and ok.json() == {"message_id": mid, "rating": "down"}
+    other = httpx.post(server.url + "v1/feedback", json={"message_id": mid, "rating": "up"}, headers=bearer(server.token("C2")))
+    assert other.status_code == 403
+    anonymous = httpx.post(server.url + "v1/feedback", json={"message_id": mid, "rating": "up"})
+    assert anonymous.status_code == 403
+    missing = httpx.post(server.url + "v1/feedback", json={"message_id": 10**9, "rating": "up"}, headers=bearer(server.token("C1")))
+    assert missing.status_code == 404
+
+
+def test_the_openai_sdk_streams_from_chat_completions(server):
+    from openai import OpenAI
+
+    client = OpenAI(base_url=server.url + "v1", api_key=server.token("C1"), max_retries=0)
+    stream = client.chat.completions.create(
+        model="shopbot", stream=True, messages=[{"role": "user", "content": "how much is shipping?"}]
+    )
+    chunks = list(stream)
+    assert all(c.object == "chat.completion.chunk" for c in chunks)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    pieces = [c.choices[0].delta.content for c in chunks if c.choices[0].delta.content]
+    assert pieces == PIECES
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+    whole = client.chat.completions.create(model="shopbot", messages=[{"role": "user", "content": "how much is shipping?"}])
+    assert whole.choices[0].message.content == "".join(PIECES)
+    assert whole.usage.completion_tokens == len(PIECES)
+
+    anonymous = OpenAI(base_url=server.url + "v1", api_key="anonymous", max_retries=0)
+    reply = anonymous.chat.completions.create(model="shopbot", messages=[{"role": "user", "content": "my order?"}])
+    assert reply.choices[0].message.content == "".join(PIECES)
+    forged = OpenAI(base_url=server.url + "v1", api_key="forged", max_retries=0)
+    with pytest.raises(Exception) as refused:
+        forged.chat.completions.create(model="shopbot", messages=[{"role": "user", "content": "hi"}])
+    assert getattr(refused.value, "status_code", None) == 401
+
+
+def test_health_readiness_and_metrics(server):
+    assert httpx.get(server.url + "healthz").json() == {"status": "ok"}
+    assert httpx.get(server.url + "readyz").json() == {"status": "ready", "model": True, "index": True}
+    httpx.post(server.url + "v1/chat", json={"text": "x" * 2001})
+    httpx.post(server.url + "v1/chat", json={"text": "how much is shipping?"})
+
+    async def one_ws_answer():
+        async with websockets.connect(server.ws_url) as ws:
+            await hello(ws)
+            await ws.send(json.dumps({"type": "message", "text": "how much is shipping?"}))
+            await until(ws, "end")
+
+    run(one_ws_answer())
+    lines = httpx.get(server.url + "metrics").text.splitlines()
+
+    def value(name: str) -> float:
+        return float(next(l for l in lines if l.startswith(name + " ")).split()[-1])
+
+    for name in ('shopbot_messages_total{channel="rest"}', 'shopbot_messages_total{channel="ws"}',
+                 'shopbot_errors_total{code="message_too_long"}', "shopbot_ttft_seconds_count",
+                 "shopbot_tokens_per_second_count", "shopbot_ws_connections_opened_total"):
+        assert value(name) >= 1, name
+    assert value("shopbot_generations_active") == 0 and value("shopbot_generation_queue") == 0
+    assert value("shopbot_handoffs_total") >= 0 and value("shopbot_webhook_failures_total") == 0
+
+
+def test_the_demo_page_and_widget_are_served(server):
+    page = httpx.get(server.url)
+    assert page.status_code == 200 and f'data-endpoint="ws://127.0.0.1:{server.port}/v1/chat"' in page.text
+    assert 'data-token=""' in page.text
+    assert httpx.get(server.url + "?customer=C1").status_code == 403  # not in demo mode
+    widget = httpx.get(server.url + "widget.js")
+    assert widget.status_code == 200 and "javascript" in widget.headers["content-type"]
