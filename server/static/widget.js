@@ -13,7 +13,7 @@
 
   const MAX_BACKOFF_MS = 30000;
   const MAX_FRAME_BYTES = 65536;
-  const PING_EVERY_MS = 25000;
+  const MAX_SOURCES_SHOWN = 4;
 
   function dataAttr(name) {
     const value = (script.dataset[name] || "").trim();
@@ -425,7 +425,10 @@
       const sources = (event.sources || []).filter((s) => s && s.title);
       if (!sources.length) return;
       const a = this.answer(event.message_id);
-      a.sources.replaceChildren(document.createTextNode("Sources: "), ...sources.map((s) => el("span", { text: s.title })));
+      const shown = sources.slice(0, MAX_SOURCES_SHOWN).map((s) => el("span", { text: s.title }));
+      const rest = sources.slice(MAX_SOURCES_SHOWN).map((s) => s.title);
+      if (rest.length) shown.push(el("span", { text: "+" + rest.length + " more", title: rest.join(", ") }));
+      a.sources.replaceChildren(document.createTextNode("Sources: "), ...shown);
       a.sources.hidden = false;
     }
 

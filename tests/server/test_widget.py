@@ -217,6 +217,9 @@ def test_mobile_layout_kind_errors_and_reconnect(browser, base_url):
     page.keyboard.press("Escape")
     assert not page.get_by_role("dialog").is_visible()
     assert page.evaluate("document.activeElement.localName") == "shopbot-widget"
+    launcher = page.get_by_role("button", name=re.compile("^Open chat"))
+    assert launcher.is_visible() and launcher.get_attribute("aria-expanded") == "false"
+    shot(page, "widget-mobile-closed.png")
     context.close()
 
 
