@@ -1,0 +1,95 @@
+"""The server end to end with the real model over the demo shop, as `make demo` serves it (demo mode)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import httpx
+import pytest
+import websockets
+
+from tests.server.test_protocol import hello, recv, run, until
+
+pytestmark = pytest.mark.model
+
+
+def test_a_real_answer_streams_in_several_deltas_and_is_stored(live_server):
+    async def go():
+        async with websockets.connect(live_server.ws_url) as ws:
+            ready, _ = await hello(ws)
+            await ws.send(json.dumps({"type": "message", "text": "what is your return policy?", "client_msg_id": "r"}))
+            end, events = await until(ws, "end")
+            return ready, events
+
+    ready, events = run(go())
+    deltas = [e for e in events if e["type"] == "delta"]
+    end = events[-1]
+    assert len(deltas) >= 3 and [d["seq"] for d in deltas] == list(range(len(deltas)))
+    assert end["finish_reason"] in ("stop", "length") and end["usage"]["completion_tokens"] >= len(deltas)
+    assert end["usage"]["prompt_tokens"] > 50 and end["timings"]["ttft_ms"] > 0
+    citations = next(e for e in events if e["type"] == "citations")
+    assert any(s["type"] == "policy" for s in citations["sources"])
+    stored = live_server.ctx.conversations.messages(ready["conversation_id"], None)[-1]
+    assert stored.status == "complete" and stored.content == "".join(d["text"] for d in deltas).strip()
+
+
+def test_an_anonymous_visitor_gets_no_order_data_but_a_customer_gets_theirs(live_server, demo_store):
+    tracking = {o.tracking_number for o in demo_store.customer_orders("C0001") if o.tracking_number}
+
+    async def ask(token):
+        async with websockets.connect(live_server.ws_url) as ws:
+            await hello(ws, token)
+            await ws.send(json.dumps({"type": "message", "text": "where is my order? what is the tracking number?"}))
+            _, events = await until(ws, "end")
+            return events
+
+    anonymous = run(ask(None))
+    signed_in = run(ask(live_server.token("C0001")))
+    anon_sources = [s for e in anonymous if e["type"] == "citations" for s in e["sources"]]
+    assert all(s["type"] != "order" for s in anon_sources)
+    anon_text = "".join(e["text"] for e in anonymous if e["type"] == "delta")
+    assert not any(t in anon_text for t in tracking)
+    assert not re.search(r"\b1Z[0-9A-Z]{10,}\b", anon_text)
+    own = {s["id"] for e in signed_in if e["type"] == "citations" for s in e["sources"] if s["type"] == "order"}
+    assert own and own <= {o.id for o in demo_store.customer_orders("C0001")}
+
+
+def test_a_dropped_client_stops_the_real_generation(live_server):
+    async def go():
+        ws = await websockets.connect(live_server.ws_url)
+        ready, _ = await hello(ws)
+        await ws.send(json.dumps({"type": "message", "text": "tell me about your delivery options"}))
+        got = 0
+        while got < 2:
+            got += (await recv(ws))["type"] == "delta"
+        ws.transport.abort()
+        return ready["conversation_id"]
+
+    cid = run(go())
+    deadline = time.monotonic() + 10
+    while (last := live_server.ctx.conversations.messages(cid, None)[-1]).status == "streaming":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert last.status == "interrupted" and last.meta["finish_reason"] == "cancelled"
+    assert last.meta["usage"]["completion_tokens"] < live_server.settings.max_new_tokens
+
+
+def test_the_openai_sdk_streams_a_real_answer(live_server):
+    from openai import OpenAI
+
+    client = OpenAI(base_url=live_server.url + "v1", api_key=live_server.token("C0001"), max_retries=0)
+    stream = client.chat.completions.create(
+        model="shopbot", stream=True, messages=[{"role": "user", "content": "do you sell oat milk?"}]
+    )
+    pieces = [c.choices[0].delta.content for c in stream if c.choices and c.choices[0].delta.content]
+    assert len(pieces) >= 3 and "".join(pieces).strip()
+
+
+def test_the_demo_page_signs_in_a_demo_customer(live_server):
+    page = httpx.get(live_server.url + "?customer=C0001")
+    token = re.search(r'data-token="([^"]+)"', page.text).group(1)
+    assert live_server.ctx.tokens.verify(token) == "C0001"
+    assert httpx.get(live_server.url + "?customer=C9999").status_code == 404
+    assert 'data-token=""' in httpx.get(live_server.url).text
