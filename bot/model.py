@@ -112,3 +112,37 @@ def load_model(
         model = PeftModel.from_pretrained(model, adapter_path)
     model.eval()
     return LoadedModel(model, tokenizer, str(folder), adapter_path)
+
+
+def add_adapter(loaded: LoadedModel, name: str, path: str) -> None:
+    """Load a shop's LoRA adapter beside those already loaded; the base weights stay in memory once."""
+    from peft import PeftModel
+
+    if isinstance(loaded.model, PeftModel):
+        loaded.model.load_adapter(path, adapter_name=name)
+    else:
+        loaded.model = PeftModel.from_pretrained(loaded.model, path, adapter_name=name)
+    loaded.model.eval()
+
+
+def use_adapter(loaded: LoadedModel, name: str | None) -> None:
+    """Answer with adapter `name` from the next token on (None: the untuned base model), without reloading anything.
+
+    LoRA layers sit inside the base model's modules, so a generator holding either the base model or
+    the peft wrapper follows the switch.
+    """
+    from peft import PeftModel
+
+    if not isinstance(loaded.model, PeftModel):
+        if name is not None:
+            raise ValueError(f"no adapter {name!r} is loaded: call add_adapter first")
+        return
+    if name is None:
+        loaded.model.base_model.disable_adapter_layers()
+        loaded.adapter = None
+        return
+    if name not in loaded.model.peft_config:
+        raise ValueError(f"no adapter {name!r} is loaded; loaded: {', '.join(loaded.model.peft_config)}")
+    loaded.model.base_model.enable_adapter_layers()
+    loaded.model.set_adapter(name)
+    loaded.adapter = name
