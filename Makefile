@@ -29,10 +29,12 @@ var/.ready: $(VENV)/.deps $(wildcard retrieval/demo/data/*.csv retrieval/demo/da
 
 setup: var/.ready
 
+# The demo shop with the chat widget on http://127.0.0.1:8000 (demo mode: /?customer=C0001 signs in).
 demo: setup
-	$(BIN)/shopbot chat --customer $(CUSTOMER)
+	$(BIN)/shopbot serve --demo --host 127.0.0.1 --port 8000
 
-chat: demo
+chat: setup
+	$(BIN)/shopbot chat --customer $(CUSTOMER)
 
 test: setup
 	$(BIN)/pytest -q
