@@ -9,6 +9,7 @@ import hmac
 import json
 import queue
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -255,3 +256,28 @@ def test_the_demo_page_and_widget_are_served(server):
     assert httpx.get(server.url + "?customer=C1").status_code == 403  # not in demo mode
     widget = httpx.get(server.url + "widget.js")
     assert widget.status_code == 200 and "javascript" in widget.headers["content-type"]
+
+
+def test_a_failing_webhook_is_counted_and_the_chat_goes_on(tiny_shop_dir, embedder):
+    import socket
+
+    with socket.socket() as s:  # a port with nobody listening
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/hook"
+    settings = tiny_settings(tiny_shop_dir, handoff_webhook_url=dead, handoff_webhook_secret=WEBHOOK_SECRET)
+
+    async def go(live):
+        async with websockets.connect(live.ws_url) as ws:
+            await hello(ws)
+            await ws.send(json.dumps({"type": "message", "text": "I want to speak to a human"}))
+            handoff, _ = await until(ws, "handoff")
+            end, _ = await until(ws, "end")
+            return handoff, end
+
+    with start_server(settings, generator=ScriptedGenerator(PIECES), embedder=embedder) as live:
+        handoff, end = run(go(live))
+        deadline = time.monotonic() + 10
+        while (live.ctx.metrics.registry.get_sample_value("shopbot_webhook_failures_total") or 0) < 1:
+            assert time.monotonic() < deadline, "the failed webhook was not counted"
+            time.sleep(0.05)
+    assert handoff["state"] == "waiting_for_agent" and end["finish_reason"] == "stop"
