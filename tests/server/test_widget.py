@@ -223,9 +223,11 @@ def test_mobile_layout_kind_errors_and_reconnect(browser, base_url):
     context.close()
 
 
-def test_markup_in_model_output_is_shown_as_text(page, base_url):
-    """Whatever the model writes (here: markup spliced into the real server's stream) is text, never HTML."""
+def test_markup_in_model_output_is_shown_as_text_and_stop_ends_the_answer(page, base_url):
+    """Whatever the model writes (here: markup spliced into the real server's stream) is text, never HTML;
+    the Stop button cancels the answer mid-stream."""
     hostile = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+    events: list[dict] = []  # a routed socket is invisible to page.on("websocket"): record what passes through
 
     def splice(route):
         server = route.connect_to_server()
@@ -234,6 +236,7 @@ def test_markup_in_model_output_is_shown_as_text(page, base_url):
             event = json.loads(message)
             if event["type"] == "delta" and event["seq"] == 0:
                 event["text"] = hostile + " **bold** " + event["text"]
+            events.append(event)
             route.send(json.dumps(event))
 
         server.on_message(to_page)
@@ -242,7 +245,15 @@ def test_markup_in_model_output_is_shown_as_text(page, base_url):
     page.goto(base_url + "/")
     open_widget(page)
     ask(page, "Do you sell oat milk?")
+    assert page.locator(".typing").is_visible()
+    stop = page.get_by_role("button", name="Stop the answer")
+    page.wait_for_function(f"() => {{ const a = ({LAST_ANSWER})(); return a && Number(a.dataset.deltas) >= 1; }}")
+    stop.click()
     answer = wait_for_answer(page)
+    end = next(e for e in events if e["type"] == "end")
+    assert end["finish_reason"] == "cancelled" and answer.get_attribute("data-finish-reason") == "cancelled"
+    assert answer.locator(".note").text_content() == "Stopped before the end."
+    assert not stop.is_visible() and not page.locator(".typing").is_visible()
     assert hostile in answer.locator(".body").text_content()
     assert answer.locator("img, script").count() == 0
     assert answer.locator("strong").first.text_content() == "bold"
