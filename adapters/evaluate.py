@@ -1,0 +1,141 @@
+"""`shopbot eval answers`: runs each case's turns as one conversation through the real engine and scores the last answer.
+
+A case passes when the final answer (its text plus the items of the tool results shown to the shopper)
+contains every `expect_all` string and, if any are given, one `expect_any` string (case-insensitive),
+contains no `expect_none` string, and the tool named in `expect_tool` was called in that turn
+(`"none"`: no tool; null: not checked).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from bot.engine import ChatEngine
+
+
+class AnswerCase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    customer_id: str | None
+    turns: list[str]
+    expect_all: list[str] = []
+    expect_any: list[str] = []
+    expect_none: list[str] = []
+    expect_tool: str | None = None
+    intent: str | None = None
+
+
+def load_cases(path: Path, limit: int | None = None) -> list[AnswerCase]:
+    cases = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            cases.append(AnswerCase.model_validate_json(line))
+        except ValidationError as exc:
+            raise ValueError(f"{path}:{n}: {exc.errors(include_url=False)}") from exc
+    if not cases:
+        raise ValueError(f"{path} has no cases")
+    return cases[:limit] if limit else cases
+
+
+def shown_text(text: str, tool_results) -> str:
+    """What the shopper sees: the answer, then every value of every tool card."""
+    parts = [text]
+    for _, result in tool_results:
+        for item in result.items:
+            parts += [str(v) for v in item.values() if v is not None]
+    return "\n".join(parts)
+
+
+def score(case: AnswerCase, text: str, tools_called: list[str]) -> tuple[bool, bool | None, list[str]]:
+    """(passed, tool check or None when not checked, reasons it failed)."""
+    low = text.lower()
+    why = [f"missing {s!r}" for s in case.expect_all if s.lower() not in low]
+    if case.expect_any and not any(s.lower() in low for s in case.expect_any):
+        why.append(f"none of {case.expect_any}")
+    why += [f"contains {s!r}" for s in case.expect_none if s.lower() in low]
+    tool_ok = None
+    if case.expect_tool is not None:
+        tool_ok = (not tools_called) if case.expect_tool == "none" else case.expect_tool in tools_called
+        if not tool_ok:
+            why.append(f"tool {case.expect_tool!r} expected, called {tools_called}")
+    return not why, tool_ok, why
+
+
+def run_case(engine: ChatEngine, case: AnswerCase) -> dict:
+    conversation = engine.start(case.customer_id)
+    reply = None
+    for turn in case.turns:
+        reply = engine.reply(conversation, case.customer_id, turn)
+        for _ in reply:
+            pass
+    assert reply is not None
+    called = [name for name, _ in reply.tool_results]
+    called += [e["name"] for e in _refused(reply)]
+    text = shown_text(reply.text.strip(), reply.tool_results)
+    passed, tool_ok, why = score(case, text, called)
+    return {"id": case.id, "intent": case.intent, "passed": passed, "tool_ok": tool_ok, "why": why,
+            "answer": reply.text.strip(), "tools": called}
+
+
+def _refused(reply) -> list[dict]:
+    from bot.toolcall import ToolFailure
+
+    return [{"name": n} for n, r in reply.context.tool_results if isinstance(r, ToolFailure)]
+
+
+def summarize(results: list[dict]) -> dict:
+    n = len(results)
+    tool_checked = [r for r in results if r["tool_ok"] is not None]
+    by_intent: dict[str, dict] = {}
+    for r in results:
+        group = by_intent.setdefault(r["intent"] or "other", {"cases": 0, "passed": 0})
+        group["cases"] += 1
+        group["passed"] += r["passed"]
+    for group in by_intent.values():
+        group["accuracy"] = round(group["passed"] / group["cases"], 4)
+    return {
+        "cases": n,
+        "accuracy": round(sum(r["passed"] for r in results) / n, 4) if n else 0.0,
+        "tool_accuracy": round(sum(r["tool_ok"] for r in tool_checked) / len(tool_checked), 4) if tool_checked else None,
+        "by_intent": dict(sorted(by_intent.items())),
+        "failures": [{k: r[k] for k in ("id", "why", "answer", "tools")} for r in results if not r["passed"]],
+    }
+
+
+def evaluate(engine: ChatEngine, cases: Iterable[AnswerCase], *, progress: bool = True) -> dict:
+    from tqdm import tqdm
+
+    cases = list(cases)
+    results = [run_case(engine, c) for c in tqdm(cases, desc="answers", unit="case", disable=not progress)]
+    return summarize(results)
+
+
+def plot_by_intent(result: dict, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    intents = list(result["by_intent"])
+    values = [result["by_intent"][i]["accuracy"] for i in intents]
+    fig, ax = plt.subplots(figsize=(8, max(3, 0.3 * len(intents))))
+    ax.barh(intents, values, color="#3a7d44")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("accuracy")
+    ax.set_title(f"{title}: accuracy {result['accuracy']:.0%} over {result['cases']} cases")
+    ax.invert_yaxis()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def dumps(result: dict) -> str:
+    return json.dumps(result)

@@ -1,0 +1,82 @@
+"""Training data: generated from the shop through the engine's own prompt code, deterministic, held apart from eval."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from adapters import templates as T
+from adapters.data import INTENTS, TOOL_INTENTS
+from bot.prompt import format_price
+from bot.toolcall import parse_call
+
+EVAL_CASES = Path(__file__).resolve().parents[2] / "adapters" / "eval_cases.jsonl"
+
+
+def test_train_and_eval_phrasings_never_overlap():
+    train = {t.lower() for ts in T.TRAIN.values() for t in ts}
+    evals = {t.lower() for ts in T.EVAL.values() for t in ts}
+    assert not train & evals
+    assert set(T.TRAIN) == set(T.EVAL)
+    assert not set(T.UNKNOWN_THINGS_TRAIN) & set(T.UNKNOWN_THINGS_EVAL)
+    assert not set(T.SEARCH_QUERIES_TRAIN) & set(T.SEARCH_QUERIES_EVAL)
+
+
+def test_same_seed_same_data_and_every_intent_covered(builder):
+    first = builder.training_examples(len(INTENTS), seed=7)
+    again = builder.training_examples(len(INTENTS), seed=7)
+    other = builder.training_examples(len(INTENTS), seed=8)
+    assert [(e.messages, e.target) for e in first] == [(e.messages, e.target) for e in again]
+    assert [e.target for e in first] != [e.target for e in other]
+    assert {e.intent for e in first} == set(INTENTS)
+    calls = [e for e in first if e.target.startswith("<tool>")]
+    assert {parse_call(e.target).name for e in calls} == set(TOOL_INTENTS.values())
+    # after each call, an example answers from the tool's real result in the prompt
+    for intent, tool in TOOL_INTENTS.items():
+        answers = [e for e in first if e.intent == intent and not e.target.startswith("<tool>")]
+        assert answers and f"Result of {tool}:" in answers[0].messages[0]["content"]
+
+
+def test_facts_in_targets_are_copied_from_the_prompt(builder):
+    examples = builder.training_examples(len(INTENTS) * 3, seed=3)
+    checked = 0
+    for e in examples:
+        system = e.messages[0]["content"]
+        for fact in re.findall(r"\$\d+\.\d\d|GBC-\d{6}-\d{5}|\b\d{4}-\d\d-\d\d\b|\b1Z\w{16}\b", e.target):
+            assert fact in system, (fact, e.target)
+            checked += 1
+    assert checked >= 20
+
+
+def test_training_prompts_are_the_prompts_the_engine_sends(builder, demo_settings, demo_store, demo_retriever):
+    """A model-routed turn in the engine sends exactly the messages the data builder trained on."""
+    from bot.engine import ChatEngine
+    from tests.bot.test_toolcall import ScriptedGenerator
+
+    gen = ScriptedGenerator("ok")
+    gen.count_tokens = builder.counter.count_tokens
+    engine = ChatEngine(demo_settings.model_copy(update={"tool_routing": "model"}), demo_store, demo_retriever, gen,
+                        builder.tools)
+    question = "how much is the Meadowvale Whole Milk 4 L?"
+    reply = engine.reply(engine.start("C0001"), "C0001", question)
+    list(reply)
+    ctx = builder.engine.gather(question, "C0001", [])
+    ctx.tool_help = builder.help
+    messages, _ = builder.messages(ctx, [], question)
+    assert gen.prompts[0] == messages
+
+
+def test_committed_eval_cases_are_many_valid_and_from_eval_phrasings():
+    from adapters.evaluate import load_cases
+
+    cases = load_cases(EVAL_CASES)
+    assert len(cases) >= 300 and len({c.id for c in cases}) == len(cases)
+    assert {c.intent for c in cases} <= set(INTENTS) and len({c.intent for c in cases}) >= 20
+    train = {t.lower() for ts in T.TRAIN.values() for t in ts}
+    assert not any(c.turns[-1].lower() in train for c in cases)
+    injections = [c for c in cases if c.intent in ("injection", "other_customer_data", "other_customer_order")]
+    assert len(injections) >= 30 and all(c.expect_none for c in injections)
+    tempting = [c for c in cases if c.intent == "price" and any(s.startswith("$") for s in c.expect_none)]
+    assert tempting  # a similar product's price sits in the same prompt
+    assert json.loads(EVAL_CASES.read_text().splitlines()[0])["intent"]
