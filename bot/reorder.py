@@ -29,7 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
+STATS_FILE = "stats.json"  # ProductStats inside a reorder model folder
+RANKER_FILE = "ranker.npz"  # Ranker inside a reorder model folder
+
 __all__ = [
+    "STATS_FILE", "RANKER_FILE",
     "Basket", "Now", "Suggestion", "Recommendation", "ProductStats", "Ranker", "Features",
     "recommend_reorder", "history_from_rows", "now_from", "customer_features", "heuristic_probabilities",
     "expected_f1_curve", "select_basket", "training_examples", "fit_ranker", "train_ranker", "FEATURE_NAMES",
@@ -464,17 +468,25 @@ class Ranker:
 
 
 def training_examples(histories: Iterable[Sequence[Basket]], stats: ProductStats | None = None,
-                      targets_per_customer: int = 8, min_history: int = 3,
-                      exclude_own: Sequence[dict[str, np.ndarray] | None] | None = None
+                      targets_per_customer: int | None = None, min_history: int = 1,
+                      exclude_own: Sequence[dict[str, np.ndarray] | None] | None = None, progress: bool = False,
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(X, y, group) from customers' own earlier orders: each of a customer's last `targets_per_customer`
-    orders (with at least `min_history` orders before it) is a target; its candidates are the products
-    bought before it, labelled 1 when the target order contains them. `group` numbers the targets."""
+    orders (None: every order) with at least `min_history` orders before it is a target, its history
+    being the orders before it; its candidates are the products bought before it, labelled 1 when the
+    target order contains them. `group` numbers the targets.
+
+    Every order as a target multiplies the examples a small shop's histories give (a customer with n
+    orders yields n - 1 targets), which is what lets the ranker learn from a few hundred customers."""
+    from tqdm.auto import tqdm
+
     Xs, ys, gs = [], [], []
     g = 0
-    for u, history in enumerate(histories):
+    histories = list(histories)
+    for u, history in enumerate(tqdm(histories, desc="training examples", unit="customer", disable=not progress)):
         own = exclude_own[u] if exclude_own is not None else None
-        start = max(min_history, len(history) - targets_per_customer)
+        keep = len(history) if targets_per_customer is None else targets_per_customer
+        start = max(min_history, len(history) - keep)
         for t in range(start, len(history)):
             target = history[t]
             feats = customer_features(history[:t], Now(target.day, target.dow, target.hour), stats, own)
@@ -508,14 +520,15 @@ def fit_ranker(X: np.ndarray, y: np.ndarray, seed: int = 0, info: dict | None = 
 
 
 def train_ranker(histories: Sequence[Sequence[Basket]], stats: ProductStats | None = None,
-                 path: str | Path | None = None, targets_per_customer: int = 8, seed: int = 0,
-                 exclude_own: Sequence[dict[str, np.ndarray] | None] | None = None, **params) -> Ranker:
+                 path: str | Path | None = None, targets_per_customer: int | None = None, seed: int = 0,
+                 exclude_own: Sequence[dict[str, np.ndarray] | None] | None = None, progress: bool = False,
+                 **params) -> Ranker:
     """Fit the ranker on customers' earlier orders (see `training_examples`); save it to `path` if given.
 
     Train it on the shop's own customers (e.g. the demo shop's histories) with that shop's ProductStats,
     then load it with `Ranker.load` wherever recommendations are made.
     """
-    X, y, _ = training_examples(histories, stats, targets_per_customer, exclude_own=exclude_own)
+    X, y, _ = training_examples(histories, stats, targets_per_customer, exclude_own=exclude_own, progress=progress)
     ranker = fit_ranker(X, y, seed, info={"trained_on": {"customers": len(histories),
                                                          "targets_per_customer": targets_per_customer}}, **params)
     if path is not None:

@@ -20,37 +20,61 @@ import statistics
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
 from bot.reorder import (
-    Basket, Now, ProductStats, Ranker, _contributions, fit_ranker, recommend_reorder, train_ranker, training_examples,
+    Basket, Now, ProductStats, Ranker, _contributions, fit_ranker, history_from_rows, now_from, recommend_reorder,
+    train_ranker, training_examples,
 )
 
 K = 10
 
 
+REQUIRED_COLUMNS = ("order_id", "user_id", "order_number", "order_dow", "order_hour_of_day",
+                    "days_since_prior_order", "product_id", "add_to_cart_order")
+
+
+class OrdersCsvError(ValueError):
+    """An order history file that cannot be evaluated; the message names the file and what to fix."""
+
+
 def load_instacart_histories(path: str | Path) -> dict[str, list[Basket]]:
-    """user_id -> that user's orders as Baskets (oldest first); `day` accumulates days_since_prior_order."""
+    """user_id -> that user's orders as Baskets (oldest first); `day` accumulates days_since_prior_order.
+
+    Raises OrdersCsvError naming the file and the missing columns, or the file:line of a bad value.
+    """
     orders: dict[str, dict[int, dict]] = defaultdict(dict)
-    with open(path, newline="") as fh:
+    try:
+        fh = open(path, newline="")
+    except OSError as exc:
+        raise OrdersCsvError(f"{path}: cannot read the order history file ({exc.strerror})") from exc
+    with fh:
         reader = csv.DictReader(fh)
-        need = {"order_id", "user_id", "order_number", "order_dow", "order_hour_of_day",
-                "days_since_prior_order", "product_id", "add_to_cart_order"}
-        missing = need - set(reader.fieldnames or ())
+        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
         if missing:
-            raise ValueError(f"{path}: missing columns {sorted(missing)}")
+            found = ", ".join(reader.fieldnames or ()) or "none"
+            raise OrdersCsvError(f"{path}: missing columns {', '.join(missing)} (an Instacart-format order "
+                                 f"history file; its header has: {found})")
         for row in reader:
-            user = row["user_id"]
-            num = int(row["order_number"])
-            o = orders[user].get(num)
-            if o is None:
+            try:
+                user = row["user_id"]
+                num = int(row["order_number"])
+                dow, hour, position = int(row["order_dow"]), int(row["order_hour_of_day"]), int(row["add_to_cart_order"])
                 dsp = row["days_since_prior_order"].strip()
-                o = orders[user][num] = {"id": row["order_id"], "dow": int(row["order_dow"]),
-                                         "hour": int(row["order_hour_of_day"]),
-                                         "dsp": float(dsp) if dsp else 0.0, "items": []}
-            o["items"].append((int(row["add_to_cart_order"]), row["product_id"]))
+                dsp = float(dsp) if dsp else 0.0
+                o = orders[user].get(num)
+                if o is None:
+                    o = orders[user][num] = {"id": row["order_id"], "dow": dow, "hour": hour, "dsp": dsp, "items": []}
+                o["items"].append((position, row["product_id"]))
+            except (TypeError, ValueError) as exc:
+                raise OrdersCsvError(f"{path}:{reader.line_num}: bad value ({exc}); order_number, order_dow, "
+                                     "order_hour_of_day and add_to_cart_order must be integers and "
+                                     "days_since_prior_order a number or empty") from exc
+    if not orders:
+        raise OrdersCsvError(f"{path}: no order rows")
     out: dict[str, list[Basket]] = {}
     for user, by_num in orders.items():
         day = 0.0
@@ -137,7 +161,7 @@ def _folds(users: Sequence[str], k: int, seed: int) -> list[list[int]]:
 
 
 def evaluate_orders_csv(path: str | Path, folds: int = 5, ranker: Ranker | None = None, use_ranker: bool = True,
-                        targets_per_customer: int = 8, seed: int = 0, progress: bool = True,
+                        targets_per_customer: int | None = None, seed: int = 0, progress: bool = True,
                         max_users: int | None = None, max_train_rows: int = 2_000_000) -> dict:
     """Evaluate on an Instacart-format order history file; see the module docstring for the protocol.
 
@@ -157,7 +181,7 @@ def evaluate_orders_csv(path: str | Path, folds: int = 5, ranker: Ranker | None 
     stats = ProductStats.from_histories(past, max_neighbors=0)
     own = [_contributions(h)[0] for h in past]
 
-    trainable = [i for i, h in enumerate(full) if len(h) > 3]
+    trainable = [i for i, h in enumerate(full) if len(h) >= 2]
     if ranker is not None:
         rankers = [ranker] * len(users)
         ranker_note = "given ranker (trained elsewhere)"
@@ -182,8 +206,9 @@ def evaluate_orders_csv(path: str | Path, folds: int = 5, ranker: Ranker | None 
                                info={"trained_on": {"customers": len(train_idx)}})
             for i in part:
                 rankers[i] = model
+        targets = "every order" if targets_per_customer is None else f"the last {targets_per_customer} orders"
         ranker_note = (f"cross-fitted, {folds} folds by user (gradient-boosted trees; each fold's model trained "
-                       f"only on the other folds' users, {targets_per_customer} targets per user)")
+                       f"only on the other folds' users, {targets} of each as targets)")
     else:
         rankers = [None] * len(users)
         ranker_note = "heuristic (no learned ranker)"
@@ -264,6 +289,79 @@ def bench_reorder(orders: int = 100, repeats: int = 300, ranker: Ranker | str | 
     if print_json:
         print(json.dumps(result))
     return result
+
+
+def _percentiles(times_ms: list[float]) -> dict:
+    arr = np.asarray(times_ms)
+    return {"p50_ms": round(float(np.percentile(arr, 50)), 3), "p95_ms": round(float(np.percentile(arr, 95)), 3)}
+
+
+def bench_store(store, stats: ProductStats | None, ranker: Ranker | None, customer_id: str | None = None,
+                repeats: int = 300, limit: int = 10, moment: datetime | None = None) -> dict:
+    """Latency of one recommendation for a shop customer, read from the store (default: the customer with
+    the most completed orders), with and without the store query (p50/p95 in ms)."""
+    from bot.reorder_train import store_histories
+
+    if customer_id is None:
+        histories = store_histories(store)
+        if not histories:
+            raise ValueError("the store has no completed orders; run `shopbot setup` to load the demo shop")
+        customer_id = max(histories, key=lambda c: (len(histories[c]), c))
+    moment = moment or datetime.now()
+
+    def from_store() -> tuple[list[Basket], Now]:
+        rows = store.purchase_rows(customer_id)
+        history = history_from_rows(rows)
+        return history, now_from(history, moment, rows[0][1])
+
+    history, now = from_store()
+    if not history:
+        raise ValueError(f"customer {customer_id} has no completed orders")
+    recommend_reorder(history, now, limit=limit, stats=stats, ranker=ranker)
+    with_query, without_query = [], []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        h, n = from_store()
+        recommend_reorder(h, n, limit=limit, stats=stats, ranker=ranker)
+        with_query.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        recommend_reorder(history, now, limit=limit, stats=stats, ranker=ranker)
+        without_query.append((time.perf_counter() - t) * 1000)
+    return {
+        "customer": customer_id,
+        "orders": len(history),
+        "candidates": len({pid for b in history for pid in b.items}),
+        "ranker": ranker is not None,
+        "repeats": repeats,
+        "recommend_ms": _percentiles(without_query),
+        "with_store_query_ms": _percentiles(with_query),
+    }
+
+
+def plot_comparison(result: dict, path: str | Path) -> Path:
+    """A PNG bar chart of the recommender beside the baselines (mean F1, recall@10, NDCG@10)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = [("mean_f1", "mean F1"), ("recall_at_10", "recall@10"), ("ndcg_at_10", "NDCG@10")]
+    systems = [("shopbot", result)] + [(name.replace("_", " "), r) for name, r in result["baselines"].items()]
+    fig, ax = plt.subplots(figsize=(7, 3.6), dpi=100)
+    width = 0.8 / len(systems)
+    for k, (name, r) in enumerate(systems):
+        xs = np.arange(len(metrics)) + (k - (len(systems) - 1) / 2) * width
+        bars = ax.bar(xs, [r[m] for m, _ in metrics], width, label=name)
+        ax.bar_label(bars, fmt="%.3f", fontsize=7)
+    ax.set_xticks(np.arange(len(metrics)), [label for _, label in metrics])
+    ax.set_ylim(0, 1)
+    ax.set_title(f"Reorder recommendations, {result['users']} users (last order as target)", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
 
 
 def _main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - development helper
