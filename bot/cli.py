@@ -167,5 +167,156 @@ def eval_retrieval(
     print(json.dumps(result))
 
 
+@eval_app.command("reorder")
+def eval_reorder(
+    orders_csv: Annotated[Path, typer.Option(help="Instacart-format order history CSV (every user's orders).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
+    folds: Annotated[int, typer.Option(min=2, help="Cross-fitting folds by user for the learned ranker.")] = 5,
+    plot: Annotated[Path | None, typer.Option(help="Also save a PNG bar chart against the baselines here.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for the folds and the ranker.")] = 0,
+) -> None:
+    """Reorder quality on real histories: each user's last order is the target, baselines beside it."""
+    from bot.reorder_eval import OrdersCsvError, evaluate_orders_csv, plot_comparison
+
+    try:
+        result = evaluate_orders_csv(orders_csv, folds=folds, seed=seed, progress=True)
+    except OrdersCsvError as exc:
+        _fail(str(exc))
+    if plot is not None:
+        console.print(f"chart saved to {plot_comparison(result, plot)}")
+    if not as_json:
+        _reorder_table(result)
+    keys = ("users", "mean_f1", "recall_at_10", "ndcg_at_10", "baselines", "ranker")
+    print(json.dumps({k: result[k] for k in keys}))
+
+
+def _reorder_table(result: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"reorder recommendations, {result['users']} users ({result['seconds']} s)")
+    for column in ("system", "mean F1", "recall@10", "NDCG@10"):
+        table.add_column(column, justify="left" if column == "system" else "right")
+    rows = [("shopbot", result)] + [(name.replace("_", " "), r) for name, r in result["baselines"].items()]
+    for name, r in rows:
+        table.add_row(name, f"{r['mean_f1']:.4f}", f"{r['recall_at_10']:.4f}", f"{r['ndcg_at_10']:.4f}")
+    console.print(table)
+    console.print(f"learned ranker: {result['ranker']}")
+
+
+@train_app.command("reorder")
+def train_reorder(
+    out: Annotated[Path | None, typer.Option(help="Folder for stats.json and ranker.npz (default: reorder_model_dir).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Training seed (default: the seed setting).")] = None,
+) -> None:
+    """Train the reorder recommender (product statistics + ranker) on the shop's own order histories."""
+    from bot.reorder_train import train_reorder_model
+
+    runtime = Runtime()
+    folder = out or runtime.settings.reorder_model_dir
+    if folder is None:
+        _fail("reorder_model_dir is unset; pass --out DIR or set SHOPBOT_REORDER_MODEL_DIR")
+    try:
+        summary = train_reorder_model(runtime.store, folder, seed=runtime.settings.seed if seed is None else seed,
+                                      progress=True)
+    except ValueError as exc:
+        _fail(f"{exc}; load order histories first (`shopbot setup` loads the demo shop)")
+    print(json.dumps(summary))
+
+
+@bench_app.command("reorder")
+def bench_reorder(
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
+    customer: Annotated[str | None, typer.Option(help="Customer to time (default: the one with the most orders).")] = None,
+    repeats: Annotated[int, typer.Option(min=1)] = 300,
+) -> None:
+    """p50/p95 of one reorder recommendation from the store, with and without the SQL query."""
+    from bot.reorder import RANKER_FILE, STATS_FILE, ProductStats, Ranker
+    from bot.reorder_eval import bench_store
+
+    runtime = Runtime()
+    folder = runtime.settings.reorder_model_dir
+    stats = ranker = None
+    if folder is not None and (folder / STATS_FILE).is_file():
+        stats = ProductStats.load(folder / STATS_FILE)
+    if folder is not None and (folder / RANKER_FILE).is_file():
+        ranker = Ranker.load(folder / RANKER_FILE)
+    try:
+        result = bench_store(runtime.store, stats, ranker, customer, repeats=repeats, moment=runtime.settings.now())
+    except ValueError as exc:
+        _fail(str(exc))
+    result["model_dir"] = str(folder) if folder is not None else None
+    if not as_json:
+        console.print(f"customer {result['customer']} ({result['orders']} orders, {result['candidates']} products): "
+                      f"recommend p50 {result['recommend_ms']['p50_ms']} ms, with the store query "
+                      f"p50 {result['with_store_query_ms']['p50_ms']} ms")
+    print(json.dumps(result))
+
+
+@eval_app.command("answers")
+def eval_answers(
+    cases: Annotated[Path, typer.Option(help="JSONL of {id, customer_id, turns, expect_all, expect_any, expect_none, expect_tool, intent}")],
+    no_adapter: Annotated[bool, typer.Option("--no-adapter", help="The untuned model, for comparison.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N cases.")] = None,
+    report: Annotated[Path | None, typer.Option(help="Also save a PNG bar chart of accuracy by intent here.")] = None,
+    routing: Annotated[str | None, typer.Option(help="rules or model (default: the tool_routing setting).")] = None,
+    max_new_tokens: Annotated[int, typer.Option(min=1, help="Answer length cap; answers are short.")] = 64,
+) -> None:
+    """Answer accuracy and tool accuracy of the chat model on conversations with expected facts."""
+    from adapters.evaluate import evaluate, load_cases, plot_by_intent
+    from bot.settings import Settings
+
+    try:
+        loaded = load_cases(cases, limit)
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+    overrides = {"use_adapter": not no_adapter, "max_new_tokens": max_new_tokens}
+    if routing is not None:
+        overrides["tool_routing"] = routing
+    runtime = Runtime(Settings(**overrides))
+    result = evaluate(runtime.engine, loaded, progress=not as_json)
+    s = runtime.settings
+    result["model"] = {"adapter": s.adapter_path if s.use_adapter else None, "tool_routing": s.tool_routing}
+    if report is not None:
+        name = "untuned" if not (s.use_adapter and s.adapter_path) else "tuned"
+        plot_by_intent(result, report, f"{name} ({s.tool_routing} routing)")
+        console.print(f"chart saved to {report}")
+    if not as_json:
+        for f in result["failures"]:
+            console.print(f"[yellow]fail[/] {f['id']}: {'; '.join(f['why'])} :: {f['answer'][:120]!r}", highlight=False)
+    print(json.dumps(result))
+
+
+@train_app.command("lora")
+def train_lora(
+    preset: Annotated[str, typer.Option(help="smoke (2 steps, CI) or full (the shipped adapter, <= 60 min on CPU)")] = "smoke",
+    out: Annotated[Path | None, typer.Option(help="Adapter folder (default: adapters/demo for full, var/adapters/smoke for smoke).")] = None,
+    work: Annotated[Path | None, typer.Option(help="Data, checkpoints and losses (default: DATA_DIR/train/lora-PRESET).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from the newest checkpoint in the work folder.")] = True,
+    bf16: Annotated[bool | None, typer.Option(help="bfloat16 autocast (default: the preset's).")] = None,
+    max_steps: Annotated[int | None, typer.Option(min=1, help="Stop after this many optimizer steps.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for data, order and initialisation (default: the preset's).")] = None,
+) -> None:
+    """Train the chat model's LoRA adapter on conversations generated from the shop's own data."""
+    from adapters.make_eval_cases import builder_from_runtime
+    from adapters.train import PRESETS, train
+    from bot.model import load_model
+    from bot.settings import SHIPPED_ADAPTER, Settings
+
+    if preset not in PRESETS:
+        _fail(f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
+    changes = {k: v for k, v in {"bf16": bf16, "max_steps": max_steps, "seed": seed}.items() if v is not None}
+    cfg = PRESETS[preset].model_copy(update=changes)
+    runtime = Runtime(Settings(use_adapter=False, shop_now="2026-11-20T12:00:00"), progress=True)
+    s = runtime.settings
+    out = out or (SHIPPED_ADAPTER if preset == "full" else s.data_dir / "adapters" / preset)
+    work = work or s.data_dir / "train" / f"lora-{preset}"
+    loaded = load_model(s.model_path, s.model_cache_dir, dtype="float32")
+    result = train(cfg, builder_factory=lambda: builder_from_runtime(runtime), loaded=loaded, out=out, work=work,
+                   resume=resume, log=console.print)
+    console.print(f"adapter saved to {out} ({result['adapter_bytes'] / 1e6:.1f} MB), loss curve {out / 'loss.png'}")
+    print(json.dumps(result))
+
+
 def main() -> None:  # pragma: no cover
     app()
