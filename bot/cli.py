@@ -17,6 +17,10 @@ from bot.settings import Settings
 app = typer.Typer(help="shopbot: a customer-service chatbot for online shops.", no_args_is_help=True)
 eval_app = typer.Typer(help="Measure retrieval, answers and recommendations.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+train_app = typer.Typer(help="Train shopbot's learned parts from the shop's own data.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+bench_app = typer.Typer(help="Measure latency; prints JSON.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
 
 console = Console(stderr=True)
 
@@ -315,6 +319,91 @@ def train_lora(
     result = train(cfg, builder_factory=lambda: builder_from_runtime(runtime), loaded=loaded, out=out, work=work,
                    resume=resume, log=console.print)
     console.print(f"adapter saved to {out} ({result['adapter_bytes'] / 1e6:.1f} MB), loss curve {out / 'loss.png'}")
+    print(json.dumps(result))
+
+
+@eval_app.command("reorder")
+def eval_reorder(
+    orders_csv: Annotated[Path, typer.Option(help="Instacart-format order history CSV (every user's orders).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
+    folds: Annotated[int, typer.Option(min=2, help="Cross-fitting folds by user for the learned ranker.")] = 5,
+    plot: Annotated[Path | None, typer.Option(help="Also save a PNG bar chart against the baselines here.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for the folds and the ranker.")] = 0,
+) -> None:
+    """Reorder quality on real histories: each user's last order is the target, baselines beside it."""
+    from bot.reorder_eval import OrdersCsvError, evaluate_orders_csv, plot_comparison
+
+    try:
+        result = evaluate_orders_csv(orders_csv, folds=folds, seed=seed, progress=True)
+    except OrdersCsvError as exc:
+        _fail(str(exc))
+    if plot is not None:
+        console.print(f"chart saved to {plot_comparison(result, plot)}")
+    if not as_json:
+        _reorder_table(result)
+    keys = ("users", "mean_f1", "recall_at_10", "ndcg_at_10", "baselines", "ranker")
+    print(json.dumps({k: result[k] for k in keys}))
+
+
+def _reorder_table(result: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"reorder recommendations, {result['users']} users ({result['seconds']} s)")
+    for column in ("system", "mean F1", "recall@10", "NDCG@10"):
+        table.add_column(column, justify="left" if column == "system" else "right")
+    rows = [("shopbot", result)] + [(name.replace("_", " "), r) for name, r in result["baselines"].items()]
+    for name, r in rows:
+        table.add_row(name, f"{r['mean_f1']:.4f}", f"{r['recall_at_10']:.4f}", f"{r['ndcg_at_10']:.4f}")
+    console.print(table)
+    console.print(f"learned ranker: {result['ranker']}")
+
+
+@train_app.command("reorder")
+def train_reorder(
+    out: Annotated[Path | None, typer.Option(help="Folder for stats.json and ranker.npz (default: reorder_model_dir).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Training seed (default: the seed setting).")] = None,
+) -> None:
+    """Train the reorder recommender (product statistics + ranker) on the shop's own order histories."""
+    from bot.reorder_train import train_reorder_model
+
+    runtime = Runtime()
+    folder = out or runtime.settings.reorder_model_dir
+    if folder is None:
+        _fail("reorder_model_dir is unset; pass --out DIR or set SHOPBOT_REORDER_MODEL_DIR")
+    try:
+        summary = train_reorder_model(runtime.store, folder, seed=runtime.settings.seed if seed is None else seed,
+                                      progress=True)
+    except ValueError as exc:
+        _fail(f"{exc}; load order histories first (`shopbot setup` loads the demo shop)")
+    print(json.dumps(summary))
+
+
+@bench_app.command("reorder")
+def bench_reorder(
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
+    customer: Annotated[str | None, typer.Option(help="Customer to time (default: the one with the most orders).")] = None,
+    repeats: Annotated[int, typer.Option(min=1)] = 300,
+) -> None:
+    """p50/p95 of one reorder recommendation from the store, with and without the SQL query."""
+    from bot.reorder import RANKER_FILE, STATS_FILE, ProductStats, Ranker
+    from bot.reorder_eval import bench_store
+
+    runtime = Runtime()
+    folder = runtime.settings.reorder_model_dir
+    stats = ranker = None
+    if folder is not None and (folder / STATS_FILE).is_file():
+        stats = ProductStats.load(folder / STATS_FILE)
+    if folder is not None and (folder / RANKER_FILE).is_file():
+        ranker = Ranker.load(folder / RANKER_FILE)
+    try:
+        result = bench_store(runtime.store, stats, ranker, customer, repeats=repeats, moment=runtime.settings.now())
+    except ValueError as exc:
+        _fail(str(exc))
+    result["model_dir"] = str(folder) if folder is not None else None
+    if not as_json:
+        console.print(f"customer {result['customer']} ({result['orders']} orders, {result['candidates']} products): "
+                      f"recommend p50 {result['recommend_ms']['p50_ms']} ms, with the store query "
+                      f"p50 {result['with_store_query_ms']['p50_ms']} ms")
     print(json.dumps(result))
 
 
