@@ -8,8 +8,7 @@
   "use strict";
 
   const script = document.currentScript;
-  if (!script || window.__shopbotWidget) return;
-  window.__shopbotWidget = true;
+  if (!script) return;  // module scripts have no currentScript: embed with a classic <script src>
 
   const MAX_BACKOFF_MS = 30000;
   const MAX_FRAME_BYTES = 65536;
