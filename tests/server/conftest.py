@@ -7,7 +7,7 @@ Use them like this:
   `live_server.ws_url` the chat endpoint, `live_server.token("C0001")` mints a customer token.
 - `start_server(settings, generator=...)`: a context manager for a server with its own settings, e.g.
   small limits, over any shop; pass a `ScriptedGenerator` to test protocol logic fast without the model.
-- `tiny_shop_dir` (module-scoped): a folder holding the tiny two-customer shop of tests/conftest.py with
+- `tiny_shop_dir` (session-scoped): a folder holding the tiny two-customer shop of tests/conftest.py with
   its indexes built; `tiny_settings(tiny_shop_dir, **overrides)` makes settings for it.
 """
 
@@ -129,7 +129,7 @@ def start_server(settings: Settings, *, generator=None, embedder=None, loaded_mo
         thread.join(30)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tiny_shop_dir(tmp_path_factory, embedder) -> Path:
     from retrieval.retriever import Retriever
     from retrieval.store import Store
