@@ -60,6 +60,8 @@ class Turn:
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
     _cancel: threading.Event = field(default_factory=threading.Event)
     _handed: bool = False  # the reply belongs to a generation worker, which closes it
+    _tools_sent: int = 0
+    _sources_sent: list = field(default_factory=list)
 
     def stop(self) -> None:
         self._stopped.set()
@@ -123,13 +125,8 @@ class Turns:
         granted = False
         try:
             yield Start(conversation_id=cid, message_id=mid, client_msg_id=turn.client_msg_id)
-            for name, result in reply.tool_results:
-                yield ToolEvent(conversation_id=cid, message_id=mid, name=name, items=result.items)
-                if name == HANDOFF_TOOL:
-                    reason = result.items[0].get("reason", DEFAULT_REASON) if result.items else DEFAULT_REASON
-                    await self.handoff.requested(cid, turn.customer_id, reason)
-            if reply.sources:
-                yield Citations(conversation_id=cid, message_id=mid, sources=reply.sources)
+            async for event in self._tool_events(turn, reply):
+                yield event
             positions: asyncio.Queue[int] = asyncio.Queue()
             acquire = asyncio.ensure_future(self.slots.acquire(positions.put))
             stopped = asyncio.ensure_future(turn._stopped.wait())
@@ -162,6 +159,22 @@ class Turns:
             if not turn._handed:
                 await asyncio.shield(asyncio.to_thread(reply.close))
 
+    async def _tool_events(self, turn: Turn, reply: Reply) -> AsyncIterator[Event]:
+        """Tools run and sources found since the last call: before generation (rule-chosen tools), and
+        during it when the model calls tools (tool_routing "model") before it answers."""
+        cid, mid = turn.conversation_id, reply.message_id
+        results = list(reply.tool_results)
+        fresh, turn._tools_sent = results[turn._tools_sent :], len(results)
+        for name, result in fresh:
+            yield ToolEvent(conversation_id=cid, message_id=mid, name=name, items=result.items)
+            if name == HANDOFF_TOOL:
+                reason = result.items[0].get("reason", DEFAULT_REASON) if result.items else DEFAULT_REASON
+                await self.handoff.requested(cid, turn.customer_id, reason)
+        sources = list(reply.sources)
+        if sources and sources != turn._sources_sent:
+            turn._sources_sent = sources
+            yield Citations(conversation_id=cid, message_id=mid, sources=sources)
+
     async def _generate(self, turn: Turn, reply: Reply) -> AsyncIterator[Event]:
         loop = asyncio.get_running_loop()
         out: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
@@ -172,6 +185,8 @@ class Turns:
         try:
             while outcome is None:
                 kind, value = await out.get()
+                async for event in self._tool_events(turn, reply):
+                    yield event
                 if kind == "piece":
                     yield Delta(conversation_id=turn.conversation_id, message_id=reply.message_id, seq=seq, text=value)
                     seq += 1

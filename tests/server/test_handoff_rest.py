@@ -281,3 +281,40 @@ def test_a_failing_webhook_is_counted_and_the_chat_goes_on(tiny_shop_dir, embedd
             assert time.monotonic() < deadline, "the failed webhook was not counted"
             time.sleep(0.05)
     assert handoff["state"] == "waiting_for_agent" and end["finish_reason"] == "stop"
+
+
+class CallingGenerator(ScriptedGenerator):
+    """A model that first calls the handoff tool, then answers (tool_routing "model")."""
+
+    def __init__(self) -> None:
+        super().__init__(PIECES)
+        self.calls = 0
+
+    def stream(self, messages, *, max_new_tokens=None, stats=None):
+        self.calls += 1
+        if self.calls == 1:
+            self.pieces = ['<tool>{"name": "handoff", ', '"arguments": {"reason": "parcel arrived damaged"}}</tool>']
+        else:
+            self.pieces = ["A", " person", " will", " join", "."]
+        return super().stream(messages, max_new_tokens=max_new_tokens, stats=stats)
+
+
+def test_a_tool_the_model_calls_mid_answer_reaches_the_client(tiny_shop_dir, embedder):
+    async def go(live):
+        async with websockets.connect(live.ws_url) as ws:
+            ready, _ = await hello(ws, live.token("C1"))
+            await ws.send(json.dumps({"type": "message", "text": "the parcel is broken"}))
+            _, events = await until(ws, "end")
+            return ready, events
+
+    settings = tiny_settings(tiny_shop_dir, tool_routing="model")
+    with start_server(settings, generator=CallingGenerator(), embedder=embedder) as live:
+        ready, events = run(go(live))
+        state = live.ctx.conversations.state(ready["conversation_id"]).value
+    kinds = [e["type"] for e in events]
+    assert kinds.index("tool") < kinds.index("handoff") < kinds.index("delta")
+    tool = events[kinds.index("tool")]
+    assert (tool["name"], tool["items"]) == ("handoff", [{"reason": "parcel arrived damaged"}])
+    assert events[kinds.index("handoff")]["reason"] == "parcel arrived damaged"
+    assert "".join(e["text"] for e in events if e["type"] == "delta") == "A person will join."
+    assert "<tool>" not in json.dumps(events) and state == "waiting_for_agent"
