@@ -162,11 +162,14 @@ def _folds(users: Sequence[str], k: int, seed: int) -> list[list[int]]:
 
 def evaluate_orders_csv(path: str | Path, folds: int = 5, ranker: Ranker | None = None, use_ranker: bool = True,
                         targets_per_customer: int | None = None, seed: int = 0, progress: bool = True,
-                        max_users: int | None = None, max_train_rows: int = 2_000_000) -> dict:
+                        max_users: int | None = None, max_train_rows: int = 2_000_000,
+                        max_targets: int = 30_000) -> dict:
     """Evaluate on an Instacart-format order history file; see the module docstring for the protocol.
 
     With `ranker` given (trained on other data), it scores every user; else, with `use_ranker`, a ranker
-    is cross-fitted (`folds` folds by user); else the hand-set heuristic is used.
+    is cross-fitted (`folds` folds by user); else the hand-set heuristic is used. The cross-fitted ranker
+    learns from every order of the training users (`targets_per_customer=None`) unless that exceeds
+    `max_targets` training targets, when each user's last few orders are used instead (large files).
     """
     from tqdm.auto import tqdm
 
@@ -188,10 +191,12 @@ def evaluate_orders_csv(path: str | Path, folds: int = 5, ranker: Ranker | None 
     elif use_ranker and len(trainable) >= 2 * max(folds, 2):
         # each user's training examples (targets among its own last orders, product statistics without
         # that user) are built once; a fold's model sees only the other folds' users
+        if targets_per_customer is None and sum(len(full[i]) - 1 for i in trainable) > max_targets:
+            targets_per_customer = max(3, max_targets // len(trainable))
         blocks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         for i in tqdm(trainable, desc="training examples", unit="user", disable=not progress):
             X, y, _ = training_examples([full[i]], stats, targets_per_customer, exclude_own=[own[i]])
-            blocks[i] = (X, y)
+            blocks[i] = (X.astype(np.float32), y.astype(np.float32))
         rng = np.random.default_rng(seed)
         rankers = [None] * len(users)
         for part in tqdm(_folds(users, folds, seed), desc="cross-fitting ranker", unit="fold", disable=not progress):

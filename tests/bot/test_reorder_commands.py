@@ -173,3 +173,11 @@ def test_shipped_artifact_ranks_a_demo_customers_weekly_staple_above_a_once_a_ye
     ranked = [s.product_id for s in rec.items]
     assert max(ranked.index(p) for p in weekly) < min(ranked.index(p) for p in once_long_ago)
     assert set(weekly) & {s.product_id for s in rec.basket}
+
+
+def test_large_files_train_on_each_users_last_orders_only():
+    from bot.reorder_eval import evaluate_orders_csv
+
+    result = evaluate_orders_csv(SYNTHETIC_CSV, folds=3, max_targets=60, progress=False)
+    assert result["users"] == 15 and "the last 4 orders of each as targets" in result["ranker"]
+    assert result["recall_at_10"] > result["baselines"]["repeat_last_order"]["recall_at_10"]
