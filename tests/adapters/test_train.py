@@ -1,0 +1,45 @@
+"""`train lora` on a tiny slice: two steps, loss only on answers, PNG, checkpoint, exact resume, small adapter."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from adapters.data import Example
+from adapters.train import PRESETS, encode, train
+
+
+def test_only_the_answer_and_its_end_token_are_learned(loaded_model):
+    tok = loaded_model.tokenizer
+    e = Example([{"role": "system", "content": "facts"}, {"role": "user", "content": "price?"}], "It is $3.49.", "price")
+    enc = encode(tok, e)
+    learned = [t for t in enc.labels if t != -100]
+    assert tok.decode(learned) == "It is $3.49.<|im_end|>"
+    assert enc.input_ids[-len(learned):] == learned and len(enc.labels) == len(enc.input_ids)
+
+
+@pytest.mark.model
+def test_two_step_smoke_training_checkpoints_and_resumes(demo_settings, demo_store, demo_retriever, loaded_model, tmp_path):
+    from adapters.data import DataBuilder
+    from bot.model import load_model
+    from tests.conftest import MODEL_CACHE
+
+    # short prompts keep this CI-sized; the mechanics are the same at any prompt size
+    small = demo_settings.model_copy(update={"max_prompt_tokens": 320, "top_k_policies": 0, "top_k_products": 2,
+                                             "max_orders_in_context": 1})
+    builder = DataBuilder(small, demo_store, demo_retriever, loaded_model.tokenizer)
+    cfg = PRESETS["smoke"].model_copy(update={"scenarios": 4, "heldout_scenarios": 1, "batch_size": 1, "max_steps": 2})
+    work, out = tmp_path / "work", tmp_path / "adapter"
+    first = train(cfg, builder_factory=lambda: builder, loaded=load_model(None, MODEL_CACHE), out=out, work=work,
+                  resume=True, progress_bar=False, log=lambda *_: None)
+    assert first["steps"] == 2 and (out / "adapter_model.safetensors").is_file() and (out / "loss.png").is_file()
+    assert (out / "adapter_config.json").is_file() and first["adapter_bytes"] < 8_000_000
+    assert (work / "checkpoints" / "step-2" / "trainer.pt").is_file()
+    losses = json.loads((work / "losses.json").read_text())
+    resumed = train(cfg.model_copy(update={"max_steps": 3}), builder_factory=lambda: pytest.fail("data is reused"),
+                    loaded=load_model(None, MODEL_CACHE), out=out, work=work, resume=True, progress_bar=False,
+                    log=lambda *_: None)
+    assert resumed["steps"] == 3
+    assert json.loads((work / "losses.json").read_text())[:2] == losses
+    assert set(resumed["heldout_perplexity"]) == {"tuned", "untuned"}
