@@ -128,7 +128,11 @@ class Connection:
             FeedbackMessage: self._feedback,
             Ping: self._ping,
         }[type(message)]
-        await handler(message)
+        try:
+            await handler(message)
+        except Exception:  # a bug or a database failure must not drop the shopper's connection
+            log.exception("handling %s failed", message.type)
+            await self.error(ErrorCode.internal, "Something went wrong on our side; please try again.", retryable=True)
 
     async def receive_binary(self) -> None:
         await self.error(ErrorCode.bad_frame, "binary frames are not part of the protocol: send JSON text frames")
