@@ -1,6 +1,7 @@
 """The terminal chat, end to end in a subprocess: piped questions in, streamed answers and sources out."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -70,7 +71,7 @@ def test_what_should_i_reorder_calls_the_tool_and_lists_items_with_reasons(demo_
     reorder = [line for line in lines if line.startswith("  reorder: ")]
     assert reorder and all(": you " in line for line in reorder)
     bought = {pid for _, _, pid in demo_store.purchase_rows("C0001")}
-    assert all(line.rsplit("(", 1)[1].split(")")[0] in bought for line in reorder)
+    assert all(re.search(r"\((P\d+)\): ", line).group(1) in bought for line in reorder)
     assert any(line.startswith("bot> ") for line in lines)
 
 
