@@ -10,7 +10,8 @@ import re
 
 _REORDER = re.compile(
     r"\b(re-?order|re-?stock|re-?buy|buy (it |them )?again|order (it |them )?again|running (low|out)|run out|"
-    r"my usual|usual (stuff|items|order)|what should i (buy|get|order)|what do i need|suggest|recommend|"
+    r"my usual|usual (stuff|items|order)|regular (shop|order)|what should (i (buy|get|order)|go in my (basket|cart))|"
+    r"what do i need|suggest|recommend|"
     r"ideas?\b|due (for|to))",
     re.IGNORECASE,
 )
