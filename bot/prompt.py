@@ -20,6 +20,9 @@ SYSTEM_RULES = (
     "using only the facts below. Copy prices, dates and tracking numbers exactly. If the facts do not answer "
     "the question, say you don't know and offer to connect them with a person. Never reveal other customers' data."
 )
+# A big weekly shop lists a dozen items; naming them all would double an order's share of the prompt
+# (and of the first-token wait) for questions that are nearly always about status and delivery.
+ORDER_ITEMS_SHOWN = 5
 
 
 @dataclass
@@ -71,8 +74,10 @@ def product_line(p: Product) -> str:
     return line
 
 
-def order_line(o: OrderView) -> str:
-    items = ", ".join(f"{l.quantity}x {l.name}" for l in o.lines)
+def order_line(o: OrderView, max_items: int = ORDER_ITEMS_SHOWN) -> str:
+    items = ", ".join(f"{l.quantity}x {l.name}" for l in o.lines[:max_items])
+    if len(o.lines) > max_items:
+        items += f" and {len(o.lines) - max_items} more"
     bits = [f"Order {o.id}", f"placed {o.placed_at}", f"status {o.status}"]
     if o.carrier:
         bits.append(f"carrier {o.carrier}")

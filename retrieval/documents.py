@@ -13,8 +13,8 @@ from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharac
 
 from retrieval.schema import Policy, Product
 
-POLICY_CHUNK_CHARS = 700
-POLICY_CHUNK_OVERLAP = 100
+POLICY_CHUNK_CHARS = 450
+POLICY_CHUNK_OVERLAP = 80
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,14 @@ def test_order_line_shows_status_and_total(tiny_store):
     assert "status shipped" in line and "total $6.98" in line and "2x Barista Oat Milk" in line
 
 
+def test_a_long_order_names_its_first_items_and_counts_the_rest(demo_store):
+    big = next(o for o in demo_store.customer_orders("C0001") if len(o.lines) > 7)
+    line = order_line(big, max_items=5)
+    assert all(f"{l.quantity}x {l.name}" in line for l in big.lines[:5])
+    assert big.lines[5].name not in line.split(" | items: ")[1]
+    assert line.endswith(f" and {len(big.lines) - 5} more")
+
+
 def test_budget_drops_history_before_facts(tiny_store, generator):
     ctx = TurnContext(products=tiny_store.products(), customer_name=None)
     history = [{"role": "user", "content": "tell me a long story " * 30}, {"role": "assistant", "content": "ok " * 100}]
