@@ -120,7 +120,8 @@ class ChatEngine:
             query = f"{previous_user} {text}"
         ctx = TurnContext()
         if s.top_k_products:
-            ids = [h.doc.source_id for h in self.retriever.search(query, "products", s.top_k_products)]
+            hits = self.retriever.search(query, "products", s.top_k_products, s.min_product_similarity)
+            ids = [h.doc.source_id for h in hits]
             by_id = self.store.products_by_id(ids)
             ctx.products = [by_id[i] for i in ids if i in by_id]
         if s.top_k_policies:

@@ -70,10 +70,12 @@ class Retriever:
             kinds[kind] = KindIndex(dense, LexicalIndex(dense.docs) if lexical_weight > 0 else None)
         return cls(embedder, kinds, lexical_weight)
 
-    def search(self, query: str, kind: str, k: int) -> list[Hit]:
+    def search(self, query: str, kind: str, k: int, min_similarity: float = 0.0) -> list[Hit]:
+        """The top k; with `min_similarity`, only documents at least that close to the query (cosine),
+        or matched by name (BM25) while nothing is that close: "where is my order?" then brings no products."""
         if k <= 0:
             return []
-        return self._search_with_vector(query, self.embedder.embed([query])[0], kind, k)
+        return self._search_with_vector(query, self.embedder.embed([query])[0], kind, k, min_similarity)
 
     def search_all(self, query: str, k: int) -> list[Hit]:
         """Products and policy chunks in one ranking, for callers that want 'whatever answers this'."""
@@ -81,10 +83,15 @@ class Retriever:
         hits = [h for kind in self.kinds for h in self._search_with_vector(query, vector, kind, k)]
         return sorted(hits, key=lambda h: -h.score)[:k]
 
-    def _search_with_vector(self, query: str, vector, kind: str, k: int) -> list[Hit]:
+    def _search_with_vector(self, query: str, vector, kind: str, k: int, min_similarity: float = 0.0) -> list[Hit]:
         index = self.kinds[kind]
-        dense = [d for d, _ in index.dense.search(vector, max(k, CANDIDATES_PER_SCORER))]
+        scored = index.dense.search(vector, max(k, CANDIDATES_PER_SCORER))
+        dense = [d for d, sim in scored if sim >= min_similarity]
         if index.lexical is None:
             return [Hit(d, 1.0 / (RRF_K + r + 1)) for r, d in enumerate(dense)][:k]
         lexical = [d for d, _ in index.lexical.search(query, CANDIDATES_PER_SCORER)]
+        if min_similarity > 0:
+            close = {d.id for d in dense}
+            unscored = {d.id for d, _ in scored} - close  # seen by the dense scorer and found too far
+            lexical = [d for d in lexical if d.id not in unscored]
         return fuse([dense, lexical], [1.0, self.lexical_weight])[:k]

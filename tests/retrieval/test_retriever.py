@@ -42,3 +42,22 @@ def test_a_case_file_with_a_bad_line_is_refused_naming_the_line(tmp_path):
     bad.write_text('{"query": "milk", "relevant": ["P0001"]}\n{"query": "eggs"}\n')
     with pytest.raises(ValueError, match=f"{re.escape(str(bad))}:2:"):
         load_cases(bad)
+
+
+def test_a_similarity_floor_keeps_off_topic_products_out_but_finds_asked_for_ones(demo_retriever):
+    assert demo_retriever.search("what is your return policy?", "products", 4, min_similarity=0.25) == []
+    assert demo_retriever.search("can I change my delivery window?", "products", 4, min_similarity=0.25) == []
+    assert len(demo_retriever.search("what is your return policy?", "products", 4)) == 4
+    oat = demo_retriever.search("is the oat milk in stock?", "products", 4, min_similarity=0.25)
+    assert oat and all("Oat" in h.doc.title for h in oat)
+    cases = [c for c in load_cases(RETRIEVAL_CASES) if any(i.startswith("P") for i in c.relevant)]
+    found = sum(
+        bool({h.doc.source_id for h in demo_retriever.search(c.query, "products", 5, min_similarity=0.25)}
+             & set(c.relevant))
+        for c in cases
+    )
+    unfiltered = sum(
+        bool({h.doc.source_id for h in demo_retriever.search(c.query, "products", 5)} & set(c.relevant))
+        for c in cases
+    )
+    assert found >= unfiltered - 1
