@@ -269,6 +269,7 @@ def eval_answers(
     """Answer accuracy and tool accuracy of the chat model on conversations with expected facts."""
     from adapters.evaluate import evaluate, load_cases, plot_by_intent
     from bot.settings import Settings
+    from retrieval.store import scratch_copy
 
     try:
         loaded = load_cases(cases, limit)
@@ -277,8 +278,10 @@ def eval_answers(
     overrides = {"use_adapter": not no_adapter, "max_new_tokens": max_new_tokens}
     if routing is not None:
         overrides["tool_routing"] = routing
-    runtime = Runtime(Settings(**overrides))
-    result = evaluate(runtime.engine, loaded, progress=not as_json)
+    settings = Settings(**overrides)
+    with scratch_copy(settings.database_url) as scratch:
+        runtime = Runtime(settings.model_copy(update={"database_url": scratch}))
+        result = evaluate(runtime.engine, loaded, progress=not as_json)
     s = runtime.settings
     result["model"] = {"adapter": s.adapter_path if s.use_adapter else None, "tool_routing": s.tool_routing}
     if report is not None:

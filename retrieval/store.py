@@ -7,6 +7,8 @@ the authenticated session; nothing in shopbot searches orders across customers.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +19,24 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.schema import CreateColumn
 
 from retrieval.schema import Base, Customer, Order, OrderItem, Policy, Product
+
+
+@contextmanager
+def scratch_copy(url: str) -> Iterator[str]:
+    """A throwaway SQLite copy of the database, for runs (evaluations) whose conversations must not land in
+    the shop's real log. Other databases are yielded as they are: give those runs a database of their own."""
+    if not url.startswith("sqlite:///") or url.startswith("sqlite:///:memory:"):
+        yield url
+        return
+    with tempfile.TemporaryDirectory(prefix="shopbot-scratch-") as folder:
+        copy = Path(folder) / "scratch.db"
+        source, target = sqlite3.connect(url.removeprefix("sqlite:///")), sqlite3.connect(copy)
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
+        yield f"sqlite:///{copy}"
 
 
 def make_engine(url: str) -> Engine:

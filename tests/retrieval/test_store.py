@@ -24,3 +24,26 @@ def test_catalog_fingerprint_changes_with_product_text(tiny_store):
     with tiny_store.transaction() as s:
         s.get(Product, "P2").description = "Now organic."
     assert tiny_store.catalog_fingerprint() != before
+
+
+def test_a_scratch_copy_has_the_shop_and_keeps_its_writes_to_itself(tiny_store, tmp_path):
+    from bot.conversations import Conversations
+    from retrieval.schema import Conversation
+    from retrieval.store import Store, scratch_copy
+
+    with scratch_copy(f"sqlite:///{tmp_path / 'shop.db'}") as url:
+        copy = Store(url)
+        assert [o.id for o in copy.customer_orders("C1")] == ["1042"]
+        Conversations(copy).create("C1")
+        with copy.session() as s:
+            assert s.query(Conversation).count() == 1
+        copy.engine.dispose()
+    with tiny_store.session() as s:
+        assert s.query(Conversation).count() == 0
+
+
+def test_a_scratch_copy_of_a_server_database_is_that_database():
+    from retrieval.store import scratch_copy
+
+    with scratch_copy("postgresql+psycopg://shop@db/shop") as url:
+        assert url == "postgresql+psycopg://shop@db/shop"
