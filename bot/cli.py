@@ -234,18 +234,14 @@ def bench_reorder(
     repeats: Annotated[int, typer.Option(min=1)] = 300,
 ) -> None:
     """p50/p95 of one reorder recommendation from the store, with and without the SQL query."""
-    from bot.reorder import RANKER_FILE, STATS_FILE, ProductStats, Ranker
     from bot.reorder_eval import bench_store
+    from bot.reorder_tool import ReorderModel
 
     runtime = Runtime()
     folder = runtime.settings.reorder_model_dir
-    stats = ranker = None
-    if folder is not None and (folder / STATS_FILE).is_file():
-        stats = ProductStats.load(folder / STATS_FILE)
-    if folder is not None and (folder / RANKER_FILE).is_file():
-        ranker = Ranker.load(folder / RANKER_FILE)
+    model = ReorderModel.load(folder)
     try:
-        result = bench_store(runtime.store, stats, ranker, customer, repeats=repeats, moment=runtime.settings.now())
+        result = bench_store(runtime.store, model.stats, model.ranker, customer, repeats=repeats, moment=runtime.settings.now())
     except ValueError as exc:
         _fail(str(exc))
     result["model_dir"] = str(folder) if folder is not None else None

@@ -14,14 +14,15 @@ from pathlib import Path
 
 from pydantic import Field
 
-from bot.reorder import ProductStats, Ranker, Recommendation, Suggestion, history_from_rows, now_from, recommend_reorder
+from bot.reorder import (
+    RANKER_FILE, STATS_FILE, ProductStats, Ranker, Recommendation, Suggestion, history_from_rows, now_from,
+    recommend_reorder,
+)
 from bot.tools import Tool, ToolArgs, ToolResult, ToolSession
 from retrieval.schema import Product
 from retrieval.store import Store
 
-STATS_FILE = "stats.json"
-RANKER_FILE = "ranker.npz"
-_PRODUCT_ID = re.compile(r"\b(?:with|after) (\S+)$")
+_PRODUCT_ID = re.compile(r"\bwith (\S+)$")
 
 
 @dataclass(frozen=True)
