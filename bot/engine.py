@@ -125,7 +125,8 @@ class ChatEngine:
             by_id = self.store.products_by_id(ids)
             ctx.products = [by_id[i] for i in ids if i in by_id]
         if s.top_k_policies:
-            ctx.policies = [h.doc for h in self.retriever.search(query, "policies", s.top_k_policies)]
+            ctx.policies = [h.doc for h in self.retriever.search(query, "policies", s.top_k_policies,
+                                                                      s.min_policy_similarity)]
         if customer_id is not None:
             customer = self.store.customer(customer_id)
             ctx.customer_name = customer.name if customer else customer_id

@@ -22,7 +22,7 @@ SYSTEM_RULES = (
 )
 # A big weekly shop lists a dozen items; naming them all would double an order's share of the prompt
 # (and of the first-token wait) for questions that are nearly always about status and delivery.
-ORDER_ITEMS_SHOWN = 5
+ORDER_ITEMS_SHOWN = 3
 
 
 @dataclass

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     top_k_policies: int = Field(2, ge=0, le=10)
     # products less similar than this (cosine) stay out of the prompt: off-topic facts only tempt a small model
     min_product_similarity: float = Field(0.25, ge=0.0, le=1.0)
+    # the same for policy chunks: a greeting or a price question then carries no policy text (~165 tokens)
+    min_policy_similarity: float = Field(0.3, ge=0.0, le=1.0)
     max_orders_in_context: int = Field(3, ge=0, le=20)
     max_history_messages: int = Field(6, ge=0, le=50)
     max_prompt_tokens: int = Field(1536, ge=256)
