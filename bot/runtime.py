@@ -10,11 +10,13 @@ from functools import cached_property
 
 from bot.conversations import Conversations
 from bot.engine import ChatEngine
+from bot.batch_forward import supports
 from bot.generator import SamplingConfig, TransformersGenerator
 from bot.handoff import handoff_tool
-from bot.model import load_model
+from bot.model import load_model, resolve_model_dir
 from bot.order_tool import lookup_order_tool
 from bot.reorder_tool import ReorderModel, reorder_tool
+from bot.scheduler import BatchLimits, BatchScheduler
 from bot.search_tool import search_products_tool
 from bot.settings import Settings
 from bot.tools import ToolRegistry
@@ -51,21 +53,40 @@ class Runtime:
             s.model_cache_dir,
             adapter_path=s.adapter_path if s.use_adapter else None,
             dtype=s.dtype,
+            merge_adapter=s.merge_adapter,
         )
 
     @cached_property
-    def generator(self) -> TransformersGenerator:
+    def batched(self) -> bool:
+        """Read from the model's config.json, so the server knows its capacity before the weights load."""
+        from transformers import AutoConfig
+
         s = self.settings
-        return TransformersGenerator(
-            self.loaded_model,
-            SamplingConfig(
-                max_new_tokens=s.max_new_tokens,
-                temperature=s.temperature,
-                top_p=s.top_p,
-                repetition_penalty=s.repetition_penalty,
-                seed=s.seed,
-            ),
+        if s.generation != "batched":
+            return False
+        return supports(AutoConfig.from_pretrained(resolve_model_dir(s.model_path, s.model_cache_dir), local_files_only=True))
+
+    @property
+    def concurrent_generations(self) -> int:
+        """How many answers can be generated at once: the server queues the rest."""
+        s = self.settings
+        return min(s.max_concurrent_generations, s.max_batch_size) if self.batched else 1
+
+    @cached_property
+    def generator(self) -> TransformersGenerator | BatchScheduler:
+        s = self.settings
+        sampling = SamplingConfig(
+            max_new_tokens=s.max_new_tokens,
+            temperature=s.temperature,
+            top_p=s.top_p,
+            repetition_penalty=s.repetition_penalty,
+            seed=s.seed,
         )
+        if not self.batched:
+            return TransformersGenerator(self.loaded_model, sampling)
+        limits = BatchLimits(max_batch_size=s.max_batch_size, prefill_chunk_tokens=s.prefill_chunk_tokens,
+                             max_len=s.max_prompt_tokens + s.max_new_tokens)
+        return BatchScheduler(self.loaded_model, sampling, limits)
 
     @cached_property
     def tools(self) -> ToolRegistry:

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     tool_routing: Literal["rules", "model"] = "rules"  # rules: bot/intents.py picks tools; model: the model calls them
     max_tool_calls_per_turn: int = Field(2, ge=0, le=8)
     dtype: Literal["float32", "bfloat16"] = "float32"
+    # batched: continuous batching (bot/scheduler.py) for Llama-family models; sequential: one answer at a time
+    generation: Literal["batched", "sequential"] = "batched"
+    max_batch_size: int = Field(16, ge=1, le=256)  # answers decoded together; more wait in order
+    prefill_chunk_tokens: int = Field(256, ge=16)  # prompt tokens per step while other answers stream
+    merge_adapter: bool = True  # fold the LoRA into the weights (faster); False keeps it switchable per shop
     embedder: str = "all-MiniLM-L6-v2"  # the bundled model, or a local sentence-transformers folder
 
     top_k_products: int = Field(4, ge=0, le=20)
@@ -70,8 +75,8 @@ class Settings(BaseSettings):
     max_frame_bytes: int = Field(65536, ge=1024)  # bigger WebSocket frames close the connection with 1009
     messages_per_minute_per_connection: int = Field(20, ge=1)
     messages_per_minute_per_customer: int = Field(30, ge=1)  # anonymous visitors: per client address
-    max_concurrent_generations: int = Field(1, ge=1)
-    max_queued_generations: int = Field(8, ge=0)  # beyond: close 1013
+    max_concurrent_generations: int = Field(16, ge=1)  # capped by max_batch_size (1 with sequential generation)
+    max_queued_generations: int = Field(32, ge=0)  # beyond: close 1013
     idle_timeout_s: float = Field(600.0, gt=0)
     ping_interval_s: float = Field(20.0, gt=0)
     agent_api_key: str = ""  # X-Agent-Key for the agent API; empty: the agent API is off

@@ -43,7 +43,7 @@ class ServerContext:
     def build(cls, runtime: Runtime) -> ServerContext:
         s = runtime.settings
         metrics = Metrics()
-        slots = GenerationSlots(s.max_concurrent_generations, s.max_queued_generations)
+        slots = GenerationSlots(runtime.concurrent_generations, s.max_queued_generations)
         metrics.generations_active.set_function(lambda: slots.active)
         metrics.generation_queue.set_function(lambda: slots.queued)
         return cls(
@@ -56,7 +56,7 @@ class ServerContext:
             locks=ConversationLocks(),
             customer_limiter=RateLimiter(s.messages_per_minute_per_customer),
             webhook=Webhook(s.handoff_webhook_url, s.handoff_webhook_secret, s.webhook_timeout_s, metrics),
-            executor=ThreadPoolExecutor(s.max_concurrent_generations, thread_name_prefix="shopbot-generate"),
+            executor=ThreadPoolExecutor(runtime.concurrent_generations, thread_name_prefix="shopbot-generate"),
         )
 
     @property

@@ -1,0 +1,239 @@
+"""Continuous batching: every running conversation advances one token per model step, together.
+
+On a small CPU a decode step costs about the same for one sequence as for sixteen (the weights are
+read once per step either way), so sixteen shoppers answered together get nearly sixteen times the
+tokens per second of one-after-another. A request joins at the next step and leaves the step after
+its last token; its prompt is fed in chunks of at most `prefill_chunk_tokens` per step beside the
+running sequences' decode tokens, so a long new prompt delays the streams already running by one
+chunk at a time rather than freezing them. Prompt prefixes already in a cache slot (the system prompt,
+the shop's facts, a conversation's earlier turns) are reused instead of recomputed (`SlotCache`).
+
+`BatchScheduler` is a `Generator`: the engine calls `stream(messages)` from any thread and iterates
+pieces of text; closing that iterator (a stop, a dropped client) cancels the request and frees its
+slot before the next step.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import torch
+
+from bot.batch_forward import BatchForward, Segment
+from bot.generator import GenerationStats, IncrementalDecoder, Messages, SamplingConfig, TransformersGenerator
+from bot.model import LoadedModel
+from bot.slot_cache import Slot, SlotCache
+
+_END = object()
+
+
+@dataclass
+class Request:
+    prompt: list[int]
+    max_new_tokens: int
+    seed: int
+    submitted: float = field(default_factory=time.perf_counter)
+    out: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)  # token ids, then (_END, reason) or an exception
+    cancelled: bool = False
+    slot: Slot | None = None
+    fed: int = 0  # prompt tokens whose keys/values are in the slot
+    generated: list[int] = field(default_factory=list)
+    rng: torch.Generator | None = None
+
+    @property
+    def prefilling(self) -> bool:
+        return self.fed < len(self.prompt)
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    max_batch_size: int = 16  # sequences decoding together; more requests wait in order
+    prefill_chunk_tokens: int = 256  # prompt tokens fed per step, shared by the requests being prefilled
+    max_len: int = 2048  # prompt + answer tokens per sequence
+    min_prefix_reuse: int = 16  # shorter cached prefixes are recomputed
+
+
+class BatchScheduler:
+    def __init__(self, loaded: LoadedModel, sampling: SamplingConfig, limits: BatchLimits) -> None:
+        self.single = TransformersGenerator(loaded, sampling)  # tokenizer, end-of-turn ids, logits processors
+        self.sampling = sampling
+        self.limits = limits
+        model = loaded.model
+        config = model.config
+        head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+        self.max_len = min(limits.max_len, self.single.context_window)
+        self.cache = SlotCache(layers=config.num_hidden_layers, kv_heads=config.num_key_value_heads, head_dim=head_dim,
+                               slots=limits.max_batch_size, max_len=self.max_len, dtype=model.dtype)
+        self.forward = BatchForward(model, self.cache)
+        self.processors = self.single._logits_processors()
+        self._waiting: deque[Request] = deque()
+        self._running: list[Request] = []
+        self._wake = threading.Condition()
+        self._closed = False
+        self.steps = 0
+        self._thread = threading.Thread(target=self._loop, name="shopbot-batch", daemon=True)
+        self._thread.start()
+
+    # the Generator interface -----------------------------------------------------------------------
+
+    def count_tokens(self, messages: Messages) -> int:
+        return self.single.count_tokens(messages)
+
+    def stream(
+        self, messages: Messages, *, max_new_tokens: int | None = None, stats: GenerationStats | None = None
+    ) -> Iterator[str]:
+        return self.stream_ids(self.single.encode(messages), max_new_tokens=max_new_tokens, stats=stats)
+
+    def stream_ids(
+        self, prompt: list[int], *, max_new_tokens: int | None = None, stats: GenerationStats | None = None
+    ) -> Iterator[str]:
+        stats = stats if stats is not None else GenerationStats()
+        request = self.submit(prompt, max_new_tokens)
+        stats.prompt_tokens = len(prompt)
+        return self._pieces(request, stats)
+
+    def submit(self, prompt: list[int], max_new_tokens: int | None = None) -> Request:
+        budget = max_new_tokens or self.sampling.max_new_tokens
+        if len(prompt) + budget > self.max_len:
+            raise ValueError(
+                f"prompt of {len(prompt)} tokens + {budget} new tokens exceeds the {self.max_len}-token sequence limit: "
+                "lower max_prompt_tokens or max_new_tokens"
+            )
+        request = Request(list(prompt), budget, self.sampling.seed)
+        with self._wake:
+            if self._closed:
+                raise RuntimeError("the generation scheduler is closed")
+            self._waiting.append(request)
+            self._wake.notify()
+        return request
+
+    def _pieces(self, request: Request, stats: GenerationStats) -> Iterator[str]:
+        decoder = IncrementalDecoder(self.single.tokenizer)
+        stats.finish_reason = "cancelled"
+        try:
+            while True:
+                item = request.out.get()
+                if isinstance(item, BaseException):
+                    raise item
+                if isinstance(item, tuple):
+                    stats.finish_reason = item[1]
+                    return
+                if stats.ttft_s is None:
+                    stats.ttft_s = time.perf_counter() - request.submitted
+                stats.completion_tokens += 1
+                piece = decoder.push(item)
+                if piece:
+                    yield piece
+        finally:
+            stats.total_s = time.perf_counter() - request.submitted
+            if stats.finish_reason == "cancelled":
+                self.cancel(request)
+
+    def cancel(self, request: Request) -> None:
+        with self._wake:
+            request.cancelled = True
+            self._wake.notify()
+
+    def status(self) -> dict:
+        with self._wake:
+            return {"running": len(self._running), "waiting": len(self._waiting),
+                    "free_slots": self.cache.free, "steps": self.steps}
+
+    def close(self) -> None:
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+        self._thread.join(timeout=10)
+
+    # the loop ---------------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            with self._wake:
+                self._retire_cancelled()
+                self._admit()
+                while not self._running and not self._closed:
+                    self._wake.wait()
+                    self._retire_cancelled()
+                    self._admit()
+                if self._closed:
+                    for r in [*self._running, *self._waiting]:
+                        r.out.put(RuntimeError("the generation scheduler was closed"))
+                    return
+                running = list(self._running)
+            try:
+                self._step(running)
+            except Exception as exc:  # a failed step fails its requests, never the loop
+                with self._wake:
+                    for r in running:
+                        self._finish(r, None)
+                        r.out.put(exc)
+
+    def _retire_cancelled(self) -> None:
+        for r in [r for r in self._running if r.cancelled]:
+            self._finish(r, "cancelled")
+        self._waiting = deque(r for r in self._waiting if not r.cancelled)
+
+    def _admit(self) -> None:
+        while self._waiting and self.cache.free:
+            r = self._waiting.popleft()
+            r.slot, r.fed = self.cache.acquire(r.prompt, self.limits.min_prefix_reuse)
+            r.rng = torch.Generator().manual_seed(r.seed)
+            self._running.append(r)
+
+    def _finish(self, r: Request, reason: str | None) -> None:
+        if r in self._running:
+            self._running.remove(r)
+        if r.slot is not None:
+            self.cache.release(r.slot)
+        if reason is not None:
+            r.out.put((_END, reason))
+
+    def _step(self, running: list[Request]) -> None:
+        segments: list[Segment] = []
+        owners: list[Request] = []
+        for r in running:
+            if not r.prefilling:
+                segments.append(Segment(r.slot.index, [r.generated[-1]], len(r.slot.tokens)))
+                owners.append(r)
+        budget = self.limits.prefill_chunk_tokens
+        for r in running:
+            if r.prefilling and budget > 0:
+                chunk = r.prompt[r.fed : r.fed + budget]
+                last = r.fed + len(chunk) == len(r.prompt)
+                segments.append(Segment(r.slot.index, chunk, r.fed, wants_logits=last))
+                owners.append(r)
+                r.fed += len(chunk)
+                budget -= len(chunk)
+        logits = self.forward(segments)
+        self.steps += 1
+        rows = iter(range(len(logits)))
+        finished: list[tuple[Request, str]] = []
+        for seg, r in zip(segments, owners):
+            if not seg.wants_logits:
+                continue
+            token = self._sample(r, logits[next(rows)])
+            if token in self.single.eos_ids:
+                finished.append((r, "stop"))
+                continue
+            r.generated.append(token)
+            r.out.put(token)
+            if len(r.generated) >= r.max_new_tokens or len(r.prompt) + len(r.generated) >= self.max_len:
+                finished.append((r, "length"))
+        if finished:
+            with self._wake:
+                for r, reason in finished:
+                    self._finish(r, reason)
+
+    def _sample(self, r: Request, scores: torch.Tensor) -> int:
+        if len(self.processors):
+            seen = torch.tensor([r.prompt + r.generated])
+            scores = self.processors(seen, scores[None])[0]
+        if self.sampling.temperature > 0:
+            return int(torch.multinomial(torch.softmax(scores, dim=-1), 1, generator=r.rng)[0])
+        return int(scores.argmax())

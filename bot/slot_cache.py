@@ -1,0 +1,76 @@
+"""Per-sequence KV caches for continuous batching: one fixed slot per running sequence, reused as a prefix cache.
+
+All slots live in one tensor `[layers, 2, slots, kv_heads, max_len, head_dim]`, so the decode step
+attends over `slots[:n]` as a view instead of gathering caches. It is allocated with `torch.zeros`,
+whose pages the OS maps only when written: a slot costs memory for the positions it has filled, not
+for `max_len`.
+
+A slot keeps its tokens' keys and values after its sequence ends. A new prompt starts from the
+longest prefix any slot already holds (the system prompt and shop facts are shared by most prompts),
+in place when that slot is free, else copied into a free slot: positions before a running sequence's
+length never change, so copying them is safe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+
+@dataclass
+class Slot:
+    index: int
+    tokens: list[int] = field(default_factory=list)  # tokens whose keys/values are valid, in order
+    busy: bool = False
+
+
+def common_prefix(a: np.ndarray, b: np.ndarray) -> int:
+    n = min(len(a), len(b))
+    if n == 0:
+        return 0
+    differ = np.flatnonzero(a[:n] != b[:n])
+    return int(differ[0]) if len(differ) else n
+
+
+class SlotCache:
+    def __init__(self, *, layers: int, kv_heads: int, head_dim: int, slots: int, max_len: int, dtype) -> None:
+        self.max_len = max_len
+        self.kv = torch.zeros(layers, 2, slots, kv_heads, max_len, head_dim, dtype=dtype)
+        self.slots = [Slot(i) for i in range(slots)]
+
+    @property
+    def free(self) -> int:
+        return sum(not s.busy for s in self.slots)
+
+    def acquire(self, prompt: list[int], min_reuse: int = 16) -> tuple[Slot, int]:
+        """A free slot for `prompt`, and how many of its first tokens are already cached there.
+
+        At least the last prompt token is left to compute: its logits give the first new token.
+        """
+        free = [s for s in self.slots if not s.busy]
+        if not free:
+            raise RuntimeError("no free slot: the scheduler admits a request only when `free` > 0")
+        target = np.asarray(prompt)
+        best, best_len = None, 0
+        for s in self.slots:
+            n = common_prefix(np.asarray(s.tokens), target)
+            if n > best_len or (n == best_len and best is not None and not s.busy and best.busy):
+                best, best_len = s, n
+        reuse = min(best_len, len(prompt) - 1)
+        if reuse < min_reuse or best is None:
+            reuse = 0
+        if best is not None and not best.busy and reuse:
+            slot = best
+        else:
+            # the free slot whose cached tokens are least worth keeping; lowest index keeps the batch view short
+            slot = min(free, key=lambda s: (len(s.tokens) > 0, s.index))
+            if reuse:
+                self.kv[:, :, slot.index, :, :reuse] = self.kv[:, :, best.index, :, :reuse]
+        slot.busy = True
+        slot.tokens = list(prompt[:reuse])
+        return slot, reuse
+
+    def release(self, slot: Slot) -> None:
+        slot.busy = False

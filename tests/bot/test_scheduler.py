@@ -1,0 +1,134 @@
+"""Continuous batching with the real model: batched answers are the answers one-at-a-time decoding gives,
+a request joining a running batch streams at once, and a cancelled request gives its slot back."""
+
+import threading
+import time
+
+import pytest
+
+from bot.generator import GenerationStats, SamplingConfig, TransformersGenerator
+from bot.scheduler import BatchLimits, BatchScheduler
+
+SYSTEM = (
+    "You are the customer-service assistant of Green Basket Market. Answer in one or two short sentences, "
+    "using only these facts. Barista Oat Milk costs $3.49 and 12 are in stock. Free delivery over $50. "
+    "Returns are accepted within 30 days with the receipt. Order 5302 shipped with tracking GBC-261109-02330."
+)
+QUESTIONS = [
+    "How much is the oat milk?",
+    "Is delivery free?",
+    "Where is order 5302? Please give me the tracking number and tell me when it ships, thanks a lot.",
+    "Can I return things?",
+]
+GREEDY = SamplingConfig(max_new_tokens=12, repetition_penalty=1.0)
+
+
+def chat(question: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}]
+
+
+@pytest.fixture(scope="module")
+def sequential_answers(loaded_model):
+    single = TransformersGenerator(loaded_model, GREEDY)
+    return ["".join(single.stream(chat(q))) for q in QUESTIONS]
+
+
+@pytest.fixture
+def scheduler(loaded_model, request):
+    limits = getattr(request, "param", BatchLimits(max_batch_size=4))
+    s = BatchScheduler(loaded_model, GREEDY, limits)
+    yield s
+    s.close()
+
+
+def run_together(scheduler, questions, max_new_tokens=None):
+    answers = [None] * len(questions)
+
+    def one(i):
+        answers[i] = "".join(scheduler.stream(chat(questions[i]), max_new_tokens=max_new_tokens))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(questions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return answers
+
+
+def wait_until(condition, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_batched_greedy_answers_equal_one_at_a_time_answers(scheduler, sequential_answers):
+    assert run_together(scheduler, QUESTIONS) == sequential_answers
+    assert all(sequential_answers)
+
+
+@pytest.mark.parametrize("scheduler", [BatchLimits(max_batch_size=4, prefill_chunk_tokens=16)], indirect=True)
+def test_prompts_fed_in_small_chunks_give_the_same_answers(scheduler, sequential_answers):
+    assert run_together(scheduler, QUESTIONS) == sequential_answers
+
+
+def test_a_repeated_prompt_reuses_the_cached_prefix_and_answers_the_same(scheduler, sequential_answers):
+    assert "".join(scheduler.stream(chat(QUESTIONS[0]))) == sequential_answers[0]
+    prompt = scheduler.single.encode(chat(QUESTIONS[1]))
+    slot, reused = scheduler.cache.acquire(prompt)
+    scheduler.cache.release(slot)
+    assert reused > 40  # the system prompt is not computed again
+    assert "".join(scheduler.stream(chat(QUESTIONS[1]))) == sequential_answers[1]
+
+
+def test_a_request_arriving_mid_batch_streams_before_the_running_one_ends(scheduler):
+    long_stats = GenerationStats()
+    long_stream = scheduler.stream(chat(QUESTIONS[2]), max_new_tokens=60, stats=long_stats)
+    next(long_stream)  # the long answer is running
+    done = threading.Event()
+
+    def drain():
+        for _ in long_stream:
+            pass
+        done.set()
+
+    threading.Thread(target=drain).start()
+    late = scheduler.stream(chat(QUESTIONS[0]), max_new_tokens=4)
+    assert next(late)
+    assert not done.is_set(), "the late request waited for the running answer to finish"
+    assert long_stats.completion_tokens < 60
+    late.close()
+    done.wait(120)
+
+
+@pytest.mark.parametrize("scheduler", [BatchLimits(max_batch_size=1)], indirect=True)
+def test_a_cancelled_request_frees_its_slot_at_once(scheduler):
+    stats = GenerationStats()
+    stream = scheduler.stream(chat(QUESTIONS[2]), max_new_tokens=200, stats=stats)
+    next(stream)
+    assert scheduler.status()["free_slots"] == 0
+    stream.close()
+    wait_until(lambda: scheduler.status()["free_slots"] == 1)
+    assert stats.finish_reason == "cancelled" and stats.completion_tokens < 200
+    # the only slot serves the next shopper
+    assert "".join(scheduler.stream(chat(QUESTIONS[0]), max_new_tokens=3))
+
+
+@pytest.mark.parametrize("scheduler", [BatchLimits(max_batch_size=1)], indirect=True)
+def test_requests_beyond_the_batch_wait_in_order_and_all_finish(scheduler, sequential_answers):
+    assert run_together(scheduler, QUESTIONS[:3]) == sequential_answers[:3]
+
+
+@pytest.mark.parametrize("scheduler", [BatchLimits(max_batch_size=2, max_len=64)], indirect=True)
+def test_a_prompt_over_the_sequence_limit_is_refused_with_the_setting_to_change(scheduler):
+    with pytest.raises(ValueError, match="max_prompt_tokens or max_new_tokens"):
+        scheduler.stream(chat(QUESTIONS[2]), max_new_tokens=32)
+    assert scheduler.status()["waiting"] == 0
+
+
+def test_finish_reasons_and_token_counts_are_reported(scheduler):
+    stats = GenerationStats()
+    "".join(scheduler.stream(chat(QUESTIONS[1]), max_new_tokens=3, stats=stats))
+    assert stats.finish_reason == "length" and stats.completion_tokens == 3
+    assert 0 < stats.ttft_s <= stats.total_s
+    assert stats.prompt_tokens == scheduler.count_tokens(chat(QUESTIONS[1]))

@@ -1,0 +1,72 @@
+"""Cache slots: a new prompt starts from the longest prefix any slot holds, and a busy slot is never handed out."""
+
+import pytest
+import torch
+
+from bot.slot_cache import SlotCache, common_prefix
+
+
+def cache(slots=3):
+    return SlotCache(layers=2, kv_heads=1, head_dim=4, slots=slots, max_len=32, dtype=torch.float32)
+
+
+def fill(c, slot, tokens):
+    slot.tokens = list(tokens)
+    c.kv[:, :, slot.index, :, : len(tokens)] = torch.arange(len(tokens), dtype=torch.float32)[None, None, None, :, None] + 100 * slot.index
+
+
+def test_common_prefix_counts_equal_leading_tokens():
+    import numpy as np
+
+    assert common_prefix(np.array([1, 2, 3]), np.array([1, 2, 4, 5])) == 2
+    assert common_prefix(np.array([1, 2]), np.array([1, 2, 3])) == 2
+    assert common_prefix(np.array([], dtype=int), np.array([1])) == 0
+
+
+def test_a_fresh_prompt_gets_an_empty_slot_and_reuses_nothing():
+    c = cache()
+    slot, reused = c.acquire(list(range(40, 60)), min_reuse=4)
+    assert (slot.index, reused, slot.busy) == (0, 0, True)
+    assert c.free == 2
+
+
+def test_a_free_slot_holding_the_prefix_is_reused_in_place():
+    c = cache()
+    slot, _ = c.acquire(list(range(20)), min_reuse=4)
+    fill(c, slot, range(20))
+    c.release(slot)
+    again, reused = c.acquire(list(range(10)) + [99, 98], min_reuse=4)
+    assert again is slot and reused == 10 and again.tokens == list(range(10))
+
+
+def test_a_prefix_held_by_a_busy_slot_is_copied_into_a_free_one():
+    c = cache()
+    running, _ = c.acquire(list(range(20)), min_reuse=4)
+    fill(c, running, range(20))
+    new, reused = c.acquire(list(range(12)) + [7, 7], min_reuse=4)
+    assert new is not running and reused == 12
+    assert torch.equal(c.kv[:, :, new.index, :, :12], c.kv[:, :, running.index, :, :12])
+
+
+def test_the_last_prompt_token_is_always_left_to_compute():
+    c = cache()
+    slot, _ = c.acquire(list(range(20)), min_reuse=4)
+    fill(c, slot, range(20))
+    c.release(slot)
+    _, reused = c.acquire(list(range(20)), min_reuse=4)
+    assert reused == 19
+
+
+def test_short_shared_prefixes_are_not_worth_a_copy():
+    c = cache()
+    slot, _ = c.acquire(list(range(20)), min_reuse=8)
+    fill(c, slot, range(20))
+    _, reused = c.acquire([0, 1, 2, 50, 51], min_reuse=8)
+    assert reused == 0
+
+
+def test_no_free_slot_is_an_error_not_a_shared_slot():
+    c = cache(slots=1)
+    c.acquire([1, 2, 3])
+    with pytest.raises(RuntimeError, match="no free slot"):
+        c.acquire([1, 2, 3])
