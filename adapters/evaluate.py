@@ -109,11 +109,16 @@ def summarize(results: list[dict]) -> dict:
     }
 
 
-def evaluate(engine: ChatEngine, cases: Iterable[AnswerCase], *, progress: bool = True) -> dict:
+def evaluate(engine: ChatEngine, cases: Iterable[AnswerCase], *, progress: bool = True, workers: int = 1) -> dict:
+    """Cases run `workers` at a time: with the batching scheduler they share model steps, as shoppers do."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from tqdm import tqdm
 
     cases = list(cases)
-    results = [run_case(engine, c) for c in tqdm(cases, desc="answers", unit="case", disable=not progress)]
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        running = pool.map(lambda c: run_case(engine, c), cases)
+        results = list(tqdm(running, total=len(cases), desc="answers", unit="case", disable=not progress))
     return summarize(results)
 
 

@@ -49,6 +49,48 @@ class Segment:
     wants_logits: bool = True  # False for a prompt chunk that is not the prompt's last
 
 
+@dataclass
+class _Fused:
+    qkv: torch.Tensor
+    qkv_bias: torch.Tensor | None
+    qkv_sizes: tuple[int, int, int]
+    gate_up: torch.Tensor
+    modules: tuple  # the fused modules: a LoRA wrapped around them later (peft replaces them) switches fusion off
+
+    def valid_for(self, layer) -> bool:
+        return self.modules == (layer.self_attn.q_proj, layer.mlp.gate_proj)
+
+
+def _fuse(layer) -> _Fused | None:
+    """One matmul for q, k and v and one for gate and up: fewer, larger calls cut the per-token overhead.
+
+    The modules' own weights become views into the fused tensors, so memory is not doubled. Only plain
+    `nn.Linear` layers are fused: an unmerged LoRA layer must run its own forward.
+    """
+    attn, mlp = layer.self_attn, layer.mlp
+    projections = (attn.q_proj, attn.k_proj, attn.v_proj)
+    if any(type(m) is not torch.nn.Linear for m in (*projections, mlp.gate_proj, mlp.up_proj)):
+        return None
+    if getattr(mlp, "mlp_bias", False) or mlp.gate_proj.bias is not None:
+        return None
+    sizes = tuple(m.out_features for m in projections)
+    qkv = torch.cat([m.weight.detach() for m in projections])
+    biases = [m.bias for m in projections]
+    qkv_bias = torch.cat([b.detach() for b in biases]) if all(b is not None for b in biases) else None
+    if qkv_bias is None and any(b is not None for b in biases):
+        return None
+    gate_up = torch.cat([mlp.gate_proj.weight.detach(), mlp.up_proj.weight.detach()])
+    for module, part in zip(projections, qkv.split(sizes)):
+        module.weight = torch.nn.Parameter(part, requires_grad=False)
+    if qkv_bias is not None:
+        for module, part in zip(projections, qkv_bias.split(sizes)):
+            module.bias = torch.nn.Parameter(part, requires_grad=False)
+    half = mlp.gate_proj.out_features
+    mlp.gate_proj.weight = torch.nn.Parameter(gate_up[:half], requires_grad=False)
+    mlp.up_proj.weight = torch.nn.Parameter(gate_up[half:], requires_grad=False)
+    return _Fused(qkv, qkv_bias, sizes, gate_up, (attn.q_proj, mlp.gate_proj))
+
+
 def _rotate_half(x: torch.Tensor) -> torch.Tensor:
     half = x.shape[-1] // 2
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
@@ -63,6 +105,7 @@ class BatchForward:
         self.heads = config.num_attention_heads
         self.kv_heads = config.num_key_value_heads
         self.cache = cache
+        self.fused = [_fuse(layer) for layer in self.decoder.layers]
 
     @torch.inference_mode()
     def __call__(self, segments: list[Segment]) -> torch.Tensor:
@@ -91,10 +134,19 @@ class BatchForward:
         kv = self.cache.kv
         for layer_idx, layer in enumerate(self.decoder.layers):
             attn = layer.self_attn
+            fused = self.fused[layer_idx]
+            if fused is not None and not fused.valid_for(layer):
+                fused = self.fused[layer_idx] = None
             h = layer.input_layernorm(x)[0]  # [T, hidden]
-            q = attn.q_proj(h).view(-1, self.heads, self.head_dim)
-            k = attn.k_proj(h).view(-1, self.kv_heads, self.head_dim)
-            v = attn.v_proj(h).view(-1, self.kv_heads, self.head_dim)
+            if fused is not None:
+                q, k, v = F.linear(h, fused.qkv, fused.qkv_bias).split(fused.qkv_sizes, dim=-1)
+                q = q.reshape(-1, self.heads, self.head_dim)
+                k = k.reshape(-1, self.kv_heads, self.head_dim)
+                v = v.reshape(-1, self.kv_heads, self.head_dim)
+            else:
+                q = attn.q_proj(h).view(-1, self.heads, self.head_dim)
+                k = attn.k_proj(h).view(-1, self.kv_heads, self.head_dim)
+                v = attn.v_proj(h).view(-1, self.kv_heads, self.head_dim)
             q = q * cos + _rotate_half(q) * sin
             k = k * cos + _rotate_half(k) * sin
             keys, values = kv[layer_idx, 0], kv[layer_idx, 1]  # [slots, kv_heads, max_len, head_dim]
@@ -119,7 +171,12 @@ class BatchForward:
                 out[offset:offset + n] = oc[0].transpose(0, 1)
                 offset += n
             x = x + attn.o_proj(out.reshape(1, -1, self.heads * self.head_dim))
-            x = x + layer.mlp(layer.post_attention_layernorm(x))
+            h = layer.post_attention_layernorm(x)
+            if fused is not None:
+                gate, up = F.linear(h, fused.gate_up).chunk(2, dim=-1)
+                x = x + layer.mlp.down_proj(layer.mlp.act_fn(gate) * up)
+            else:
+                x = x + layer.mlp(h)
 
         last, offset = [], 0
         for s in ordered:
