@@ -19,7 +19,7 @@ eval_app = typer.Typer(help="Measure retrieval, answers and recommendations.", n
 app.add_typer(eval_app, name="eval")
 train_app = typer.Typer(help="Train shopbot's learned parts from the shop's own data.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
-bench_app = typer.Typer(help="Measure latency; prints JSON.", no_args_is_help=True)
+bench_app = typer.Typer(help="Measure latency and throughput; prints JSON.")
 app.add_typer(bench_app, name="bench")
 
 console = Console(stderr=True)
@@ -225,6 +225,36 @@ def train_reorder(
     except ValueError as exc:
         _fail(f"{exc}; load order histories first (`shopbot setup` loads the demo shop)")
     print(json.dumps(summary))
+
+
+@bench_app.callback(invoke_without_command=True)
+def bench(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
+    out: Annotated[Path, typer.Option(help="Folder for sweep.png, bench.json and the server's log.")] = Path("var/bench"),
+    levels: Annotated[str, typer.Option(help="Concurrent shoppers per sweep level, comma-separated (1 is always run).")] = "1,4,16,32",
+    max_new_tokens: Annotated[int, typer.Option(min=1, help="Answer length cap, server and naive reference alike.")] = 128,
+    server_env: Annotated[list[str] | None, typer.Option(help="KEY=VALUE for the server and the in-process runtime, e.g. SHOPBOT_DTYPE=bfloat16 or dtype=bfloat16; repeatable.")] = None,
+    single_requests: Annotated[int, typer.Option(min=1, help="Sequential requests at concurrency 1.")] = 3,
+    naive_prompts: Annotated[int, typer.Option(min=1, help="Prompts answered by the naive generate() reference.")] = 8,
+    retrieval_queries: Annotated[int, typer.Option(min=1)] = 50,
+) -> None:
+    """Serve many shoppers: single stream, concurrency sweep over WebSockets, naive generate() beside it, retrieval,
+    reorder and server memory, in one run (a server subprocess on 127.0.0.1)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from bot.bench import BenchError, BenchOptions, parse_env, parse_levels, render_tables, run_bench
+
+    try:
+        options = BenchOptions(levels=parse_levels(levels), max_new_tokens=max_new_tokens,
+                               server_env=parse_env(server_env or []), out=out, single_requests=single_requests,
+                               naive_prompts=naive_prompts, retrieval_queries=retrieval_queries)
+        result = run_bench(options, log=(lambda _: None) if as_json else (lambda line: console.print(line, highlight=False)))
+    except BenchError as exc:
+        _fail(str(exc))
+    if not as_json:
+        render_tables(result, console)
+    print(json.dumps(result))
 
 
 @bench_app.command("reorder")
