@@ -291,6 +291,7 @@ def eval_answers(
     report: Annotated[Path | None, typer.Option(help="Also save a PNG bar chart of accuracy by intent here.")] = None,
     routing: Annotated[str | None, typer.Option(help="rules or model (default: the tool_routing setting).")] = None,
     max_new_tokens: Annotated[int, typer.Option(min=1, help="Answer length cap; answers are short.")] = 64,
+    workers: Annotated[int | None, typer.Option(min=1, help="Cases run at once (default: the generation capacity).")] = None,
 ) -> None:
     """Answer accuracy and tool accuracy of the chat model on conversations with expected facts."""
     from adapters.evaluate import evaluate, load_cases, plot_by_intent
@@ -307,9 +308,10 @@ def eval_answers(
     settings = Settings(**overrides)
     with scratch_copy(settings.database_url) as scratch:
         runtime = Runtime(settings.model_copy(update={"database_url": scratch}))
-        result = evaluate(runtime.engine, loaded, progress=not as_json)
+        result = evaluate(runtime.engine, loaded, progress=True, workers=workers or runtime.concurrent_generations)
     s = runtime.settings
-    result["model"] = {"adapter": s.adapter_path if s.use_adapter else None, "tool_routing": s.tool_routing}
+    result["model"] = {"adapter": s.adapter_path if s.use_adapter else None, "tool_routing": s.tool_routing,
+                       "dtype": s.dtype, "generation": s.generation, "repetition_penalty": s.repetition_penalty}
     if report is not None:
         name = "untuned" if not (s.use_adapter and s.adapter_path) else "tuned"
         plot_by_intent(result, report, f"{name} ({s.tool_routing} routing)")

@@ -1,9 +1,10 @@
 """Per-sequence KV caches for continuous batching: one fixed slot per running sequence, reused as a prefix cache.
 
 All slots live in one tensor `[layers, 2, slots, kv_heads, max_len, head_dim]`, so the decode step
-attends over `slots[:n]` as a view instead of gathering caches. It is allocated with `torch.zeros`,
-whose pages the OS maps only when written: a slot costs memory for the positions it has filled, not
-for `max_len`.
+attends over `slots[:n]` as a view instead of gathering caches. It is allocated with `torch.empty`:
+an allocation this large is a fresh anonymous mapping, whose pages the OS provides (zeroed) only
+when first written, so a slot costs memory for the positions it has filled, not for `max_len`
+(`torch.zeros` would write, and so commit, all of it up front).
 
 A slot keeps its tokens' keys and values after its sequence ends. A new prompt starts from the
 longest prefix any slot already holds (the system prompt and shop facts are shared by most prompts),
@@ -37,7 +38,7 @@ def common_prefix(a: np.ndarray, b: np.ndarray) -> int:
 class SlotCache:
     def __init__(self, *, layers: int, kv_heads: int, head_dim: int, slots: int, max_len: int, dtype) -> None:
         self.max_len = max_len
-        self.kv = torch.zeros(layers, 2, slots, kv_heads, max_len, head_dim, dtype=dtype)
+        self.kv = torch.empty(layers, 2, slots, kv_heads, max_len, head_dim, dtype=dtype)
         self.slots = [Slot(i) for i in range(slots)]
 
     @property
