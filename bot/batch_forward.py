@@ -91,6 +91,22 @@ def _fuse(layer) -> _Fused | None:
     return _Fused(qkv, qkv_bias, sizes, gate_up, (attn.q_proj, mlp.gate_proj))
 
 
+def _decode_attention(q, keys, values, mask, scale):
+    """Attention of one new token per slot over that slot's cache, as two batched matmuls.
+
+    For a single query token the CPU flash kernel behind `scaled_dot_product_attention` is slow in
+    bfloat16 (5 ms per layer for 16 slots, four fifths of a decode step); plain matmuls with grouped
+    heads folded into the query dimension take a fraction of that.
+    """
+    slots, heads, _, dim = q.shape
+    kv_heads = keys.shape[1]
+    q = q.view(slots, kv_heads, heads // kv_heads, dim)  # the query heads sharing each key/value head
+    scores = torch.matmul(q, keys.transpose(-1, -2)).float() * scale  # [slots, kv_heads, group, len]
+    scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.softmax(scores, dim=-1).to(values.dtype)
+    return torch.matmul(weights, values).view(slots, heads, 1, dim)
+
+
 def _rotate_half(x: torch.Tensor) -> torch.Tensor:
     half = x.shape[-1] // 2
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
@@ -156,8 +172,7 @@ class BatchForward:
                 values[dec_slots, :, dec_pos] = v[:n_dec]
                 qd = torch.zeros(view, self.heads, 1, self.head_dim, dtype=q.dtype)
                 qd[dec_slots] = q[:n_dec, :, None, :]
-                od = F.scaled_dot_product_attention(qd, keys[:view, :, :dec_len], values[:view, :, :dec_len],
-                                                    attn_mask=dec_mask, scale=attn.scaling, enable_gqa=True)
+                od = _decode_attention(qd, keys[:view, :, :dec_len], values[:view, :, :dec_len], dec_mask, attn.scaling)
                 out[:n_dec] = od[dec_slots, :, 0, :]
             offset = n_dec
             for s in chunks:

@@ -292,11 +292,12 @@ def eval_answers(
     routing: Annotated[str | None, typer.Option(help="rules or model (default: the tool_routing setting).")] = None,
     max_new_tokens: Annotated[int, typer.Option(min=1, help="Answer length cap; answers are short.")] = 64,
     workers: Annotated[int | None, typer.Option(min=1, help="Cases run at once (default: the generation capacity).")] = None,
+    untuned: Annotated[bool, typer.Option(help="With an adapter, also score the untuned model on the same cases, "
+                                               "printed beside (key `untuned`).")] = True,
 ) -> None:
     """Answer accuracy and tool accuracy of the chat model on conversations with expected facts."""
-    from adapters.evaluate import evaluate, load_cases, plot_by_intent
+    from adapters.evaluate import load_cases, plot_by_intent
     from bot.settings import Settings
-    from retrieval.store import scratch_copy
 
     try:
         loaded = load_cases(cases, limit)
@@ -306,12 +307,14 @@ def eval_answers(
     if routing is not None:
         overrides["tool_routing"] = routing
     settings = Settings(**overrides)
-    with scratch_copy(settings.database_url) as scratch:
-        runtime = Runtime(settings.model_copy(update={"database_url": scratch}))
-        result = evaluate(runtime.engine, loaded, progress=True, workers=workers or runtime.concurrent_generations)
-    s = runtime.settings
-    result["model"] = {"adapter": s.adapter_path if s.use_adapter else None, "tool_routing": s.tool_routing,
-                       "dtype": s.dtype, "generation": s.generation, "repetition_penalty": s.repetition_penalty}
+    result = _score_answers(settings, loaded, workers)
+    s = settings
+    if untuned and s.use_adapter and s.adapter_path:
+        base = _score_answers(settings.model_copy(update={"use_adapter": False}), loaded, workers)
+        result["untuned"] = {k: base[k] for k in ("cases", "accuracy", "tool_accuracy", "model")}
+        result["untuned"]["by_intent"] = {k: v["accuracy"] for k, v in base["by_intent"].items()}
+        if not as_json:
+            _print_comparison(result, base)
     if report is not None:
         name = "untuned" if not (s.use_adapter and s.adapter_path) else "tuned"
         plot_by_intent(result, report, f"{name} ({s.tool_routing} routing)")
@@ -320,6 +323,31 @@ def eval_answers(
         for f in result["failures"]:
             console.print(f"[yellow]fail[/] {f['id']}: {'; '.join(f['why'])} :: {f['answer'][:120]!r}", highlight=False)
     print(json.dumps(result))
+
+
+def _score_answers(settings, cases, workers: int | None) -> dict:
+    from adapters.evaluate import evaluate
+    from retrieval.store import scratch_copy
+
+    with scratch_copy(settings.database_url) as scratch:
+        runtime = Runtime(settings.model_copy(update={"database_url": scratch}))
+        result = evaluate(runtime.engine, cases, progress=True, workers=workers or runtime.concurrent_generations)
+        runtime.close()
+    s = settings
+    result["model"] = {"adapter": s.adapter_path if s.use_adapter else None, "tool_routing": s.tool_routing,
+                       "dtype": s.dtype, "generation": s.generation, "repetition_penalty": s.repetition_penalty}
+    return result
+
+
+def _print_comparison(tuned: dict, base: dict) -> None:
+    from rich.table import Table
+
+    table = Table("intent", "tuned", "untuned")
+    for intent, group in tuned["by_intent"].items():
+        table.add_row(intent, f"{group['accuracy']:.2f}", f"{base['by_intent'].get(intent, {}).get('accuracy', 0):.2f}")
+    table.add_row("[b]accuracy[/]", f"{tuned['accuracy']:.3f}", f"{base['accuracy']:.3f}")
+    table.add_row("[b]tool accuracy[/]", f"{tuned['tool_accuracy']}", f"{base['tool_accuracy']}")
+    console.print(table)
 
 
 @train_app.command("lora")

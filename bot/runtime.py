@@ -88,6 +88,12 @@ class Runtime:
                              max_len=s.max_prompt_tokens + s.max_new_tokens)
         return BatchScheduler(self.loaded_model, sampling, limits)
 
+    def close(self) -> None:
+        """Stops the batching thread, if one was started."""
+        generator = self.__dict__.get("generator")
+        if isinstance(generator, BatchScheduler):
+            generator.close()
+
     @cached_property
     def tools(self) -> ToolRegistry:
         s = self.settings
