@@ -45,7 +45,7 @@ class SamplingConfig:
     max_new_tokens: int = 200
     temperature: float = 0.0
     top_p: float = 0.9
-    repetition_penalty: float = 1.15
+    repetition_penalty: float = 1.0
     seed: int = 0
 
 

@@ -38,7 +38,8 @@ class Settings(BaseSettings):
     use_adapter: bool = True
     tool_routing: Literal["rules", "model"] = "rules"  # rules: bot/intents.py picks tools; model: the model calls them
     max_tool_calls_per_turn: int = Field(2, ge=0, le=8)
-    dtype: Literal["float32", "bfloat16"] = "float32"
+    # bfloat16: 1.9x the decode speed and 3.5x the prompt speed of float32 here, accuracy within a point (README)
+    dtype: Literal["float32", "bfloat16"] = "bfloat16"
     # batched: continuous batching (bot/scheduler.py) for Llama-family models; sequential: one answer at a time
     generation: Literal["batched", "sequential"] = "batched"
     max_batch_size: int = Field(16, ge=1, le=256)  # answers decoded together; more wait in order
@@ -58,7 +59,8 @@ class Settings(BaseSettings):
     max_new_tokens: int = Field(200, ge=1, le=2048)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     top_p: float = Field(0.9, gt=0.0, le=1.0)
-    repetition_penalty: float = Field(1.15, ge=1.0, le=2.0)
+    # 1.0: a penalty counts the prompt's tokens too, and pushes the model off the ids, prices and call format it must copy
+    repetition_penalty: float = Field(1.0, ge=1.0, le=2.0)
     max_message_chars: int = Field(2000, ge=1)
     seed: int = 0
 
