@@ -116,7 +116,9 @@ def evaluate(engine: ChatEngine, cases: Iterable[AnswerCase], *, progress: bool 
     from tqdm import tqdm
 
     cases = list(cases)
-    with ThreadPoolExecutor(max(1, workers)) as pool:
+    from bot.scheduler import torch_on_one_core
+
+    with ThreadPoolExecutor(max(1, workers), initializer=torch_on_one_core) as pool:
         running = pool.map(lambda c: run_case(engine, c), cases)
         results = list(tqdm(running, total=len(cases), desc="answers", unit="case", disable=not progress))
     return summarize(results)

@@ -102,7 +102,9 @@ def chat(
 ) -> None:
     """Chat with the shop's assistant in the terminal; reads stdin line by line when piped."""
     from bot.chat import run_chat
+    from bot.scheduler import torch_on_one_core
 
+    torch_on_one_core()  # the generation scheduler's thread gets the cores
     runtime = Runtime(progress=True)
     engine = runtime.engine
     try:
@@ -119,8 +121,11 @@ def serve(
     demo: Annotated[bool, typer.Option("--demo", help="Demo mode: /?customer=C0001 signs in as a demo customer.")] = False,
 ) -> None:
     """Serve the chat widget, the WebSocket protocol (docs/protocol.md), REST and metrics."""
+    from bot.scheduler import torch_on_one_core
     from server.app import serve as run_server
     from server.auth import InsecureSecret
+
+    torch_on_one_core()  # the generation scheduler's thread gets the cores
 
     settings = Settings(demo_mode=True) if demo else Settings()
     try:
@@ -297,7 +302,10 @@ def eval_answers(
 ) -> None:
     """Answer accuracy and tool accuracy of the chat model on conversations with expected facts."""
     from adapters.evaluate import load_cases, plot_by_intent
+    from bot.scheduler import torch_on_one_core
     from bot.settings import Settings
+
+    torch_on_one_core()  # the generation scheduler's thread gets the cores
 
     try:
         loaded = load_cases(cases, limit)

@@ -10,6 +10,7 @@ from functools import cached_property
 
 from bot.conversations import Conversations
 from bot.runtime import Runtime
+from bot.scheduler import torch_on_one_core
 from bot.settings import Settings
 from server.auth import TokenError, Tokens
 from server.handoff import HandoffDesk, Webhook
@@ -56,7 +57,8 @@ class ServerContext:
             locks=ConversationLocks(),
             customer_limiter=RateLimiter(s.messages_per_minute_per_customer),
             webhook=Webhook(s.handoff_webhook_url, s.handoff_webhook_secret, s.webhook_timeout_s, metrics),
-            executor=ThreadPoolExecutor(runtime.concurrent_generations, thread_name_prefix="shopbot-generate"),
+            executor=ThreadPoolExecutor(runtime.concurrent_generations, thread_name_prefix="shopbot-generate",
+                                        initializer=torch_on_one_core if runtime.batched else None),
         )
 
     @property
@@ -74,9 +76,10 @@ class ServerContext:
     async def warm_up(self) -> None:
         """Open the indexes and load the model before the first shopper waits for them."""
         try:
-            await asyncio.to_thread(lambda: self.runtime.retriever)
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self.executor, lambda: self.runtime.retriever)
             self.index_ready = True
-            await asyncio.to_thread(lambda: self.runtime.engine)
+            await loop.run_in_executor(self.executor, lambda: self.runtime.engine)
             self.model_ready = True
         except Exception as exc:
             log.exception("shopbot could not start its engine")
