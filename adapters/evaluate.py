@@ -115,9 +115,9 @@ def evaluate(engine: ChatEngine, cases: Iterable[AnswerCase], *, progress: bool 
 
     from tqdm import tqdm
 
-    cases = list(cases)
     from bot.scheduler import torch_on_one_core
 
+    cases = list(cases)
     with ThreadPoolExecutor(max(1, workers), initializer=torch_on_one_core) as pool:
         running = pool.map(lambda c: run_case(engine, c), cases)
         results = list(tqdm(running, total=len(cases), desc="answers", unit="case", disable=not progress))

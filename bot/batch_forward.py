@@ -3,9 +3,9 @@
 transformers' `forward` takes one rectangular batch with one cache; continuous batching needs
 sequences of different lengths, joining and leaving between steps, and a prompt chunk processed in
 the same step as other sequences' next tokens. So the layer loop is written out here over the
-model's own modules (norms, projections, MLP — LoRA layers included, merged or not) with
-`scaled_dot_product_attention` per group: one call for all single-token decodes (over the slot
-tensor's view, masked by each slot's length) and one per prompt chunk.
+model's own modules (norms, projections, MLP — LoRA layers included, merged or not), with one
+attention for all single-token decodes (over the slot tensor's view, masked by each slot's length)
+and one `scaled_dot_product_attention` per prompt chunk.
 
 Architectures with the Llama layout (Llama, SmolLM, Mistral, Qwen2) are supported; `supports`
 says whether a model is one of them, and the scheduler falls back to one-at-a-time generation
@@ -71,7 +71,7 @@ def _fuse(layer) -> _Fused | None:
     projections = (attn.q_proj, attn.k_proj, attn.v_proj)
     if any(type(m) is not torch.nn.Linear for m in (*projections, mlp.gate_proj, mlp.up_proj)):
         return None
-    if getattr(mlp, "mlp_bias", False) or mlp.gate_proj.bias is not None:
+    if mlp.gate_proj.bias is not None:
         return None
     sizes = tuple(m.out_features for m in projections)
     qkv = torch.cat([m.weight.detach() for m in projections])
@@ -114,12 +114,10 @@ def _rotate_half(x: torch.Tensor) -> torch.Tensor:
 
 class BatchForward:
     def __init__(self, model, cache: SlotCache) -> None:
-        self.model = model
         self.decoder, self.lm_head = decoder_of(model)
-        config = model.config
-        self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-        self.heads = config.num_attention_heads
-        self.kv_heads = config.num_key_value_heads
+        self.heads = model.config.num_attention_heads
+        self.kv_heads = model.config.num_key_value_heads
+        self.head_dim = cache.head_dim
         self.cache = cache
         self.fused = [_fuse(layer) for layer in self.decoder.layers]
 
@@ -140,12 +138,14 @@ class BatchForward:
         dec_pos = positions[:n_dec]
         view = max((s.slot for s in decodes), default=-1) + 1
         dec_len = max((s.start for s in decodes), default=0) + 1
-        dec_mask = None
+        dec_mask = qd = None
         if n_dec:
             # slots in the view that are not decoding attend to position 0 only, and their output is dropped
             lengths = torch.ones(view, dtype=torch.long)
             lengths[dec_slots] = dec_pos + 1
             dec_mask = (torch.arange(dec_len)[None, :] < lengths[:, None])[:, None, None, :]
+            # one query row per slot in the view, rewritten at the decoding slots in every layer
+            qd = torch.zeros(view, self.heads, 1, self.head_dim, dtype=x.dtype)
 
         kv = self.cache.kv
         for layer_idx, layer in enumerate(self.decoder.layers):
@@ -170,7 +170,6 @@ class BatchForward:
             if n_dec:
                 keys[dec_slots, :, dec_pos] = k[:n_dec]
                 values[dec_slots, :, dec_pos] = v[:n_dec]
-                qd = torch.zeros(view, self.heads, 1, self.head_dim, dtype=q.dtype)
                 qd[dec_slots] = q[:n_dec, :, None, :]
                 od = _decode_attention(qd, keys[:view, :, :dec_len], values[:view, :, :dec_len], dec_mask, attn.scaling)
                 out[:n_dec] = od[dec_slots, :, 0, :]

@@ -316,16 +316,15 @@ def eval_answers(
         overrides["tool_routing"] = routing
     settings = Settings(**overrides)
     result = _score_answers(settings, loaded, workers)
-    s = settings
-    if untuned and s.use_adapter and s.adapter_path:
+    if untuned and settings.use_adapter and settings.adapter_path:
         base = _score_answers(settings.model_copy(update={"use_adapter": False}), loaded, workers)
         result["untuned"] = {k: base[k] for k in ("cases", "accuracy", "tool_accuracy", "model")}
         result["untuned"]["by_intent"] = {k: v["accuracy"] for k, v in base["by_intent"].items()}
         if not as_json:
             _print_comparison(result, base)
     if report is not None:
-        name = "untuned" if not (s.use_adapter and s.adapter_path) else "tuned"
-        plot_by_intent(result, report, f"{name} ({s.tool_routing} routing)")
+        name = "untuned" if not (settings.use_adapter and settings.adapter_path) else "tuned"
+        plot_by_intent(result, report, f"{name} ({settings.tool_routing} routing)")
         console.print(f"chart saved to {report}")
     if not as_json:
         for f in result["failures"]:
@@ -341,9 +340,8 @@ def _score_answers(settings, cases, workers: int | None) -> dict:
         runtime = Runtime(settings.model_copy(update={"database_url": scratch}))
         result = evaluate(runtime.engine, cases, progress=True, workers=workers or runtime.concurrent_generations)
         runtime.close()
-    s = settings
-    result["model"] = {"adapter": s.adapter_path if s.use_adapter else None, "tool_routing": s.tool_routing,
-                       "dtype": s.dtype, "generation": s.generation, "repetition_penalty": s.repetition_penalty}
+    result["model"] = {"adapter": settings.adapter_path if settings.use_adapter else None, "tool_routing": settings.tool_routing,
+                       "dtype": settings.dtype, "generation": settings.generation, "repetition_penalty": settings.repetition_penalty}
     return result
 
 

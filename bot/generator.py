@@ -97,7 +97,7 @@ class TransformersGenerator:
     def count_tokens(self, messages: Messages) -> int:
         return len(self.encode(messages))
 
-    def _logits_processors(self):
+    def logits_processors(self):
         from transformers import (
             LogitsProcessorList,
             RepetitionPenaltyLogitsProcessor,
@@ -127,7 +127,7 @@ class TransformersGenerator:
                 f"of {self.context_window}: lower max_prompt_tokens or max_new_tokens"
             )
         stats.prompt_tokens = len(prompt)
-        processors = self._logits_processors()
+        processors = self.logits_processors()
         generator = torch.Generator().manual_seed(self.sampling.seed)
         decoder = IncrementalDecoder(self.tokenizer)
         input_ids = torch.tensor([prompt])

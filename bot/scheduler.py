@@ -77,13 +77,10 @@ class BatchScheduler:
         self.sampling = sampling
         self.limits = limits
         model = loaded.model
-        config = model.config
-        head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
         self.max_len = min(limits.max_len, self.single.context_window)
-        self.cache = SlotCache(layers=config.num_hidden_layers, kv_heads=config.num_key_value_heads, head_dim=head_dim,
-                               slots=limits.max_batch_size, max_len=self.max_len, dtype=model.dtype)
+        self.cache = SlotCache.for_model(model.config, slots=limits.max_batch_size, max_len=self.max_len, dtype=model.dtype)
         self.forward = BatchForward(model, self.cache)
-        self.processors = self.single._logits_processors()
+        self.processors = self.single.logits_processors()
         self._waiting: deque[Request] = deque()
         self._running: list[Request] = []
         self._wake = threading.Condition()

@@ -36,6 +36,16 @@ def common_prefix(a: np.ndarray, b: np.ndarray) -> int:
 
 
 class SlotCache:
+    @classmethod
+    def for_model(cls, config, *, slots: int, max_len: int, dtype) -> SlotCache:
+        head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+        return cls(layers=config.num_hidden_layers, kv_heads=config.num_key_value_heads, head_dim=head_dim,
+                   slots=slots, max_len=max_len, dtype=dtype)
+
+    @property
+    def head_dim(self) -> int:
+        return self.kv.shape[-1]
+
     def __init__(self, *, layers: int, kv_heads: int, head_dim: int, slots: int, max_len: int, dtype) -> None:
         self.max_len = max_len
         self.kv = torch.empty(layers, 2, slots, kv_heads, max_len, head_dim, dtype=dtype)

@@ -103,3 +103,4 @@ class ServerContext:
     async def aclose(self) -> None:
         await self.webhook.aclose()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        await asyncio.to_thread(self.runtime.close)
