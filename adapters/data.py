@@ -39,6 +39,9 @@ ANSWER_INTENTS = [
 INTENTS = ANSWER_INTENTS + list(TOOL_INTENTS)
 SIGNED_IN_INTENTS = {"order_status", "tracking", "delivery_date", "specific_order", "other_customer_order",
                      "other_customer_data", "follow_up_delivery", "reorder", "order_history"}
+# Serving routes tools by rules by default (no tool lines in the prompt), so most answer examples are
+# shown that way; the rest keep the model-routing prompt familiar.
+MODEL_ROUTING_SHARE = 0.35
 TAGS = ["vegan", "gluten-free", "dairy-free", "nut-free", "kosher", "organic", "vegetarian", "halal"]
 
 
@@ -357,7 +360,7 @@ class DataBuilder:
     def examples(self, sc: Scenario, rng: random.Random) -> Iterator[Example]:
         """The scenario's supervised turns, with the tool round trip played out for tool intents."""
         history: list[dict[str, str]] = []
-        model_routing = rng.random() < 0.8 or sc.intent in TOOL_INTENTS
+        model_routing = rng.random() < MODEL_ROUTING_SHARE or sc.intent in TOOL_INTENTS
         for n, question in enumerate(sc.turns):
             ctx = self.engine.gather(question, sc.customer_id, history)
             ctx.tool_help = self.help if model_routing else ""
@@ -367,7 +370,7 @@ class DataBuilder:
                 yield Example(messages, format_call(target), sc.intent)
                 result = self.tools.call(ToolSession(sc.customer_id, "training"), target.name, target.arguments)
                 ctx.tool_results.append((target.name, result))
-                if rng.random() < 0.3:
+                if rng.random() < 0.5:
                     ctx.tool_help = ""  # rule routing puts results in the prompt without the tool lines
                 target = answer_from_tool(sc.intent, result, sc.subject)
             messages, _ = self.messages(ctx, history, question)
@@ -384,6 +387,17 @@ class DataBuilder:
                 out.extend(self.examples(sc, rng))
         rng.shuffle(out)
         return out
+
+    def routing_examples(self, n_scenarios: int, seed: int) -> list[dict]:
+        """Training phrasings labelled with the tool they call (None: answer from the facts), for `IntentRouter`."""
+        rng = random.Random(seed)
+        rows: dict[str, str | None] = {}
+        for i in range(n_scenarios):
+            sc = self.scenario(INTENTS[i % len(INTENTS)], T.TRAIN, rng, held_out=False)
+            for n, text in enumerate(sc.turns):
+                last = n == len(sc.turns) - 1
+                rows.setdefault(text, TOOL_INTENTS.get(sc.intent) if last else None)
+        return [{"text": text, "tool": tool} for text, tool in rows.items()]
 
     def heldout_examples(self, n_scenarios: int, seed: int) -> list[Example]:
         """Examples in the eval-only phrasings, for measuring perplexity on answers the adapter never saw."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from adapters.data import Example
+from bot.settings import ROUTING_FILE
 
 ALL_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -29,6 +31,7 @@ class TrainConfig(BaseModel):
     preset: str
     scenarios: int = Field(ge=1)  # generated conversations; tool intents yield two examples each
     heldout_scenarios: int = Field(ge=1)  # eval-phrasing examples for the perplexity report
+    routing_scenarios: int = Field(1500, ge=1)  # labelled questions for rule routing's nearest-phrasing vote
     max_steps: int | None = None  # None: one pass over the data
     batch_size: int = 8  # examples per optimizer step (micro-batches of one, accumulated)
     learning_rate: float = 4e-4
@@ -45,7 +48,7 @@ class TrainConfig(BaseModel):
 
 PRESETS = {
     # CI and development: a tiny slice, two optimizer steps, everything else exercised (data, loss, PNG, checkpoint).
-    "smoke": TrainConfig(preset="smoke", scenarios=23, heldout_scenarios=6, max_steps=2, batch_size=2,
+    "smoke": TrainConfig(preset="smoke", scenarios=23, heldout_scenarios=6, routing_scenarios=46, max_steps=2, batch_size=2,
                          checkpoint_every=1),
     # The shipped adapter: ~850 examples of ~750 tokens, about 0.65 M tokens: <= 60 minutes on 2 idle CPU cores
     # with bfloat16 autocast; see README "The LoRA adapter".
@@ -182,8 +185,6 @@ def _save_checkpoint(work: Path, model, optimizer, scheduler, progress: Progress
                 "torch_rng": torch.get_rng_state()}, folder / "trainer.pt")
     (folder / "progress.json").write_text(json.dumps(asdict(progress)))
     for old in sorted((work / "checkpoints").glob("step-*"), key=lambda p: int(p.name.split("-")[1]))[:-keep]:
-        import shutil
-
         shutil.rmtree(old)
 
 
@@ -196,11 +197,14 @@ def train(cfg: TrainConfig, *, builder_factory, loaded, out: Path, work: Path, r
     work.mkdir(parents=True, exist_ok=True)
     (work / "config.json").write_text(cfg.model_dump_json(indent=1))
     data_file, heldout_file = work / "train.jsonl", work / "heldout.jsonl"
-    if not (resume and data_file.is_file() and heldout_file.is_file()):
+    routing_file = work / ROUTING_FILE
+    if not (resume and data_file.is_file() and heldout_file.is_file() and routing_file.is_file()):
         builder = builder_factory()
         started = time.perf_counter()
         save_examples(data_file, builder.training_examples(cfg.scenarios, cfg.seed))
         save_examples(heldout_file, builder.heldout_examples(cfg.heldout_scenarios, cfg.seed + 1))
+        routing_file.write_text("".join(json.dumps(r) + "\n" for r in builder.routing_examples(cfg.routing_scenarios,
+                                                                                               cfg.seed + 2)))
         log(f"generated training data in {time.perf_counter() - started:.0f} s")
     tokenizer = loaded.tokenizer
     items = [e for e in (encode(tokenizer, x) for x in load_examples(data_file)) if len(e.input_ids) <= cfg.max_tokens]
@@ -260,6 +264,7 @@ def train(cfg: TrainConfig, *, builder_factory, loaded, out: Path, work: Path, r
     with model.disable_adapter():
         untuned = perplexity(model, heldout, cfg.bf16)
     size = save_adapter(model, out)
+    shutil.copyfile(routing_file, out / ROUTING_FILE)
     plot_losses(progress.losses, out / "loss.png", f"LoRA {cfg.preset}: r={cfg.rank}, {len(items)} examples")
     report = {
         "preset": cfg.preset,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from bot.conversations import Conversations
 from bot.generator import GenerationStats, Generator
-from bot.intents import tool_for
+from bot.intents import IntentRouter, rule_arguments, tool_for
 from bot.prompt import TurnContext, build_messages
 from bot.settings import Settings
 from bot.toolcall import MalformedCall, Shape, ToolFailure, call_complete, parse_call, shape_of, tool_help
@@ -25,6 +25,8 @@ from retrieval.schema import MessageStatus
 from retrieval.store import Store
 
 _ORDER_NUMBER = re.compile(r"\b\d{3,12}\b")
+_ABOUT_ORDERS = re.compile(r"order|#|track|package|parcel|deliver|ship|refund", re.IGNORECASE)
+MAX_FOREIGN_ORDERS = 3
 FOLLOW_UP_MAX_WORDS = 5
 TOOL_FALLBACK_ANSWER = "Sorry, I couldn't finish that request. Would you like me to connect you with a person?"
 
@@ -88,12 +90,14 @@ class ChatEngine:
         retriever: Retriever,
         generator: Generator,
         tools: ToolRegistry | None = None,
+        router: IntentRouter | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.retriever = retriever
         self.generator = generator
         self.tools = tools or ToolRegistry([])
+        self.router = router
         self.conversations = Conversations(store)
 
     def start(self, customer_id: str | None) -> str:
@@ -131,7 +135,20 @@ class ChatEngine:
             customer = self.store.customer(customer_id)
             ctx.customer_name = customer.name if customer else customer_id
             ctx.orders = self._orders_for(customer_id, query)
+            ctx.foreign_orders = self._foreign_orders(text, ctx.orders)
         return ctx
+
+    def _foreign_orders(self, text: str, own: list) -> list[str]:
+        """Order numbers the question asks about that are not among the shopper's orders in the prompt.
+
+        Named in the prompt as facts, so the model refuses from what it reads instead of mistaking the
+        number for one of the listed orders; whether such an order exists is never looked up.
+        """
+        if not _ABOUT_ORDERS.search(text):
+            return []
+        own_ids = {o.id for o in own}
+        found = [n for n in dict.fromkeys(_ORDER_NUMBER.findall(text)) if n not in own_ids]
+        return found[:MAX_FOREIGN_ORDERS]
 
     def _orders_for(self, customer_id: str, text: str) -> list:
         """The newest orders, plus any of the shopper's own orders named by number in the text."""
@@ -152,9 +169,9 @@ class ChatEngine:
             ctx.tool_help = tool_help(list(self.tools.tools.values()))
             turn = _Turn(session, ctx, history, text, self.settings.max_tool_calls_per_turn)
         else:
-            tool = tool_for(text)
+            tool = tool_for(text, self.router)
             if tool in self.tools.tools:
-                ctx.tool_results.append((tool, self.tools.call(session, tool)))
+                ctx.tool_results.append((tool, self.tools.call(session, tool, rule_arguments(tool, text))))
             turn = _Turn(session, ctx, history, text, 0)
         messages, ctx = self._build(turn)
         self.conversations.append(conversation_id, "user", text)

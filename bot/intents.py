@@ -1,18 +1,32 @@
-"""Intent rules that decide when the engine calls a tool before the model answers.
+"""Intent rules that decide when the engine calls a tool before the model answers (`tool_routing` "rules").
 
-The untuned model cannot call tools yet (teaching it is the LoRA work); until then these rules pick
-the call from the shopper's words. Only which tool to call comes from the text — never whose data.
+Two layers: regexes for the requests whose wording is narrow and whose cost of a miss is high (a
+person, a reorder), then a vote of the nearest labelled shopper phrasings (`IntentRouter`), which
+carries over to wordings no regex foresaw. The phrasings are the adapter's training questions, written
+by `shopbot train lora` next to the adapter (`routing.jsonl`), so a shop's own catalog fills them.
+Only which tool to call comes from the text — never whose data.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections import Counter
+from pathlib import Path
+
+from bot.search_tool import SEARCH_PRODUCTS_TOOL
+from retrieval.documents import SearchDoc
+from retrieval.embeddings import Embedder
+from retrieval.index import VectorIndex, load_or_build
+
+NO_TOOL = "none"
+ROUTER_NEIGHBOURS = 5
 
 _REORDER = re.compile(
     r"\b(re-?order|re-?stock|re-?buy|buy (it |them )?again|order (it |them )?again|running (low|out)|run out|"
     r"my usual|usual (stuff|items|order)|regular (shop|order)|what should (i (buy|get|order)|go in my (basket|cart))|"
-    r"what do i need|suggest|recommend|"
-    r"ideas?\b|due (for|to))",
+    r"what do i need|due (for|to)|"
+    r"(suggest|recommend|ideas?\b)(?=.*\b(buy|order|get|basket|cart|again|restock|need|often|usual|running|low)))",
     re.IGNORECASE,
 )
 
@@ -26,10 +40,48 @@ _HANDOFF = re.compile(
 )
 
 
-def tool_for(text: str) -> str | None:
+class IntentRouter:
+    """Nearest labelled phrasings, similarity-weighted vote: the label most of the close ones share."""
+
+    def __init__(self, index: VectorIndex, embedder: Embedder, neighbours: int = ROUTER_NEIGHBOURS) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.neighbours = neighbours
+
+    @classmethod
+    def open(cls, examples_file: Path, embedder: Embedder, index_dir: Path) -> IntentRouter:
+        """Index the JSONL of {"text", "tool"} (tool null: answer without one), cached like the catalog."""
+        docs = []
+        for n, line in enumerate(Path(examples_file).read_text().splitlines()):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if not isinstance(row.get("text"), str) or not row["text"].strip():
+                raise ValueError(f"{examples_file} line {n + 1}: 'text' must be a non-empty string")
+            label = row.get("tool") or NO_TOOL
+            docs.append(SearchDoc(id=f"r{n}", source_id=label, kind="routing", title=label, text=row["text"]))
+        if not docs:
+            raise ValueError(f"{examples_file} has no routing examples")
+        index, _ = load_or_build(Path(index_dir), docs, embedder)
+        return cls(index, embedder)
+
+    def tool_for(self, text: str) -> str | None:
+        votes: Counter[str] = Counter()
+        for doc, similarity in self.index.search(self.embedder.embed([text])[0], self.neighbours):
+            votes[doc.source_id] += similarity
+        label = votes.most_common(1)[0][0] if votes else NO_TOOL
+        return None if label == NO_TOOL else label
+
+
+def tool_for(text: str, router: IntentRouter | None = None) -> str | None:
     """The tool a shopper's message asks for, if any; asking for a person wins over everything else."""
     if _HANDOFF.search(text):
         return "handoff"
     if _REORDER.search(text):
         return "suggest_reorder"
-    return None
+    return router.tool_for(text) if router is not None else None
+
+
+def rule_arguments(tool: str, text: str) -> dict:
+    """Arguments for a rule-picked call: a search looks for what the shopper wrote; the rest need none."""
+    return {"query": text[:200]} if tool == SEARCH_PRODUCTS_TOOL else {}

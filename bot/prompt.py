@@ -35,6 +35,7 @@ class TurnContext:
     customer_name: str | None = None
     tool_results: list[tuple[str, ToolResult]] = field(default_factory=list)
     tool_help: str = ""  # the tool-call format and tools, when the model routes tools itself (bot/toolcall.py)
+    foreign_orders: list[str] = field(default_factory=list)  # order numbers asked about that are not the shopper's
 
     @property
     def sources(self) -> list[dict[str, str]]:
@@ -102,7 +103,7 @@ def system_message(shop_name: str, ctx: TurnContext) -> str:
     if ctx.customer_name:
         parts.append(f"The shopper is {ctx.customer_name}, signed in.")
     else:
-        parts.append("The shopper is not signed in: you cannot see any orders.")
+        parts.append("The shopper is not signed in: you cannot see any orders. For order questions, ask them to sign in.")
     if ctx.products:
         parts.append("Products:\n" + "\n".join(product_line(p) for p in ctx.products))
     if ctx.policies:
@@ -112,6 +113,8 @@ def system_message(shop_name: str, ctx: TurnContext) -> str:
             parts.append("The shopper's orders (newest first):\n" + "\n".join(order_line(o) for o in ctx.orders))
         else:
             parts.append("The shopper has no orders.")
+        for order_id in ctx.foreign_orders:
+            parts.append(f"Order {order_id} is not one of the shopper's orders: share nothing about it.")
     for name, result in ctx.tool_results:
         parts.append(f"Result of {name}:\n{result.text}")
     return "\n\n".join(parts)
@@ -133,7 +136,7 @@ def build_messages(
     history = list(history)
     ctx = TurnContext(
         list(ctx.products), list(ctx.policies), list(ctx.orders), ctx.customer_name, list(ctx.tool_results),
-        ctx.tool_help,
+        ctx.tool_help, list(ctx.foreign_orders),
     )
     while True:
         messages = [{"role": "system", "content": system_message(shop_name, ctx)}, *history,

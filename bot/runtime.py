@@ -13,6 +13,7 @@ from bot.engine import ChatEngine
 from bot.batch_forward import supports
 from bot.generator import SamplingConfig, TransformersGenerator
 from bot.handoff import handoff_tool
+from bot.intents import IntentRouter
 from bot.model import load_model, resolve_model_dir
 from bot.order_tool import lookup_order_tool
 from bot.reorder_tool import ReorderModel, reorder_tool
@@ -107,5 +108,12 @@ class Runtime:
         )
 
     @cached_property
+    def router(self) -> IntentRouter | None:
+        s = self.settings
+        if s.routing_examples is None:
+            return None
+        return IntentRouter.open(s.routing_examples, self.embedder, s.index_dir / "routing")
+
+    @cached_property
     def engine(self) -> ChatEngine:
-        return ChatEngine(self.settings, self.store, self.retriever, self.generator, self.tools)
+        return ChatEngine(self.settings, self.store, self.retriever, self.generator, self.tools, self.router)

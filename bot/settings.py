@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 SHIPPED_REORDER_MODEL = Path(__file__).parent / "reorder_model"
 SHIPPED_ADAPTER = Path(__file__).parent.parent / "adapters" / "demo"
+ROUTING_FILE = "routing.jsonl"  # written beside an adapter by `shopbot train lora`
 
 
 class Settings(BaseSettings):
@@ -37,6 +38,8 @@ class Settings(BaseSettings):
     adapter_path: str | None = None  # None: the shipped demo adapter (adapters/demo) when it exists
     use_adapter: bool = True
     tool_routing: Literal["rules", "model"] = "rules"  # rules: bot/intents.py picks tools; model: the model calls them
+    # labelled phrasings for rule routing's nearest-phrasing vote; None: routing.jsonl beside the adapter, if any
+    routing_examples: Path | None = None
     max_tool_calls_per_turn: int = Field(2, ge=0, le=8)
     # bfloat16: 1.9x the decode speed and 3.5x the prompt speed of float32 here, accuracy within a point (README)
     dtype: Literal["float32", "bfloat16"] = "bfloat16"
@@ -90,6 +93,8 @@ class Settings(BaseSettings):
     def _derive_paths(self) -> Settings:
         if self.adapter_path is None and (SHIPPED_ADAPTER / "adapter_config.json").is_file():
             self.adapter_path = str(SHIPPED_ADAPTER)
+        if self.routing_examples is None and self.adapter_path and (Path(self.adapter_path) / ROUTING_FILE).is_file():
+            self.routing_examples = Path(self.adapter_path) / ROUTING_FILE
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'shop.db'}"
         if self.index_dir is None:

@@ -1,8 +1,10 @@
 """Intent rules pick which tool runs before the model answers (never whose data)."""
 
+import json
+
 import pytest
 
-from bot.intents import tool_for
+from bot.intents import IntentRouter, rule_arguments, tool_for
 
 
 @pytest.mark.parametrize(
@@ -31,7 +33,52 @@ def test_asking_for_a_person_wins_over_a_reorder_request():
 
 
 @pytest.mark.parametrize(
-    "text", ["where is my order?", "is the oat milk in stock?", "what's your return policy?", "thanks!"]
+    "text", ["where is my order?", "is the oat milk in stock?", "what's your return policy?", "thanks!",
+             "can you recommend a good film for tonight?", "any ideas for my essay?"]
 )
 def test_other_questions_call_no_tool(text):
     assert tool_for(text) is None
+
+
+ROUTING_EXAMPLES = [
+    ("show me my orders", "lookup_order"), ("list my recent orders", "lookup_order"),
+    ("what have I ordered lately?", "lookup_order"), ("my order history please", "lookup_order"),
+    ("show me some vegan products", "search_products"), ("find me gluten-free snacks", "search_products"),
+    ("what breakfast options do you have?", "search_products"), ("search for coffee", "search_products"),
+    ("where is my order?", None), ("when will my order arrive?", None), ("what's my tracking number?", None),
+    ("has my order shipped?", None), ("how much is the oat milk?", None), ("what's your return policy?", None),
+    ("hello!", None), ("is the bread in stock?", None), ("tell me a joke", None),
+]
+
+
+@pytest.fixture(scope="module")
+def router(embedder, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("routing")
+    (folder / "routing.jsonl").write_text("".join(json.dumps({"text": t, "tool": tool}) + "\n" for t, tool in ROUTING_EXAMPLES))
+    return IntentRouter.open(folder / "routing.jsonl", embedder, folder / "index")
+
+
+@pytest.mark.parametrize(
+    ("text", "tool"),
+    [("could you list everything I've bought from you?", "lookup_order"),
+     ("I want to see some organic options", "search_products"),
+     ("when does my parcel arrive?", None),
+     ("how much does the coffee cost?", None)],
+)
+def test_the_router_carries_labelled_phrasings_over_to_new_wordings(router, text, tool):
+    assert tool_for(text, router) == tool
+
+
+def test_the_regex_rules_win_over_the_router(router):
+    assert tool_for("show me my orders, actually just get me a real person", router) == "handoff"
+
+
+def test_a_routed_search_looks_for_what_the_shopper_wrote():
+    assert rule_arguments("search_products", "vegan snacks?") == {"query": "vegan snacks?"}
+    assert rule_arguments("lookup_order", "show me my orders") == {}
+
+
+def test_a_routing_file_with_an_empty_text_is_refused_naming_the_line(embedder, tmp_path):
+    (tmp_path / "routing.jsonl").write_text('{"text": "show me my orders", "tool": "lookup_order"}\n{"text": ""}\n')
+    with pytest.raises(ValueError, match="line 2"):
+        IntentRouter.open(tmp_path / "routing.jsonl", embedder, tmp_path / "index")
