@@ -35,6 +35,8 @@ def test_two_step_smoke_training_checkpoints_and_resumes(demo_settings, demo_sto
                   resume=True, progress_bar=False, log=lambda *_: None)
     assert first["steps"] == 2 and (out / "adapter_model.safetensors").is_file() and (out / "loss.png").is_file()
     assert (out / "adapter_config.json").is_file() and first["adapter_bytes"] < 8_000_000
+    routing = [json.loads(line) for line in (out / "routing.jsonl").read_text().splitlines()]
+    assert {r["tool"] for r in routing} >= {None, "suggest_reorder", "handoff", "lookup_order", "search_products"}
     assert (work / "checkpoints" / "step-2" / "trainer.pt").is_file()
     losses = json.loads((work / "losses.json").read_text())
     resumed = train(cfg.model_copy(update={"max_steps": 3}), builder_factory=lambda: pytest.fail("data is reused"),
