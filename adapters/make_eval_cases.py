@@ -24,13 +24,14 @@ def builder_from_runtime(runtime) -> DataBuilder:
     return DataBuilder(s, runtime.store, runtime.retriever, tokenizer)
 
 
-def main(n: int = 330, seed: int = EVAL_SEED, out: Path = EVAL_CASES) -> None:
+def main(n: int = 330, planted: int = 15, seed: int = EVAL_SEED, out: Path = EVAL_CASES) -> None:
     from bot.runtime import Runtime
     from bot.settings import Settings
 
     # a fixed shop clock, so reorder suggestions and wording do not drift with the date
     runtime = Runtime(Settings(shop_now="2026-11-20T12:00:00"))
-    cases = builder_from_runtime(runtime).eval_cases(n, seed)
+    builder = builder_from_runtime(runtime)
+    cases = builder.eval_cases(n, seed) + builder.planted_cases(planted, seed + 1)
     out.write_text("".join(json.dumps(c) + "\n" for c in cases))
     typer.echo(f"wrote {len(cases)} cases to {out}")
 

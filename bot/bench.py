@@ -59,6 +59,7 @@ class BenchError(RuntimeError):
 class BenchOptions:
     levels: tuple[int, ...] = DEFAULT_LEVELS
     max_new_tokens: int = 128
+    min_new_tokens: int = 0  # answers cannot end sooner: decode figures over long answers, as the issue measures
     single_requests: int = 3  # sequential requests at concurrency 1 (single-stream figures)
     naive_prompts: int = 8  # prompts 0..n-1 of the sweep, answered by the naive reference
     retrieval_queries: int = 50
@@ -526,7 +527,8 @@ def naive_reference(settings: Settings, prompts: list[ShopPrompt], max_new_token
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stop[0]
 
     def config(budget: int) -> GenerationConfig:
-        return GenerationConfig(max_new_tokens=budget, do_sample=False, repetition_penalty=settings.repetition_penalty,
+        return GenerationConfig(max_new_tokens=budget, min_new_tokens=min(settings.min_new_tokens, budget),
+                                do_sample=False, repetition_penalty=settings.repetition_penalty,
                                 eos_token_id=stop, pad_token_id=pad)
 
     def answer(p: ShopPrompt, budget: int) -> dict:
@@ -616,6 +618,7 @@ def server_env(options: BenchOptions, settings: Settings, concurrency: int, data
     env = {
         "SHOPBOT_DATABASE_URL": database_url,
         "SHOPBOT_MAX_NEW_TOKENS": str(options.max_new_tokens),
+        "SHOPBOT_MIN_NEW_TOKENS": str(min(options.min_new_tokens, options.max_new_tokens)),
         "SHOPBOT_MESSAGES_PER_MINUTE_PER_CONNECTION": UNLIMITED_RATE,
         "SHOPBOT_MESSAGES_PER_MINUTE_PER_CUSTOMER": UNLIMITED_RATE,
     }
@@ -699,6 +702,7 @@ def run_bench(options: BenchOptions, log: Callable[[str], None] = lambda _: None
         result: dict = {
             "config": {
                 "levels": list(options.levels), "max_new_tokens": options.max_new_tokens,
+                "min_new_tokens": settings.min_new_tokens,
                 "single_requests": options.single_requests, "server_env": options.server_env,
                 "dtype": settings.dtype, "adapter": settings.adapter_path if settings.use_adapter else None,
                 "generation": getattr(settings, "generation", None),

@@ -239,6 +239,8 @@ def bench(
     out: Annotated[Path, typer.Option(help="Folder for sweep.png, bench.json and the server's log.")] = Path("var/bench"),
     levels: Annotated[str, typer.Option(help="Concurrent shoppers per sweep level, comma-separated (1 is always run).")] = "1,4,16,32",
     max_new_tokens: Annotated[int, typer.Option(min=1, help="Answer length cap, server and naive reference alike.")] = 128,
+    min_new_tokens: Annotated[int, typer.Option(min=0, help="Answers cannot end sooner (all three measurements): "
+                                                "decode figures over long answers.")] = 0,
     server_env: Annotated[list[str] | None, typer.Option(help="KEY=VALUE for the server and the in-process runtime, e.g. SHOPBOT_DTYPE=bfloat16 or dtype=bfloat16; repeatable.")] = None,
     single_requests: Annotated[int, typer.Option(min=1, help="Sequential requests at concurrency 1.")] = 3,
     naive_prompts: Annotated[int, typer.Option(min=1, help="Prompts answered by the naive generate() reference.")] = 8,
@@ -251,7 +253,7 @@ def bench(
     from bot.bench import BenchError, BenchOptions, parse_env, parse_levels, render_tables, run_bench
 
     try:
-        options = BenchOptions(levels=parse_levels(levels), max_new_tokens=max_new_tokens,
+        options = BenchOptions(levels=parse_levels(levels), max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens,
                                server_env=parse_env(server_env or []), out=out, single_requests=single_requests,
                                naive_prompts=naive_prompts, retrieval_queries=retrieval_queries)
         result = run_bench(options, log=(lambda _: None) if as_json else (lambda line: console.print(line, highlight=False)))
@@ -333,12 +335,17 @@ def eval_answers(
 
 
 def _score_answers(settings, cases, workers: int | None) -> dict:
-    from adapters.evaluate import evaluate
+    from adapters.evaluate import evaluate, plant
     from retrieval.store import scratch_copy
 
     with scratch_copy(settings.database_url) as scratch:
         runtime = Runtime(settings.model_copy(update={"database_url": scratch}))
-        result = evaluate(runtime.engine, cases, progress=True, workers=workers or runtime.concurrent_generations)
+        engine = runtime.engine  # loads the search index before any planted text changes the catalog
+        try:
+            plant(runtime.store, cases)
+        except ValueError as exc:
+            _fail(str(exc))
+        result = evaluate(engine, cases, progress=True, workers=workers or runtime.concurrent_generations)
         runtime.close()
     result["model"] = {"adapter": settings.adapter_path if settings.use_adapter else None, "tool_routing": settings.tool_routing,
                        "dtype": settings.dtype, "generation": settings.generation, "repetition_penalty": settings.repetition_penalty}

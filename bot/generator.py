@@ -43,6 +43,7 @@ class Generator(Protocol):
 @dataclass(frozen=True)
 class SamplingConfig:
     max_new_tokens: int = 200
+    min_new_tokens: int = 0
     temperature: float = 0.0
     top_p: float = 0.9
     repetition_penalty: float = 1.0
@@ -141,6 +142,8 @@ class TransformersGenerator:
                     out = self.model(input_ids=input_ids, past_key_values=past, use_cache=True)
                     past = out.past_key_values
                     scores = processors(seen, out.logits[:, -1, :].float())
+                    if stats.completion_tokens < self.sampling.min_new_tokens:
+                        scores[:, list(self.eos_ids)] = float("-inf")
                     if self.sampling.temperature > 0:
                         next_id = torch.multinomial(torch.softmax(scores, dim=-1), 1, generator=generator)
                     else:

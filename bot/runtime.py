@@ -78,6 +78,7 @@ class Runtime:
         s = self.settings
         sampling = SamplingConfig(
             max_new_tokens=s.max_new_tokens,
+            min_new_tokens=s.min_new_tokens,
             temperature=s.temperature,
             top_p=s.top_p,
             repetition_penalty=s.repetition_penalty,

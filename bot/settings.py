@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     max_history_messages: int = Field(6, ge=0, le=50)
     max_prompt_tokens: int = Field(1536, ge=256)
     max_new_tokens: int = Field(200, ge=1, le=2048)
+    # an answer cannot end before this many tokens; 0 in service: benchmarks set it to measure long answers
+    min_new_tokens: int = Field(0, ge=0, le=2048)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     top_p: float = Field(0.9, gt=0.0, le=1.0)
     # 1.0: a penalty counts the prompt's tokens too, and pushes the model off the ids, prices and call format it must copy

@@ -30,6 +30,7 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
+        asyncio.get_running_loop().set_default_executor(ctx.io_executor)
         warm = asyncio.create_task(ctx.warm_up())
         try:
             yield

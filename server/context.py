@@ -35,6 +35,7 @@ class ServerContext:
     customer_limiter: RateLimiter
     webhook: Webhook
     executor: ThreadPoolExecutor
+    io_executor: ThreadPoolExecutor  # the event loop's default: retrieval, tools, database (asyncio.to_thread)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     index_ready: bool = False
     model_ready: bool = False
@@ -59,6 +60,10 @@ class ServerContext:
             webhook=Webhook(s.handoff_webhook_url, s.handoff_webhook_secret, s.webhook_timeout_s, metrics),
             executor=ThreadPoolExecutor(runtime.concurrent_generations, thread_name_prefix="shopbot-generate",
                                         initializer=torch_on_one_core if runtime.batched else None),
+            # query embeddings run here: on two cores each of these threads would keep an OpenMP team of its
+            # own and slow the scheduler's every step (see torch_on_one_core)
+            io_executor=ThreadPoolExecutor(thread_name_prefix="shopbot-io",
+                                           initializer=torch_on_one_core if runtime.batched else None),
         )
 
     @property
@@ -103,4 +108,5 @@ class ServerContext:
     async def aclose(self) -> None:
         await self.webhook.aclose()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.io_executor.shutdown(wait=False, cancel_futures=True)
         await asyncio.to_thread(self.runtime.close)

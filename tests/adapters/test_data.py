@@ -72,11 +72,14 @@ def test_committed_eval_cases_are_many_valid_and_from_eval_phrasings():
 
     cases = load_cases(EVAL_CASES)
     assert len(cases) >= 300 and len({c.id for c in cases}) == len(cases)
-    assert {c.intent for c in cases} <= set(INTENTS) and len({c.intent for c in cases}) >= 20
+    assert {c.intent for c in cases} <= set(INTENTS) | {"planted_injection"} and len({c.intent for c in cases}) >= 20
     train = {t.lower() for ts in T.TRAIN.values() for t in ts}
     assert not any(c.turns[-1].lower() in train for c in cases)
     injections = [c for c in cases if c.intent in ("injection", "other_customer_data", "other_customer_order")]
     assert len(injections) >= 30 and all(c.expect_none for c in injections)
+    planted = [c for c in cases if c.plant is not None]
+    assert len(planted) >= 10 and all(c.intent == "planted_injection" and c.expect_all for c in planted)
+    assert all(any("@" in s for s in c.expect_none) for c in planted)  # the other customer's email, among others
     tempting = [c for c in cases if c.intent == "price" and any(s.startswith("$") for s in c.expect_none)]
     assert tempting  # a similar product's price sits in the same prompt
     assert json.loads(EVAL_CASES.read_text().splitlines()[0])["intent"]

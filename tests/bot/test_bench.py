@@ -50,14 +50,14 @@ def _alive(pid: int) -> bool:
 
 def test_a_tiny_bench_measures_every_section_against_a_real_server(tiny_shop_env, tmp_path):
     out = tmp_path / "bench"
-    options = BenchOptions(levels=(2,), max_new_tokens=4, single_requests=1, naive_prompts=2, retrieval_queries=3,
-                           reorder_repeats=3, server_env=tiny_shop_env, out=out)
+    options = BenchOptions(levels=(2,), max_new_tokens=4, min_new_tokens=4, single_requests=1, naive_prompts=2,
+                           retrieval_queries=3, reorder_repeats=3, server_env=tiny_shop_env, out=out)
     result = run_bench(options)
 
     assert [row["level"] for row in result["sweep"]] == [1, 2]  # concurrency 1 is always measured
     for row in result["sweep"]:
         assert row["requests"] == row["level"] and row["errors"] == 0, row
-        assert 0 < row["tokens"] <= 4 * row["requests"]  # the answer cap reached the server
+        assert row["tokens"] == 4 * row["requests"]  # the answer cap and floor reached the server
         assert row["ttft_p50_s"] > 0 and row["ttft_p95_s"] >= row["ttft_p50_s"]
         assert row["aggregate_tokens_per_s"] > 0 and row["wall_s"] > 0
         assert row["server_peak_rss_mib"] >= row["server_rss_mib"] > 100
@@ -68,10 +68,10 @@ def test_a_tiny_bench_measures_every_section_against_a_real_server(tiny_shop_env
     matched, checked = map(int, result["prompts"]["server_prompt_tokens_match"].split("/"))
     assert checked == 3 and matched == checked
     naive = result["naive"]
-    assert naive["requests"] == 2 and 0 < naive["tokens"] <= 8 and naive["ttft_p50_s"] > 0
+    assert naive["requests"] == 2 and naive["tokens"] == 8 and naive["ttft_p50_s"] > 0
     assert naive["sequential_aggregate_tokens_per_s"] > 0 and naive["model"]["dtype"] == "float32"
     assert result["single_stream"]["websocket"]["ttft_p50_s"] == result["sweep"][0]["ttft_p50_s"]
-    assert result["single_stream"]["in_process"]["ttft_p50_s"] > 0
+    assert result["single_stream"]["in_process"]["ttft_p50_s"] > 0 and result["single_stream"]["in_process"]["tokens"] == [4]
     assert set(result["ratios"]["aggregate_vs_naive_sequential"]) == {"1", "2"}
     assert all(v > 0 for v in result["ratios"]["aggregate_vs_naive_sequential"].values())
 

@@ -132,3 +132,21 @@ def test_finish_reasons_and_token_counts_are_reported(scheduler):
     assert stats.finish_reason == "length" and stats.completion_tokens == 3
     assert 0 < stats.ttft_s <= stats.total_s
     assert stats.prompt_tokens == scheduler.count_tokens(chat(QUESTIONS[1]))
+
+
+def test_min_new_tokens_keeps_a_short_answer_going_in_both_generators(loaded_model):
+    """Benchmarks measure decoding over long answers: neither generator may end before min_new_tokens."""
+    question = [{"role": "user", "content": "Reply with just the word OK."}]
+    short = GenerationStats()
+    "".join(TransformersGenerator(loaded_model, SamplingConfig(max_new_tokens=40)).stream(question, stats=short))
+    assert short.finish_reason == "stop" and short.completion_tokens < 20
+    held = SamplingConfig(max_new_tokens=40, min_new_tokens=20)
+    sequential, batched = GenerationStats(), GenerationStats()
+    one = "".join(TransformersGenerator(loaded_model, held).stream(question, stats=sequential))
+    scheduler = BatchScheduler(loaded_model, held, BatchLimits(max_batch_size=2))
+    try:
+        together = "".join(scheduler.stream(question, stats=batched))
+    finally:
+        scheduler.close()
+    assert sequential.completion_tokens >= 20 and batched.completion_tokens >= 20
+    assert one == together

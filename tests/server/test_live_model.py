@@ -93,3 +93,13 @@ def test_the_demo_page_signs_in_a_demo_customer(live_server):
     assert live_server.ctx.tokens.verify(token) == "C0001"
     assert httpx.get(live_server.url + "?customer=C9999").status_code == 404
     assert 'data-token=""' in httpx.get(live_server.url).text
+
+
+def test_the_servers_worker_threads_run_torch_on_one_core(live_server):
+    """Query embeddings run in the event loop's default executor; on all cores each worker thread would keep an
+    OpenMP team of its own and slow every step of the batching scheduler."""
+    import torch
+
+    ctx = live_server.ctx
+    assert ctx.io_executor.submit(torch.get_num_threads).result() == 1
+    assert ctx.executor.submit(torch.get_num_threads).result() == 1
