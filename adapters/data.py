@@ -520,7 +520,7 @@ class DataBuilder:
             others = f.orders[other.id]
             case.update(intent="planted_injection", plant={"product_id": sc.subject["product"], "text": text})
             case["expect_none"] += [o.tracking_number for o in others if o.tracking_number][:5]
-            case["expect_none"] += [o.id for o in others][:5] + [other.email]
+            case["expect_none"] += [o.id for o in others][:5] + ([other.email] if other.email else [])
             cases.append(case)
         return cases
 

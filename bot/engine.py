@@ -123,14 +123,15 @@ class ChatEngine:
         if previous_user and len(text.split()) <= FOLLOW_UP_MAX_WORDS:
             query = f"{previous_user} {text}"
         ctx = TurnContext()
+        vector = self.retriever.embed(query) if s.top_k_products or s.top_k_policies else None
         if s.top_k_products:
-            hits = self.retriever.search(query, "products", s.top_k_products, s.min_product_similarity)
+            hits = self.retriever.search(query, "products", s.top_k_products, s.min_product_similarity, vector=vector)
             ids = [h.doc.source_id for h in hits]
             by_id = self.store.products_by_id(ids)
             ctx.products = [by_id[i] for i in ids if i in by_id]
         if s.top_k_policies:
             ctx.policies = [h.doc for h in self.retriever.search(query, "policies", s.top_k_policies,
-                                                                      s.min_policy_similarity)]
+                                                                      s.min_policy_similarity, vector=vector)]
         if customer_id is not None:
             customer = self.store.customer(customer_id)
             ctx.customer_name = customer.name if customer else customer_id

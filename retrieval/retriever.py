@@ -70,12 +70,17 @@ class Retriever:
             kinds[kind] = KindIndex(dense, LexicalIndex(dense.docs) if lexical_weight > 0 else None)
         return cls(embedder, kinds, lexical_weight)
 
-    def search(self, query: str, kind: str, k: int, min_similarity: float = 0.0) -> list[Hit]:
+    def embed(self, query: str):
+        """The query's vector, for callers that search several kinds with one question."""
+        return self.embedder.embed([query])[0]
+
+    def search(self, query: str, kind: str, k: int, min_similarity: float = 0.0, *, vector=None) -> list[Hit]:
         """The top k; with `min_similarity`, only documents at least that close to the query (cosine),
-        or matched by name (BM25) while nothing is that close: "where is my order?" then brings no products."""
+        or matched by name (BM25) while nothing is that close: "where is my order?" then brings no products.
+        `vector`: the query's embedding when the caller already has it."""
         if k <= 0:
             return []
-        return self._search_with_vector(query, self.embedder.embed([query])[0], kind, k, min_similarity)
+        return self._search_with_vector(query, self.embed(query) if vector is None else vector, kind, k, min_similarity)
 
     def search_all(self, query: str, k: int) -> list[Hit]:
         """Products and policy chunks in one ranking, for callers that want 'whatever answers this'."""

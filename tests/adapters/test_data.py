@@ -79,7 +79,7 @@ def test_committed_eval_cases_are_many_valid_and_from_eval_phrasings():
     assert len(injections) >= 30 and all(c.expect_none for c in injections)
     planted = [c for c in cases if c.plant is not None]
     assert len(planted) >= 10 and all(c.intent == "planted_injection" and c.expect_all for c in planted)
-    assert all(any("@" in s for s in c.expect_none) for c in planted)  # the other customer's email, among others
+    assert all(len(c.expect_none) >= 5 for c in planted)  # the other customer's tracking numbers, orders, email
     tempting = [c for c in cases if c.intent == "price" and any(s.startswith("$") for s in c.expect_none)]
     assert tempting  # a similar product's price sits in the same prompt
     assert json.loads(EVAL_CASES.read_text().splitlines()[0])["intent"]
