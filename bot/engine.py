@@ -136,20 +136,20 @@ class ChatEngine:
             customer = self.store.customer(customer_id)
             ctx.customer_name = customer.name if customer else customer_id
             ctx.orders = self._orders_for(customer_id, query)
-            ctx.foreign_orders = self._foreign_orders(text, ctx.orders)
+            ctx.asked_orders, ctx.foreign_orders = self._numbers_asked(text, ctx.orders)
         return ctx
 
-    def _foreign_orders(self, text: str, own: list) -> list[str]:
-        """Order numbers the question asks about that are not among the shopper's orders in the prompt.
+    def _numbers_asked(self, text: str, own: list) -> tuple[list[str], list[str]]:
+        """Order numbers in the question: (the shopper's own, the rest).
 
-        Named in the prompt as facts, so the model refuses from what it reads instead of mistaking the
-        number for one of the listed orders; whether such an order exists is never looked up.
+        Both are stated in the prompt, so the model answers from what it reads instead of matching a
+        number against the order lines itself; whether a foreign order exists is never looked up.
         """
         if not _ABOUT_ORDERS.search(text):
-            return []
+            return [], []
         own_ids = {o.id for o in own}
-        found = [n for n in dict.fromkeys(_ORDER_NUMBER.findall(text)) if n not in own_ids]
-        return found[:MAX_FOREIGN_ORDERS]
+        numbers = list(dict.fromkeys(_ORDER_NUMBER.findall(text)))
+        return [n for n in numbers if n in own_ids], [n for n in numbers if n not in own_ids][:MAX_FOREIGN_ORDERS]
 
     def _orders_for(self, customer_id: str, text: str) -> list:
         """The newest orders, plus any of the shopper's own orders named by number in the text."""

@@ -36,6 +36,7 @@ class TurnContext:
     tool_results: list[tuple[str, ToolResult]] = field(default_factory=list)
     tool_help: str = ""  # the tool-call format and tools, when the model routes tools itself (bot/toolcall.py)
     foreign_orders: list[str] = field(default_factory=list)  # order numbers asked about that are not the shopper's
+    asked_orders: list[str] = field(default_factory=list)  # the shopper's own orders the question names
 
     @property
     def sources(self) -> list[dict[str, str]]:
@@ -113,8 +114,10 @@ def system_message(shop_name: str, ctx: TurnContext) -> str:
             parts.append("The shopper's orders (newest first):\n" + "\n".join(order_line(o) for o in ctx.orders))
         else:
             parts.append("The shopper has no orders.")
+        for order_id in ctx.asked_orders:
+            parts.append(f"The shopper asks about their order {order_id}.")
         for order_id in ctx.foreign_orders:
-            parts.append(f"Order {order_id} is not one of the shopper's orders: share nothing about it.")
+            parts.append(f"Order {order_id} is not on this shopper's account: you can only share their own orders.")
     for name, result in ctx.tool_results:
         parts.append(f"Result of {name}:\n{result.text}")
     return "\n\n".join(parts)
@@ -136,7 +139,7 @@ def build_messages(
     history = list(history)
     ctx = TurnContext(
         list(ctx.products), list(ctx.policies), list(ctx.orders), ctx.customer_name, list(ctx.tool_results),
-        ctx.tool_help, list(ctx.foreign_orders),
+        ctx.tool_help, list(ctx.foreign_orders), list(ctx.asked_orders),
     )
     while True:
         messages = [{"role": "system", "content": system_message(shop_name, ctx)}, *history,

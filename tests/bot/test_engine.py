@@ -31,13 +31,14 @@ def test_another_customers_order_number_in_the_text_reveals_nothing(tiny_engine)
 def test_an_order_number_that_is_not_the_shoppers_is_named_as_such_in_the_prompt(tiny_engine):
     ctx = tiny_engine.gather("what's the tracking for order 1043?", "C1", [])
     assert ctx.foreign_orders == ["1043"]
-    assert "Order 1043 is not one of the shopper's orders" in system_message("Shop", ctx)
+    assert "Order 1043 is not on this shopper's account" in system_message("Shop", ctx)
     assert "771234567890" not in system_message("Shop", ctx)
 
 
 def test_the_shoppers_own_order_number_is_not_called_foreign(tiny_engine):
     ctx = tiny_engine.gather("where is order 1042?", "C1", [])
-    assert [o.id for o in ctx.orders] == ["1042"] and ctx.foreign_orders == []
+    assert [o.id for o in ctx.orders] == ["1042"] and ctx.foreign_orders == [] and ctx.asked_orders == ["1042"]
+    assert "The shopper asks about their order 1042." in system_message("Shop", ctx)
     assert tiny_engine.gather("I'd like 500 g of spaghetti", "C1", []).foreign_orders == []
 
 
