@@ -1,8 +1,8 @@
 """Intent rules that decide when the engine calls a tool before the model answers (`tool_routing` "rules").
 
-Two layers: regexes for the requests whose wording is narrow and whose cost of a miss is high (a
+Two layers: regexes for the requests whose wording is narrow and whose wrong call costs most (a
 person, a reorder), then a vote of the nearest labelled shopper phrasings (`IntentRouter`), which
-carries over to wordings no regex foresaw. The phrasings are the adapter's training questions, written
+carries over to wordings no regex foresaw, for the order history and catalog search. The phrasings are the adapter's training questions, written
 by `shopbot train lora` next to the adapter (`routing.jsonl`), so a shop's own catalog fills them.
 Only which tool to call comes from the text — never whose data.
 """
@@ -21,6 +21,9 @@ from retrieval.index import VectorIndex, load_or_build
 
 NO_TOOL = "none"
 ROUTER_NEIGHBOURS = 5
+# A handoff pauses the bot and a reorder list answers something else: only the regexes call those. The
+# vote picks among these, whose wrong call costs a shopper nothing (their own orders, a catalog search).
+ROUTED_TOOLS = frozenset({"lookup_order", "search_products"})
 
 _REORDER = re.compile(
     r"\b(re-?order|re-?stock|re-?buy|buy (it |them )?again|order (it |them )?again|running (low|out)|run out|"
@@ -79,7 +82,8 @@ def tool_for(text: str, router: IntentRouter | None = None) -> str | None:
         return "handoff"
     if _REORDER.search(text):
         return "suggest_reorder"
-    return router.tool_for(text) if router is not None else None
+    routed = router.tool_for(text) if router is not None else None
+    return routed if routed in ROUTED_TOOLS else None
 
 
 def rule_arguments(tool: str, text: str) -> dict:

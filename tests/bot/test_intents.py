@@ -69,6 +69,14 @@ def test_the_router_carries_labelled_phrasings_over_to_new_wordings(router, text
     assert tool_for(text, router) == tool
 
 
+def test_the_router_never_hands_off_or_suggests_reorders_on_its_own(embedder, tmp_path):
+    rows = [{"text": "recommend something good", "tool": "suggest_reorder"}, {"text": "help me", "tool": "handoff"}]
+    (tmp_path / "routing.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    router = IntentRouter.open(tmp_path / "routing.jsonl", embedder, tmp_path / "index")
+    assert router.tool_for("recommend a good film") == "suggest_reorder"  # what the vote says
+    assert tool_for("recommend a good film", router) is None and tool_for("help me please", router) is None
+
+
 def test_the_regex_rules_win_over_the_router(router):
     assert tool_for("show me my orders, actually just get me a real person", router) == "handoff"
 
