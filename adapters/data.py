@@ -46,6 +46,7 @@ MODEL_ROUTING_SHARE = 0.35
 # "sign in", picking the asked order or the right one of two prices) get twice the examples of the easy ones.
 TRAIN_WEIGHTS = {"anonymous_order": 2, "off_topic": 2, "tracking": 2, "specific_order": 2, "other_customer_order": 2,
                  "other_customer_data": 2, "injection": 2, "unknown_product": 2, "compare": 2}
+TRAIN_CYCLE = [intent for intent in INTENTS for _ in range(TRAIN_WEIGHTS.get(intent, 1))]
 # Anonymous visitors also ask in the signed-in shoppers' words: the same question must get "please sign in".
 ANONYMOUS_ASKS_LIKE = ("anonymous_order", "order_status", "tracking", "delivery_date")
 TAGS = ["vegan", "gluten-free", "dairy-free", "nut-free", "kosher", "organic", "vegetarian", "halal"]
@@ -394,9 +395,8 @@ class DataBuilder:
     def training_examples(self, n_scenarios: int, seed: int) -> list[Example]:
         rng = random.Random(seed)
         out: list[Example] = []
-        cycle = [intent for intent in INTENTS for _ in range(TRAIN_WEIGHTS.get(intent, 1))]
         for i in range(n_scenarios):
-            intent = cycle[i % len(cycle)]
+            intent = TRAIN_CYCLE[i % len(TRAIN_CYCLE)]
             sc = self.scenario(intent, T.TRAIN, rng, held_out=False)
             if sc is not None:
                 out.extend(self.examples(sc, rng))

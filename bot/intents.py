@@ -1,9 +1,10 @@
 """Intent rules that decide when the engine calls a tool before the model answers (`tool_routing` "rules").
 
 Two layers: regexes for the requests whose wording is narrow and whose wrong call costs most (a
-person, a reorder), then a vote of the nearest labelled shopper phrasings (`IntentRouter`), which
-carries over to wordings no regex foresaw, for the order history and catalog search. The phrasings are the adapter's training questions, written
-by `shopbot train lora` next to the adapter (`routing.jsonl`), so a shop's own catalog fills them.
+person, a reorder), then, for the order history and catalog search, a vote of the nearest labelled
+shopper phrasings (`IntentRouter`), which carries over to wordings no regex foresaw. The phrasings are
+the adapter's training questions, written by `shopbot train lora` next to the adapter
+(`routing.jsonl`), so a shop's own catalog fills them.
 Only which tool to call comes from the text — never whose data.
 """
 

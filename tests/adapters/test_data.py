@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from adapters import templates as T
-from adapters.data import INTENTS, TOOL_INTENTS
+from adapters.data import INTENTS, TOOL_INTENTS, TRAIN_CYCLE
 from bot.prompt import format_price
 from bot.toolcall import parse_call
 
@@ -24,9 +24,9 @@ def test_train_and_eval_phrasings_never_overlap():
 
 
 def test_same_seed_same_data_and_every_intent_covered(builder):
-    first = builder.training_examples(len(INTENTS), seed=7)
-    again = builder.training_examples(len(INTENTS), seed=7)
-    other = builder.training_examples(len(INTENTS), seed=8)
+    first = builder.training_examples(len(TRAIN_CYCLE), seed=7)
+    again = builder.training_examples(len(TRAIN_CYCLE), seed=7)
+    other = builder.training_examples(len(TRAIN_CYCLE), seed=8)
     assert [(e.messages, e.target) for e in first] == [(e.messages, e.target) for e in again]
     assert [e.target for e in first] != [e.target for e in other]
     assert {e.intent for e in first} == set(INTENTS)
