@@ -41,7 +41,11 @@ def torch_on_one_core() -> None:
     and every op pays a futex wake-up: measured here, a decode step went from 25 ms to 50 ms and a
     256-token prompt chunk from 140 ms to 220 ms as soon as one other thread had used two cores.
     Threads that only embed a query or build a prompt lose little on one core.
+
+    `get_num_threads` first: torch sets a thread's count lazily, from the process-wide value, at the
+    thread's first parallel op; without it that first op would undo the 1 with the scheduler's count.
     """
+    torch.get_num_threads()
     torch.set_num_threads(1)
 
 

@@ -108,5 +108,5 @@ class ServerContext:
     async def aclose(self) -> None:
         await self.webhook.aclose()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        await asyncio.to_thread(self.runtime.close)  # in io_executor, the loop's default: shut it down after
         self.io_executor.shutdown(wait=False, cancel_futures=True)
-        await asyncio.to_thread(self.runtime.close)

@@ -100,6 +100,11 @@ def test_the_servers_worker_threads_run_torch_on_one_core(live_server):
     OpenMP team of its own and slow every step of the batching scheduler."""
     import torch
 
+    def after_a_parallel_op() -> int:
+        torch.ones(4096, 256) @ torch.ones(256, 256)  # a thread's first parallel op sets its count lazily
+        return torch.get_num_threads()
+
+    torch.set_num_threads(2)  # what the scheduler thread sets, process-wide, every step
     ctx = live_server.ctx
-    assert ctx.io_executor.submit(torch.get_num_threads).result() == 1
-    assert ctx.executor.submit(torch.get_num_threads).result() == 1
+    assert ctx.io_executor.submit(after_a_parallel_op).result() == 1
+    assert ctx.executor.submit(after_a_parallel_op).result() == 1
