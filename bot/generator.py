@@ -90,6 +90,7 @@ class TransformersGenerator:
         if self.tokenizer.eos_token_id is not None:
             eos_ids.add(self.tokenizer.eos_token_id)
         self.eos_ids = frozenset(eos_ids)
+        self._eos_index = torch.tensor(sorted(eos_ids), dtype=torch.long)
         self.context_window = int(getattr(self.model.config, "max_position_embeddings", 2048))
 
     def encode(self, messages: Messages) -> list[int]:
@@ -97,6 +98,12 @@ class TransformersGenerator:
 
     def count_tokens(self, messages: Messages) -> int:
         return len(self.encode(messages))
+
+    def hold_end(self, scores, produced: int):
+        """Before `min_new_tokens` tokens, the end of turn cannot be chosen (logits in the last dimension)."""
+        if produced < self.sampling.min_new_tokens:
+            return scores.index_fill(-1, self._eos_index, float("-inf"))
+        return scores
 
     def logits_processors(self):
         from transformers import (
@@ -142,8 +149,7 @@ class TransformersGenerator:
                     out = self.model(input_ids=input_ids, past_key_values=past, use_cache=True)
                     past = out.past_key_values
                     scores = processors(seen, out.logits[:, -1, :].float())
-                    if stats.completion_tokens < self.sampling.min_new_tokens:
-                        scores[:, list(self.eos_ids)] = float("-inf")
+                    scores = self.hold_end(scores, stats.completion_tokens)
                     if self.sampling.temperature > 0:
                         next_id = torch.multinomial(torch.softmax(scores, dim=-1), 1, generator=generator)
                     else:

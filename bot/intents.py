@@ -13,7 +13,10 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 from bot.search_tool import SEARCH_PRODUCTS_TOOL
 from retrieval.documents import SearchDoc
@@ -47,14 +50,19 @@ _HANDOFF = re.compile(
 class IntentRouter:
     """Nearest labelled phrasings, similarity-weighted vote: the label most of the close ones share."""
 
-    def __init__(self, index: VectorIndex, embedder: Embedder, neighbours: int = ROUTER_NEIGHBOURS) -> None:
+    def __init__(self, index: VectorIndex, embed: Callable[[str], np.ndarray],
+                 neighbours: int = ROUTER_NEIGHBOURS) -> None:
         self.index = index
-        self.embedder = embedder
+        self.embed = embed
         self.neighbours = neighbours
 
     @classmethod
-    def open(cls, examples_file: Path, embedder: Embedder, index_dir: Path) -> IntentRouter:
-        """Index the JSONL of {"text", "tool"} (tool null: answer without one), cached like the catalog."""
+    def open(cls, examples_file: Path, embedder: Embedder, index_dir: Path,
+             embed: Callable[[str], np.ndarray] | None = None) -> IntentRouter:
+        """Index the JSONL of {"text", "tool"} (tool null: answer without one), cached like the catalog.
+
+        `embed`: the query embedding to use, e.g. the retriever's cached one, which has usually just
+        embedded the same question; by default the embedder's."""
         docs = []
         for n, line in enumerate(Path(examples_file).read_text().splitlines()):
             if not line.strip():
@@ -67,11 +75,11 @@ class IntentRouter:
         if not docs:
             raise ValueError(f"{examples_file} has no routing examples")
         index, _ = load_or_build(Path(index_dir), docs, embedder)
-        return cls(index, embedder)
+        return cls(index, embed or (lambda text: embedder.embed([text])[0]))
 
     def tool_for(self, text: str) -> str | None:
         votes: Counter[str] = Counter()
-        for doc, similarity in self.index.search(self.embedder.embed([text])[0], self.neighbours):
+        for doc, similarity in self.index.search(self.embed(text), self.neighbours):
             votes[doc.source_id] += similarity
         label = votes.most_common(1)[0][0] if votes else NO_TOOL
         return None if label == NO_TOOL else label

@@ -113,7 +113,7 @@ class Runtime:
         s = self.settings
         if s.routing_examples is None:
             return None
-        return IntentRouter.open(s.routing_examples, self.embedder, s.index_dir / "routing")
+        return IntentRouter.open(s.routing_examples, self.embedder, s.index_dir / "routing", embed=self.retriever.embed)
 
     @cached_property
     def engine(self) -> ChatEngine:

@@ -247,9 +247,7 @@ class BatchScheduler:
                     self._finish(r, reason)
 
     def _sample(self, r: Request, scores: torch.Tensor) -> int:
-        if len(r.generated) < self.sampling.min_new_tokens:
-            scores = scores.clone()
-            scores[list(self.single.eos_ids)] = float("-inf")
+        scores = self.single.hold_end(scores, len(r.generated))
         if len(self.processors):
             seen = torch.tensor([r.prompt + r.generated])
             scores = self.processors(seen, scores[None])[0]

@@ -7,6 +7,7 @@ chunks) has its own pair of indexes, and results come back as hits with the sour
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from retrieval.documents import SearchDoc, policy_docs, product_docs
@@ -17,6 +18,7 @@ from retrieval.store import Store
 
 RRF_K = 60
 CANDIDATES_PER_SCORER = 30
+QUERY_VECTORS_CACHED = 64
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class Retriever:
         self.embedder = embedder
         self.kinds = kinds
         self.lexical_weight = lexical_weight
+        # one turn embeds its question for products, policies and tool routing: once, not three times
+        self.embed = lru_cache(maxsize=QUERY_VECTORS_CACHED)(self._embed)
 
     @classmethod
     def open(
@@ -70,9 +74,11 @@ class Retriever:
             kinds[kind] = KindIndex(dense, LexicalIndex(dense.docs) if lexical_weight > 0 else None)
         return cls(embedder, kinds, lexical_weight)
 
-    def embed(self, query: str):
-        """The query's vector, for callers that search several kinds with one question."""
-        return self.embedder.embed([query])[0]
+    def _embed(self, query: str):
+        """The query's vector (read-only: it is shared through the cache)."""
+        vector = self.embedder.embed([query])[0]
+        vector.setflags(write=False)
+        return vector
 
     def search(self, query: str, kind: str, k: int, min_similarity: float = 0.0, *, vector=None) -> list[Hit]:
         """The top k; with `min_similarity`, only documents at least that close to the query (cosine),
@@ -84,7 +90,7 @@ class Retriever:
 
     def search_all(self, query: str, k: int) -> list[Hit]:
         """Products and policy chunks in one ranking, for callers that want 'whatever answers this'."""
-        vector = self.embedder.embed([query])[0]
+        vector = self.embed(query)
         hits = [h for kind in self.kinds for h in self._search_with_vector(query, vector, kind, k)]
         return sorted(hits, key=lambda h: -h.score)[:k]
 

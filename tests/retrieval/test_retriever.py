@@ -61,3 +61,24 @@ def test_a_similarity_floor_keeps_off_topic_products_out_but_finds_asked_for_one
         for c in cases
     )
     assert found >= unfiltered - 1
+
+
+def test_one_question_is_embedded_once_for_every_kind_it_searches(demo_store, embedder, demo_dir):
+    class Counting:
+        fingerprint, dim = embedder.fingerprint, embedder.dim
+
+        def __init__(self):
+            self.texts = []
+
+        def embed(self, texts, **kw):
+            self.texts += list(texts)
+            return embedder.embed(texts, **kw)
+
+    counting = Counting()
+    retriever = Retriever.open(demo_store, counting, demo_dir / "index")
+    counting.texts.clear()
+    retriever.search("oat milk for my coffee", "products", 3)
+    retriever.search("oat milk for my coffee", "policies", 2)
+    retriever.search("is there a returns window?", "policies", 2)
+    assert counting.texts == ["oat milk for my coffee", "is there a returns window?"]
+    assert not retriever.embed("oat milk for my coffee").flags.writeable  # shared: callers cannot alter it
