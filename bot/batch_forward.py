@@ -22,7 +22,6 @@ import torch.nn.functional as F
 from bot.slot_cache import SlotCache
 
 SUPPORTED_TYPES = ("llama", "mistral", "qwen2")
-DECODE_LENGTH_BUCKET = 32  # decode attention spans a multiple of this many positions (the rest masked)
 
 
 def decoder_of(model):
@@ -97,17 +96,15 @@ def _decode_attention(q, keys, values, mask, scale):
 
     For a single query token the CPU flash kernel behind `scaled_dot_product_attention` is slow in
     bfloat16 (5 ms per layer for 16 slots, four fifths of a decode step); plain matmuls with grouped
-    heads folded into the query dimension take a fraction of that. The cache is read in place: each
-    (slot, head) holds its positions as contiguous rows, so the slots' keys are one strided batch of
-    [length, dim] matrices. Keys go first in their product (keys @ queries^T): with the keys as the
-    transposed operand, bfloat16 `bmm` over that strided batch ran ~4x slower (1.9 vs 0.5 ms a layer
-    for 16 slots of 800 tokens), and `matmul` on the 4-d views copied the whole cache every layer.
+    heads folded into the query dimension take a fraction of that. The slots' keys and values are one
+    contiguous batch of [capacity, dim] matrices (`SlotCache`), read in place. Keys go first in their
+    product (keys @ queries^T): as the transposed operand, bfloat16 `bmm` ran ~4x slower.
     """
     slots, heads, _, dim = q.shape
     kv_heads, length = keys.shape[1], keys.shape[2]
     group = heads // kv_heads
     q = q.reshape(slots * kv_heads, group, dim).transpose(1, 2).contiguous()  # [slots*kv_heads, dim, group]
-    keys = keys.view(slots * kv_heads, length, dim)  # a view, never a copy (raises if the layout changes)
+    keys = keys.view(slots * kv_heads, length, dim)  # a view, never a copy
     values = values.view(slots * kv_heads, length, dim)
     scores = torch.bmm(keys, q).float() * scale  # [slots*kv_heads, length, group]
     scores = scores.view(slots, kv_heads, length, group).masked_fill(~mask.view(slots, 1, length, 1), float("-inf"))
@@ -145,9 +142,10 @@ class BatchForward:
         dec_slots = torch.tensor([s.slot for s in decodes], dtype=torch.long)
         dec_pos = positions[:n_dec]
         view = max((s.slot for s in decodes), default=-1) + 1
-        # rounded up so that consecutive steps share shapes, and the kernels built for them (oneDNN's cache)
-        dec_len = min(-(-(max((s.start for s in decodes), default=0) + 1) // DECODE_LENGTH_BUCKET) * DECODE_LENGTH_BUCKET,
-                      self.cache.max_len)
+        self.cache.reserve(max(s.start + len(s.tokens) for s in ordered))
+        # decodes attend over the whole capacity (the rest masked): a contiguous batch, and shapes that
+        # change once per capacity step, so oneDNN's cache of kernels built per shape stays small
+        dec_len = self.cache.capacity
         dec_mask = qd = None
         if n_dec:
             # slots in the view that are not decoding attend to position 0 only, and their output is dropped
@@ -181,7 +179,7 @@ class BatchForward:
                 keys[dec_slots, :, dec_pos] = k[:n_dec]
                 values[dec_slots, :, dec_pos] = v[:n_dec]
                 qd[dec_slots] = q[:n_dec, :, None, :]
-                od = _decode_attention(qd, keys[:view, :, :dec_len], values[:view, :, :dec_len], dec_mask, attn.scaling)
+                od = _decode_attention(qd, keys[:view], values[:view], dec_mask, attn.scaling)
                 out[:n_dec] = od[dec_slots, :, 0, :]
             offset = n_dec
             for s in chunks:

@@ -198,7 +198,11 @@ class BatchScheduler:
     def _admit(self) -> None:
         while self._waiting and self.cache.free:
             r = self._waiting.popleft()
-            r.slot, r.fed = self.cache.acquire(r.prompt, self.limits.min_prefix_reuse)
+            try:
+                r.slot, r.fed = self.cache.acquire(r.prompt, self.limits.min_prefix_reuse)
+            except Exception as exc:  # fails this request; the loop (every other shopper's answer) goes on
+                r.out.put(exc)
+                continue
             r.rng = torch.Generator().manual_seed(r.seed)
             self._running.append(r)
 

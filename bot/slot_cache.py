@@ -1,10 +1,14 @@
 """Per-sequence KV caches for continuous batching: one fixed slot per running sequence, reused as a prefix cache.
 
-All slots live in one tensor `[layers, 2, slots, kv_heads, max_len, head_dim]`, so the decode step
-attends over `slots[:n]` as a view instead of gathering caches. It is allocated with `torch.empty`:
-an allocation this large is a fresh anonymous mapping, whose pages the OS provides (zeroed) only
-when first written, so a slot costs memory for the positions it has filled, not for `max_len`
-(`torch.zeros` would write, and so commit, all of it up front).
+All slots live in one tensor `[layers, 2, slots, kv_heads, capacity, head_dim]`, so the decode step
+attends over `slots[:n]` as one contiguous batch of matrices, read in place (bfloat16 `bmm` on CPU
+copies a batch whose matrices are not packed back to back: with room for `max_len` positions per
+slot and only the used ones attended, those copies were half of a 16-sequence decode step). The
+capacity grows in steps of `CAPACITY_STEP` positions, up to `max_len`, as sequences get longer
+(`reserve`), so attention spans at most one step beyond the longest sequence; it never shrinks, so
+long cached prefixes stay usable. It is allocated with `torch.empty`: an allocation this large is a
+fresh anonymous mapping, whose pages the OS provides (zeroed) only when first written, and growing
+copies only each slot's cached tokens, so a slot costs memory for the positions it has filled.
 
 A slot keeps its tokens' keys and values after its sequence ends. A new prompt starts from the
 longest prefix any slot already holds (the system prompt and shop facts are shared by most prompts),
@@ -35,6 +39,9 @@ def common_prefix(a: np.ndarray, b: np.ndarray) -> int:
     return int(differ[0]) if len(differ) else n
 
 
+CAPACITY_STEP = 128  # positions the cache grows by
+
+
 class SlotCache:
     @classmethod
     def for_model(cls, config, *, slots: int, max_len: int, dtype) -> SlotCache:
@@ -48,8 +55,27 @@ class SlotCache:
 
     def __init__(self, *, layers: int, kv_heads: int, head_dim: int, slots: int, max_len: int, dtype) -> None:
         self.max_len = max_len
-        self.kv = torch.empty(layers, 2, slots, kv_heads, max_len, head_dim, dtype=dtype)
+        self.kv = torch.empty(layers, 2, slots, kv_heads, min(CAPACITY_STEP, max_len), head_dim, dtype=dtype)
         self.slots = [Slot(i) for i in range(slots)]
+
+    @property
+    def capacity(self) -> int:
+        return self.kv.shape[4]
+
+    def reserve(self, length: int) -> None:
+        """Room for `length` positions in every slot, grown by whole steps (never beyond `max_len`)."""
+        if length <= self.capacity:
+            return
+        if length > self.max_len:
+            raise ValueError(f"{length} positions exceed the cache's max_len of {self.max_len}")
+        capacity = min(-(-length // CAPACITY_STEP) * CAPACITY_STEP, self.max_len)
+        layers, _, slots, kv_heads, _, head_dim = self.kv.shape
+        with torch.inference_mode(False):  # called from the forward step; the cache is also written outside it
+            grown = torch.empty(layers, 2, slots, kv_heads, capacity, head_dim, dtype=self.kv.dtype)
+            for s in self.slots:
+                if s.tokens:
+                    grown[:, :, s.index, :, : len(s.tokens)] = self.kv[:, :, s.index, :, : len(s.tokens)]
+        self.kv = grown
 
     @property
     def free(self) -> int:

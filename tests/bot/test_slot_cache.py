@@ -70,3 +70,24 @@ def test_no_free_slot_is_an_error_not_a_shared_slot():
     c.acquire([1, 2, 3])
     with pytest.raises(RuntimeError, match="no free slot"):
         c.acquire([1, 2, 3])
+
+
+def test_growing_the_capacity_keeps_every_slots_cached_tokens():
+    c = SlotCache(layers=2, kv_heads=1, head_dim=4, slots=3, max_len=400, dtype=torch.float32)
+    first, _ = c.acquire(list(range(20)))
+    fill(c, first, range(20))
+    second, _ = c.acquire(list(range(50, 60)))
+    fill(c, second, range(10))
+    before = [c.kv[:, :, s.index, :, : len(s.tokens)].clone() for s in (first, second)]
+    c.reserve(130)
+    assert c.capacity == 256  # whole steps of CAPACITY_STEP
+    for s, kept in zip((first, second), before):
+        assert torch.equal(c.kv[:, :, s.index, :, : len(s.tokens)], kept)
+
+
+def test_the_capacity_never_exceeds_max_len():
+    c = SlotCache(layers=1, kv_heads=1, head_dim=4, slots=1, max_len=300, dtype=torch.float32)
+    c.reserve(290)
+    assert c.capacity == 300
+    with pytest.raises(ValueError, match="max_len of 300"):
+        c.reserve(301)
