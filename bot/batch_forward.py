@@ -173,7 +173,7 @@ class BatchForward:
                 v = attn.v_proj(h).view(-1, self.kv_heads, self.head_dim)
             q = q * cos + _rotate_half(q) * sin
             k = k * cos + _rotate_half(k) * sin
-            keys, values = kv[layer_idx, 0], kv[layer_idx, 1]  # [slots, kv_heads, max_len, head_dim]
+            keys, values = kv[layer_idx]  # each [slots, kv_heads, capacity, head_dim]
             out = torch.empty_like(q)
             if n_dec:
                 keys[dec_slots, :, dec_pos] = k[:n_dec]

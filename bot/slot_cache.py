@@ -1,14 +1,16 @@
 """Per-sequence KV caches for continuous batching: one fixed slot per running sequence, reused as a prefix cache.
 
-All slots live in one tensor `[layers, 2, slots, kv_heads, capacity, head_dim]`, so the decode step
+Each layer holds all slots in one tensor `[2, slots, kv_heads, capacity, head_dim]`, so the decode step
 attends over `slots[:n]` as one contiguous batch of matrices, read in place (bfloat16 `bmm` on CPU
 copies a batch whose matrices are not packed back to back: with room for `max_len` positions per
 slot and only the used ones attended, those copies were half of a 16-sequence decode step). The
 capacity grows in steps of `CAPACITY_STEP` positions, up to `max_len`, as sequences get longer
 (`reserve`), so attention spans at most one step beyond the longest sequence; it never shrinks, so
-long cached prefixes stay usable. It is allocated with `torch.empty`: an allocation this large is a
-fresh anonymous mapping, whose pages the OS provides (zeroed) only when first written, and growing
-copies only each slot's cached tokens, so a slot costs memory for the positions it has filled.
+long cached prefixes stay usable. Its memory is a fresh anonymous mapping, whose pages the OS
+provides (zeroed) only when first written, and growing
+copies only each slot's cached tokens, so a slot costs memory for the positions it has filled; it
+grows one layer at a time, so only one layer is ever held twice. Positions a slot has not written
+must read as zeros (`_lazy_zeros`): attention weights of exactly 0 cancel a finite value, not NaN.
 
 A slot keeps its tokens' keys and values after its sequence ends. A new prompt starts from the
 longest prefix any slot already holds (the system prompt and shop facts are shared by most prompts),
@@ -18,6 +20,8 @@ length never change, so copying them is safe.
 
 from __future__ import annotations
 
+import math
+import mmap
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +46,17 @@ def common_prefix(a: np.ndarray, b: np.ndarray) -> int:
 CAPACITY_STEP = 128  # positions the cache grows by
 
 
+def _lazy_zeros(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """A zero-filled tensor in a private anonymous mapping: the OS commits its pages only when written.
+
+    `torch.zeros` would write, and so commit, all of it up front; `torch.empty` may hand back recycled
+    heap memory holding anything, NaN included. The tensor keeps the mapping alive.
+    """
+    size = math.prod(shape) * torch.empty((), dtype=dtype).element_size()
+    buffer = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    return torch.frombuffer(buffer, dtype=dtype).view(shape)
+
+
 class SlotCache:
     @classmethod
     def for_model(cls, config, *, slots: int, max_len: int, dtype) -> SlotCache:
@@ -51,16 +66,17 @@ class SlotCache:
 
     @property
     def head_dim(self) -> int:
-        return self.kv.shape[-1]
+        return self.kv[0].shape[-1]
 
     def __init__(self, *, layers: int, kv_heads: int, head_dim: int, slots: int, max_len: int, dtype) -> None:
         self.max_len = max_len
-        self.kv = torch.empty(layers, 2, slots, kv_heads, min(CAPACITY_STEP, max_len), head_dim, dtype=dtype)
+        capacity = min(CAPACITY_STEP, max_len)
+        self.kv = [_lazy_zeros((2, slots, kv_heads, capacity, head_dim), dtype) for _ in range(layers)]
         self.slots = [Slot(i) for i in range(slots)]
 
     @property
     def capacity(self) -> int:
-        return self.kv.shape[4]
+        return self.kv[0].shape[3]
 
     def reserve(self, length: int) -> None:
         """Room for `length` positions in every slot, grown by whole steps (never beyond `max_len`)."""
@@ -69,13 +85,14 @@ class SlotCache:
         if length > self.max_len:
             raise ValueError(f"{length} positions exceed the cache's max_len of {self.max_len}")
         capacity = min(-(-length // CAPACITY_STEP) * CAPACITY_STEP, self.max_len)
-        layers, _, slots, kv_heads, _, head_dim = self.kv.shape
+        _, slots, kv_heads, _, head_dim = self.kv[0].shape
         with torch.inference_mode(False):  # called from the forward step; the cache is also written outside it
-            grown = torch.empty(layers, 2, slots, kv_heads, capacity, head_dim, dtype=self.kv.dtype)
-            for s in self.slots:
-                if s.tokens:
-                    grown[:, :, s.index, :, : len(s.tokens)] = self.kv[:, :, s.index, :, : len(s.tokens)]
-        self.kv = grown
+            for i, layer in enumerate(self.kv):
+                grown = _lazy_zeros((2, slots, kv_heads, capacity, head_dim), layer.dtype)
+                for s in self.slots:
+                    if s.tokens:
+                        grown[:, s.index, :, : len(s.tokens)] = layer[:, s.index, :, : len(s.tokens)]
+                self.kv[i] = grown
 
     @property
     def free(self) -> int:
@@ -104,7 +121,8 @@ class SlotCache:
             # the free slot whose cached tokens are least worth keeping; lowest index keeps the batch view short
             slot = min(free, key=lambda s: (len(s.tokens) > 0, s.index))
             if reuse:
-                self.kv[:, :, slot.index, :, :reuse] = self.kv[:, :, best.index, :, :reuse]
+                for layer in self.kv:
+                    layer[:, slot.index, :, :reuse] = layer[:, best.index, :, :reuse]
         slot.busy = True
         slot.tokens = list(prompt[:reuse])
         return slot, reuse

@@ -12,7 +12,13 @@ def cache(slots=3):
 
 def fill(c, slot, tokens):
     slot.tokens = list(tokens)
-    c.kv[:, :, slot.index, :, : len(tokens)] = torch.arange(len(tokens), dtype=torch.float32)[None, None, None, :, None] + 100 * slot.index
+    for layer in c.kv:
+        layer[:, slot.index, :, : len(tokens)] = torch.arange(len(tokens), dtype=torch.float32)[None, None, :, None] + 100 * slot.index
+
+
+def cached(c, index, n):
+    """A slot's keys and values at its first n positions, every layer."""
+    return torch.stack([layer[:, index, :, :n] for layer in c.kv])
 
 
 def test_common_prefix_counts_equal_leading_tokens():
@@ -45,7 +51,7 @@ def test_a_prefix_held_by_a_busy_slot_is_copied_into_a_free_one():
     fill(c, running, range(20))
     new, reused = c.acquire(list(range(12)) + [7, 7], min_reuse=4)
     assert new is not running and reused == 12
-    assert torch.equal(c.kv[:, :, new.index, :, :12], c.kv[:, :, running.index, :, :12])
+    assert torch.equal(cached(c, new.index, 12), cached(c, running.index, 12))
 
 
 def test_the_last_prompt_token_is_always_left_to_compute():
@@ -78,11 +84,11 @@ def test_growing_the_capacity_keeps_every_slots_cached_tokens():
     fill(c, first, range(20))
     second, _ = c.acquire(list(range(50, 60)))
     fill(c, second, range(10))
-    before = [c.kv[:, :, s.index, :, : len(s.tokens)].clone() for s in (first, second)]
+    before = [cached(c, s.index, len(s.tokens)).clone() for s in (first, second)]
     c.reserve(130)
     assert c.capacity == 256  # whole steps of CAPACITY_STEP
     for s, kept in zip((first, second), before):
-        assert torch.equal(c.kv[:, :, s.index, :, : len(s.tokens)], kept)
+        assert torch.equal(cached(c, s.index, len(s.tokens)), kept)
 
 
 def test_the_capacity_never_exceeds_max_len():
@@ -91,3 +97,13 @@ def test_the_capacity_never_exceeds_max_len():
     assert c.capacity == 300
     with pytest.raises(ValueError, match="max_len of 300"):
         c.reserve(301)
+
+
+def test_positions_no_sequence_wrote_read_as_zeros_after_growing():
+    """Decode attention spans the whole capacity; unwritten positions must be finite for its zero weights."""
+    c = SlotCache(layers=2, kv_heads=1, head_dim=4, slots=2, max_len=600, dtype=torch.bfloat16)
+    slot, _ = c.acquire(list(range(30)))
+    fill(c, slot, range(30))
+    c.reserve(500)
+    for layer in c.kv:
+        assert torch.count_nonzero(layer[:, :, :, 30:]) == 0
