@@ -70,7 +70,7 @@ class Request:
 @dataclass(frozen=True)
 class BatchLimits:
     max_batch_size: int = 16  # sequences decoding together; more requests wait in order
-    prefill_chunk_tokens: int = 256  # prompt tokens fed per step, shared by the requests being prefilled
+    prefill_chunk_tokens: int = 512  # prompt tokens fed per step, shared by the requests being prefilled
     max_len: int = 2048  # prompt + answer tokens per sequence
     min_prefix_reuse: int = 16  # shorter cached prefixes are recomputed
 

@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     # batched: continuous batching (bot/scheduler.py) for Llama-family models; sequential: one answer at a time
     generation: Literal["batched", "sequential"] = "batched"
     max_batch_size: int = Field(16, ge=1, le=256)  # answers decoded together; more wait in order
-    prefill_chunk_tokens: int = Field(256, ge=16)  # prompt tokens per step while other answers stream
+    prefill_chunk_tokens: int = Field(512, ge=16)  # prompt tokens per step while other answers stream
     merge_adapter: bool = True  # fold the LoRA into the weights (faster); False keeps it switchable per shop
     embedder: str = "all-MiniLM-L6-v2"  # the bundled model, or a local sentence-transformers folder
 
