@@ -91,14 +91,16 @@ def _fuse(layer) -> _Fused | None:
     return _Fused(qkv, qkv_bias, sizes, gate_up, (attn.q_proj, mlp.gate_proj))
 
 
-def _decode_attention(q, keys, values, mask, scale):
+def _decode_attention(q, keys, values, blocked, scale):
     """Attention of one new token per slot over that slot's cache, as two batched matmuls.
 
     For a single query token the CPU flash kernel behind `scaled_dot_product_attention` is slow in
     bfloat16 (5 ms per layer for 16 slots, four fifths of a decode step); plain matmuls with grouped
     heads folded into the query dimension take a fraction of that. The slots' keys and values are one
     contiguous batch of [capacity, dim] matrices (`SlotCache`), read in place. Keys go first in their
-    product (keys @ queries^T): as the transposed operand, bfloat16 `bmm` ran ~4x slower.
+    product (keys @ queries^T): as the transposed operand, bfloat16 `bmm` ran ~4x slower. The scores
+    are turned back to [.., group, length] before the softmax: reduced along a strided axis, the
+    softmax and masking of that small tensor cost as much as both matmuls.
     """
     slots, heads, _, dim = q.shape
     kv_heads, length = keys.shape[1], keys.shape[2]
@@ -106,10 +108,10 @@ def _decode_attention(q, keys, values, mask, scale):
     q = q.reshape(slots * kv_heads, group, dim).transpose(1, 2).contiguous()  # [slots*kv_heads, dim, group]
     keys = keys.view(slots * kv_heads, length, dim)  # a view, never a copy
     values = values.view(slots * kv_heads, length, dim)
-    scores = torch.bmm(keys, q).float() * scale  # [slots*kv_heads, length, group]
-    scores = scores.view(slots, kv_heads, length, group).masked_fill(~mask.view(slots, 1, length, 1), float("-inf"))
-    weights = torch.softmax(scores, dim=2).to(values.dtype).view(slots * kv_heads, length, group)
-    return torch.bmm(weights.transpose(1, 2), values).view(slots, heads, 1, dim)
+    scores = torch.bmm(keys, q).transpose(1, 2).contiguous().float().mul_(scale)  # [slots*kv_heads, group, length]
+    scores = scores.view(slots, kv_heads, group, length).masked_fill_(blocked, float("-inf"))
+    weights = torch.softmax(scores, dim=-1).to(values.dtype).view(slots * kv_heads, group, length)
+    return torch.bmm(weights, values).view(slots, heads, 1, dim)
 
 
 def _rotate_half(x: torch.Tensor) -> torch.Tensor:
@@ -146,14 +148,19 @@ class BatchForward:
         # decodes attend over the whole capacity (the rest masked): a contiguous batch, and shapes that
         # change once per capacity step, so oneDNN's cache of kernels built per shape stays small
         dec_len = self.cache.capacity
-        dec_mask = qd = None
+        blocked = qd = cache_rows = None
+        # the usual case, slots 0..n-1 all decoding: queries and outputs need no scatter or gather
+        dense = dec_slots.tolist() == list(range(n_dec))
         if n_dec:
             # slots in the view that are not decoding attend to position 0 only, and their output is dropped
             lengths = torch.ones(view, dtype=torch.long)
             lengths[dec_slots] = dec_pos + 1
-            dec_mask = (torch.arange(dec_len)[None, :] < lengths[:, None])[:, None, None, :]
-            # one query row per slot in the view, rewritten at the decoding slots in every layer
-            qd = torch.zeros(view, self.heads, 1, self.head_dim, dtype=x.dtype)
+            blocked = (torch.arange(dec_len)[None, :] >= lengths[:, None])[:, None, None, :]
+            if not dense:  # one query row per slot in the view, rewritten at the decoding slots in every layer
+                qd = torch.zeros(view, self.heads, 1, self.head_dim, dtype=x.dtype)
+            # each new key/value's row in a layer's [slots * kv_heads * capacity, head_dim] cache
+            heads = torch.arange(self.kv_heads)
+            cache_rows = ((dec_slots[:, None] * self.kv_heads + heads[None, :]) * dec_len + dec_pos[:, None]).reshape(-1)
 
         kv = self.cache.kv
         for layer_idx, layer in enumerate(self.decoder.layers):
@@ -176,11 +183,15 @@ class BatchForward:
             keys, values = kv[layer_idx]  # each [slots, kv_heads, capacity, head_dim]
             out = torch.empty_like(q)
             if n_dec:
-                keys[dec_slots, :, dec_pos] = k[:n_dec]
-                values[dec_slots, :, dec_pos] = v[:n_dec]
-                qd[dec_slots] = q[:n_dec, :, None, :]
-                od = _decode_attention(qd, keys[:view], values[:view], dec_mask, attn.scaling)
-                out[:n_dec] = od[dec_slots, :, 0, :]
+                keys.view(-1, self.head_dim).index_copy_(0, cache_rows, k[:n_dec].reshape(-1, self.head_dim))
+                values.view(-1, self.head_dim).index_copy_(0, cache_rows, v[:n_dec].reshape(-1, self.head_dim))
+                if dense:
+                    od = _decode_attention(q[:n_dec, :, None, :], keys[:view], values[:view], blocked, attn.scaling)
+                    out[:n_dec] = od[:, :, 0, :]
+                else:
+                    qd[dec_slots] = q[:n_dec, :, None, :]
+                    od = _decode_attention(qd, keys[:view], values[:view], blocked, attn.scaling)
+                    out[:n_dec] = od[dec_slots, :, 0, :]
             offset = n_dec
             for s in chunks:
                 n, end = len(s.tokens), s.start + len(s.tokens)
@@ -212,4 +223,4 @@ class BatchForward:
         rows = [order[id(s)] for s in segments if s.wants_logits]
         for s in segments:
             self.cache.slots[s.slot].tokens.extend(s.tokens)
-        return logits_rows[rows] if rows else logits_rows
+        return logits_rows[rows] if rows and rows != list(range(len(rows))) else logits_rows
