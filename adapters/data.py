@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters import templates as T
-from bot.engine import ChatEngine
+from bot.engine import SIGN_IN_ANSWER, ChatEngine
 from bot.handoff import handoff_tool
 from bot.order_tool import lookup_order_tool
 from bot.prompt import TurnContext, build_messages, format_price
@@ -49,6 +49,8 @@ TRAIN_WEIGHTS = {"anonymous_order": 2, "off_topic": 2, "tracking": 2, "specific_
 TRAIN_CYCLE = [intent for intent in INTENTS for _ in range(TRAIN_WEIGHTS.get(intent, 1))]
 # Anonymous visitors also ask in the signed-in shoppers' words: the same question must get "please sign in".
 ANONYMOUS_ASKS_LIKE = ("anonymous_order", "order_status", "tracking", "delivery_date")
+# What the first turn of a two-turn scenario asks (see `DataBuilder.scenario`).
+FIRST_TURN_INTENTS = {"follow_up_delivery": "order_status", "follow_up_stock": "price"}
 TAGS = ["vegan", "gluten-free", "dairy-free", "nut-free", "kosher", "organic", "vegetarian", "halal"]
 
 
@@ -175,7 +177,7 @@ def not_found(what: str) -> str:
     return f"I'm sorry, I don't have information about {what} right now. Would you like me to connect you with a person?"
 
 
-NOT_SIGNED_IN = "You're not signed in, so I can't see any orders. Please sign in and ask again."
+NOT_SIGNED_IN = SIGN_IN_ANSWER
 OTHER_DATA = "Sorry, I can't share other customers' information. I can only help with your own account."
 INJECTION = ("Sorry, I can't do that. I'm {shop}'s shopping assistant and can only help with your own orders, "
              "our products and our policies.")
@@ -404,15 +406,18 @@ class DataBuilder:
         return out
 
     def routing_examples(self, n_scenarios: int, seed: int) -> list[dict]:
-        """Training phrasings labelled with the tool they call (None: answer from the facts), for `IntentRouter`."""
+        """Training phrasings labelled with the tool they call (None: answer from the facts) and their intent,
+        for `IntentRouter`."""
         rng = random.Random(seed)
-        rows: dict[str, str | None] = {}
+        rows: dict[str, dict] = {}
         for i in range(n_scenarios):
             sc = self.scenario(INTENTS[i % len(INTENTS)], T.TRAIN, rng, held_out=False)
             for n, text in enumerate(sc.turns):
                 last = n == len(sc.turns) - 1
-                rows.setdefault(text, TOOL_INTENTS.get(sc.intent) if last else None)
-        return [{"text": text, "tool": tool} for text, tool in rows.items()]
+                intent = sc.intent if last else FIRST_TURN_INTENTS[sc.intent]
+                rows.setdefault(text, {"text": text, "tool": TOOL_INTENTS.get(sc.intent) if last else None,
+                                       "intent": intent})
+        return list(rows.values())
 
     def heldout_examples(self, n_scenarios: int, seed: int) -> list[Example]:
         """Examples in the eval-only phrasings, for measuring perplexity on answers the adapter never saw."""

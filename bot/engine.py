@@ -29,6 +29,8 @@ _ABOUT_ORDERS = re.compile(r"order|#|track|package|parcel|deliver|ship|refund", 
 MAX_FOREIGN_ORDERS = 3
 FOLLOW_UP_MAX_WORDS = 5
 TOOL_FALLBACK_ANSWER = "Sorry, I couldn't finish that request. Would you like me to connect you with a person?"
+# The answer an anonymous visitor's order question gets (settings.sign_in_gate); the adapter learns it too.
+SIGN_IN_ANSWER = "You're not signed in, so I can't see any orders. Please sign in and ask again."
 
 
 class MessageRejected(ValueError):
@@ -166,21 +168,38 @@ class ChatEngine:
         history = self.conversations.history(conversation_id, customer_id, self.settings.max_history_messages)
         ctx = self.gather(text, customer_id, history)
         session = ToolSession(customer_id, conversation_id)
+        tool = tool_for(text, self.router) if self.settings.tool_routing == "rules" else None
+        if tool is None and self._needs_sign_in(customer_id, text):
+            return self._start(conversation_id, text, ctx, lambda reply: self._fixed(reply, SIGN_IN_ANSWER))
         if self.settings.tool_routing == "model":
             ctx.tool_help = tool_help(list(self.tools.tools.values()))
             turn = _Turn(session, ctx, history, text, self.settings.max_tool_calls_per_turn)
         else:
-            tool = tool_for(text, self.router)
             if tool in self.tools.tools:
                 ctx.tool_results.append((tool, self.tools.call(session, tool, rule_arguments(tool, text))))
             turn = _Turn(session, ctx, history, text, 0)
         messages, ctx = self._build(turn)
+        return self._start(conversation_id, text, ctx, lambda reply: self._answer(reply, turn, messages))
+
+    def _needs_sign_in(self, customer_id: str | None, text: str) -> bool:
+        """An anonymous visitor asking about their orders: no order facts exist for the model to answer from,
+        and a 135M model asked anyway invents them (a tracking number, a delivery day)."""
+        return (customer_id is None and self.settings.sign_in_gate and self.router is not None
+                and self.router.asks_about_orders(text))
+
+    def _start(self, conversation_id: str, text: str, ctx: TurnContext,
+               answer: Callable[[Reply], Iterator[str]]) -> Reply:
         self.conversations.append(conversation_id, "user", text)
         reply = Reply(conversation_id, ctx, iter(()))
         reply.message_id = self.conversations.append(conversation_id, "assistant", "", status=MessageStatus.streaming)
-        reply._pieces = self._stream(reply, turn, messages)
+        reply._pieces = self._stream(reply, answer(reply))
         reply._abandon = lambda: self._store(reply, MessageStatus.interrupted)
         return reply
+
+    @staticmethod
+    def _fixed(reply: Reply, text: str) -> Iterator[str]:
+        reply.stats.finish_reason = "stop"
+        yield text
 
     def _build(self, turn: _Turn) -> tuple[list[dict[str, str]], TurnContext]:
         return build_messages(
@@ -192,11 +211,11 @@ class ChatEngine:
             max_prompt_tokens=self.settings.max_prompt_tokens,
         )
 
-    def _stream(self, reply: Reply, turn: _Turn, messages: list[dict[str, str]]) -> Iterator[str]:
+    def _stream(self, reply: Reply, answer: Iterator[str]) -> Iterator[str]:
         status = MessageStatus.interrupted
         started = time.perf_counter()
         try:
-            for piece in self._answer(reply, turn, messages):
+            for piece in answer:
                 if reply.stats.ttft_s is None:
                     reply.stats.ttft_s = time.perf_counter() - started
                 reply.text += piece

@@ -6,6 +6,10 @@ shopper phrasings (`IntentRouter`), which carries over to wordings no regex fore
 the adapter's training questions, written by `shopbot train lora` next to the adapter
 (`routing.jsonl`), so a shop's own catalog fills them.
 Only which tool to call comes from the text — never whose data.
+
+The same vote also says whether a message asks about the shopper's own orders (`asks_about_orders`,
+from the phrasings' `intent` labels): an anonymous visitor asking that is told to sign in by the
+engine, before any model could invent an order for them.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ ROUTER_NEIGHBOURS = 5
 # A handoff pauses the bot and a reorder list answers something else: only the regexes call those. The
 # vote picks among these, whose wrong call costs a shopper nothing (their own orders, a catalog search).
 ROUTED_TOOLS = frozenset({"lookup_order", "search_products"})
+# Training intents (adapters/data.py) that ask about the shopper's own orders and need a signed-in shopper.
+ORDER_INTENTS = frozenset({"order_status", "tracking", "delivery_date", "specific_order", "anonymous_order",
+                           "follow_up_delivery"})
 
 _REORDER = re.compile(
     r"\b(re-?order|re-?stock|re-?buy|buy (it |them )?again|order (it |them )?again|running (low|out)|run out|"
@@ -51,19 +58,21 @@ class IntentRouter:
     """Nearest labelled phrasings, similarity-weighted vote: the label most of the close ones share."""
 
     def __init__(self, index: VectorIndex, embed: Callable[[str], np.ndarray],
-                 neighbours: int = ROUTER_NEIGHBOURS) -> None:
+                 neighbours: int = ROUTER_NEIGHBOURS, intents: dict[str, str] | None = None) -> None:
         self.index = index
         self.embed = embed
         self.neighbours = neighbours
+        self.intents = intents or {}  # phrasing doc id -> its training intent, where the file names one
 
     @classmethod
     def open(cls, examples_file: Path, embedder: Embedder, index_dir: Path,
              embed: Callable[[str], np.ndarray] | None = None) -> IntentRouter:
-        """Index the JSONL of {"text", "tool"} (tool null: answer without one), cached like the catalog.
+        """Index the JSONL of {"text", "tool", "intent"?} (tool null: answer without one), cached like the catalog.
 
         `embed`: the query embedding to use, e.g. the retriever's cached one, which has usually just
         embedded the same question; by default the embedder's."""
         docs = []
+        intents: dict[str, str] = {}
         for n, line in enumerate(Path(examples_file).read_text().splitlines()):
             if not line.strip():
                 continue
@@ -72,17 +81,29 @@ class IntentRouter:
                 raise ValueError(f"{examples_file} line {n + 1}: 'text' must be a non-empty string")
             label = row.get("tool") or NO_TOOL
             docs.append(SearchDoc(id=f"r{n}", source_id=label, kind="routing", title=label, text=row["text"]))
+            if isinstance(row.get("intent"), str):
+                intents[f"r{n}"] = row["intent"]
         if not docs:
             raise ValueError(f"{examples_file} has no routing examples")
         index, _ = load_or_build(Path(index_dir), docs, embedder)
-        return cls(index, embed or (lambda text: embedder.embed([text])[0]))
+        return cls(index, embed or (lambda text: embedder.embed([text])[0]), intents=intents)
+
+    def _vote(self, text: str, label: Callable[[SearchDoc], object]):
+        votes: Counter = Counter()
+        for doc, similarity in self.index.search(self.embed(text), self.neighbours):
+            votes[label(doc)] += similarity
+        return votes.most_common(1)[0][0] if votes else None
 
     def tool_for(self, text: str) -> str | None:
-        votes: Counter[str] = Counter()
-        for doc, similarity in self.index.search(self.embed(text), self.neighbours):
-            votes[doc.source_id] += similarity
-        label = votes.most_common(1)[0][0] if votes else NO_TOOL
-        return None if label == NO_TOOL else label
+        label = self._vote(text, lambda doc: doc.source_id)
+        return None if label in (None, NO_TOOL) else label
+
+    def asks_about_orders(self, text: str) -> bool:
+        """Whether the nearest labelled phrasings mostly ask about the shopper's own orders, the order intents
+        voting together (False without labels)."""
+        if not self.intents:
+            return False
+        return self._vote(text, lambda doc: self.intents.get(doc.id) in ORDER_INTENTS) is True
 
 
 def tool_for(text: str, router: IntentRouter | None = None) -> str | None:

@@ -1,16 +1,16 @@
 """Per-sequence KV caches for continuous batching: one fixed slot per running sequence, reused as a prefix cache.
 
-Each layer holds all slots in one tensor `[2, slots, kv_heads, capacity, head_dim]`, so the decode step
-attends over `slots[:n]` as one contiguous batch of matrices, read in place (bfloat16 `bmm` on CPU
-copies a batch whose matrices are not packed back to back: with room for `max_len` positions per
+Each layer holds all slots in one tensor `[2, slots, kv_heads, capacity, head_dim]`, so the decode
+step attends over `slots[:n]` as one contiguous batch of matrices, read in place (bfloat16 `bmm` on
+CPU copies a batch whose matrices are not packed back to back: with room for `max_len` positions per
 slot and only the used ones attended, those copies were half of a 16-sequence decode step). The
 capacity grows in steps of `CAPACITY_STEP` positions, up to `max_len`, as sequences get longer
 (`reserve`), so attention spans at most one step beyond the longest sequence; it never shrinks, so
-long cached prefixes stay usable. Its memory is a fresh anonymous mapping, whose pages the OS
-provides (zeroed) only when first written, and growing
-copies only each slot's cached tokens, so a slot costs memory for the positions it has filled; it
-grows one layer at a time, so only one layer is ever held twice. Positions a slot has not written
-must read as zeros (`_lazy_zeros`): attention weights of exactly 0 cancel a finite value, not NaN.
+long cached prefixes stay usable. Growing copies only each slot's cached tokens, one layer at a time
+(only one layer is ever held twice). The memory is a fresh anonymous mapping (`_lazy_zeros`) whose
+pages the OS provides, zeroed, only when first written: a slot costs memory for the positions it has
+filled, and positions no sequence wrote read as zeros (attention weights of exactly 0 cancel a finite
+value, not a NaN left in recycled heap memory).
 
 A slot keeps its tokens' keys and values after its sequence ends. A new prompt starts from the
 longest prefix any slot already holds (the system prompt and shop facts are shared by most prompts),

@@ -107,3 +107,82 @@ def test_too_long_and_empty_messages_are_rejected_with_the_limit(tiny_engine):
     with pytest.raises(MessageRejected, match="empty"):
         tiny_engine.reply(cid, None, "   ")
     assert tiny_engine.conversations.messages(cid, None) == []
+
+
+ORDER_PHRASINGS = [
+    ("where is my order?", "order_status"), ("has my order shipped yet?", "order_status"),
+    ("what's my tracking number?", "tracking"), ("when will my groceries arrive?", "delivery_date"),
+    ("what's your return policy?", "policy"), ("how much does delivery cost?", "policy"),
+    ("how much is the oat milk?", "price"), ("is the bread in stock?", "stock"), ("hello!", "greeting"),
+]
+
+
+class CountingGenerator:
+    """The real generator, counting the answers it was asked for."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.calls = 0
+
+    def count_tokens(self, messages):
+        return self.inner.count_tokens(messages)
+
+    def stream(self, messages, **kwargs):
+        self.calls += 1
+        return self.inner.stream(messages, **kwargs)
+
+
+@pytest.fixture
+def gated(tiny_store, embedder, generator, tmp_path):
+    """The real engine with a router whose phrasings carry intents, and a count of model answers."""
+    import json
+
+    from bot.engine import ChatEngine
+    from bot.intents import IntentRouter
+    from bot.settings import Settings
+    from retrieval.retriever import Retriever
+
+    def build(**overrides):
+        settings = Settings(data_dir=tmp_path, max_new_tokens=8, top_k_products=2, top_k_policies=1, **overrides)
+        (tmp_path / "routing.jsonl").write_text(
+            "".join(json.dumps({"text": t, "tool": None, "intent": i}) + "\n" for t, i in ORDER_PHRASINGS))
+        router = IntentRouter.open(tmp_path / "routing.jsonl", embedder, tmp_path / "routing-index")
+        counting = CountingGenerator(generator)
+        retriever = Retriever.open(tiny_store, embedder, settings.index_dir)
+        return ChatEngine(settings, tiny_store, retriever, counting, router=router), counting
+
+    return build
+
+
+def test_an_anonymous_order_question_is_told_to_sign_in_without_the_model(gated):
+    from bot.engine import SIGN_IN_ANSWER
+
+    engine, counting = gated()
+    cid = engine.start(None)
+    reply, pieces = answer(engine, cid, None, "can you tell me when my parcel gets here?")
+    assert reply.text == SIGN_IN_ANSWER and pieces == [SIGN_IN_ANSWER]
+    assert counting.calls == 0 and reply.stats.finish_reason == "stop"
+    stored = engine.conversations.messages(cid, None)
+    assert [(m.role, m.status) for m in stored] == [("user", "complete"), ("assistant", "complete")]
+    assert stored[1].content == SIGN_IN_ANSWER
+
+
+def test_an_anonymous_policy_question_still_gets_the_models_answer(gated):
+    engine, counting = gated()
+    cid = engine.start(None)
+    reply, _ = answer(engine, cid, None, "what is your policy on returns?")
+    assert counting.calls == 1 and reply.text
+
+
+def test_a_signed_in_shoppers_order_question_goes_to_the_model(gated):
+    engine, counting = gated()
+    cid = engine.start("C1")
+    reply, _ = answer(engine, cid, "C1", "can you tell me when my parcel gets here?")
+    assert counting.calls == 1 and [o.id for o in reply.context.orders] == ["1042"]
+
+
+def test_the_sign_in_gate_can_be_switched_off(gated):
+    engine, counting = gated(sign_in_gate=False)
+    cid = engine.start(None)
+    answer(engine, cid, None, "can you tell me when my parcel gets here?")
+    assert counting.calls == 1

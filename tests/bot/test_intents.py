@@ -90,3 +90,29 @@ def test_a_routing_file_with_an_empty_text_is_refused_naming_the_line(embedder, 
     (tmp_path / "routing.jsonl").write_text('{"text": "show me my orders", "tool": "lookup_order"}\n{"text": ""}\n')
     with pytest.raises(ValueError, match="line 2"):
         IntentRouter.open(tmp_path / "routing.jsonl", embedder, tmp_path / "index")
+
+
+ORDER_AND_OTHER_PHRASINGS = [
+    ("where is my order?", "order_status"), ("has my order shipped yet?", "order_status"),
+    ("is my parcel on its way?", "order_status"), ("what's my tracking number?", "tracking"),
+    ("can I get the tracking code for my delivery?", "tracking"), ("when will my order arrive?", "delivery_date"),
+    ("when does my package get here?", "delivery_date"),
+    ("what's your return policy?", "policy"), ("how much does delivery cost?", "policy"),
+    ("what are your delivery fees?", "policy"), ("do you ship to my area?", "policy"),
+    ("is the bread in stock?", "stock"), ("do you have sourdough?", "stock"), ("how much is the oat milk?", "price"),
+    ("hi there", "greeting"),
+]
+
+
+def test_the_router_tells_order_questions_from_others_by_their_labelled_intents(embedder, tmp_path):
+    (tmp_path / "routing.jsonl").write_text(
+        "".join(json.dumps({"text": t, "tool": None, "intent": i}) + "\n" for t, i in ORDER_AND_OTHER_PHRASINGS))
+    router = IntentRouter.open(tmp_path / "routing.jsonl", embedder, tmp_path / "index")
+    assert router.asks_about_orders("has my parcel left the warehouse yet?")
+    assert router.asks_about_orders("I'd like the tracking number for my package")
+    assert not router.asks_about_orders("what do you charge for shipping?")
+    assert not router.asks_about_orders("have you got any rye bread in stock?")
+
+
+def test_a_routing_file_without_intents_never_calls_a_message_an_order_question(router):
+    assert not router.asks_about_orders("where is my order?")

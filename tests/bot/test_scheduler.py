@@ -8,6 +8,7 @@ import pytest
 
 from bot.generator import GenerationStats, SamplingConfig, TransformersGenerator
 from bot.scheduler import BatchLimits, BatchScheduler
+from bot.slot_cache import CAPACITY_STEP
 
 SYSTEM = (
     "You are the customer-service assistant of Green Basket Market. Answer in one or two short sentences, "
@@ -68,6 +69,19 @@ def test_batched_greedy_answers_equal_one_at_a_time_answers(scheduler, sequentia
 
 
 @pytest.mark.parametrize("scheduler", [BatchLimits(max_batch_size=4, prefill_chunk_tokens=16)], indirect=True)
+def test_answers_growing_the_cache_past_its_first_capacity_step_stay_the_same(loaded_model):
+    """The slot cache starts with room for CAPACITY_STEP positions and grows while these answers decode."""
+    longer = SamplingConfig(max_new_tokens=48, min_new_tokens=48, repetition_penalty=1.0)
+    single = TransformersGenerator(loaded_model, longer)
+    expected = ["".join(single.stream(chat(q))) for q in QUESTIONS]
+    s = BatchScheduler(loaded_model, longer, BatchLimits(max_batch_size=4))
+    try:
+        assert run_together(s, QUESTIONS) == expected
+        assert s.cache.capacity > CAPACITY_STEP
+    finally:
+        s.close()
+
+
 def test_prompts_fed_in_small_chunks_give_the_same_answers(scheduler, sequential_answers):
     assert run_together(scheduler, QUESTIONS) == sequential_answers
 
