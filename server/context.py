@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from bot.conversations import Conversations
-from bot.runtime import Runtime
+from bot.runtime import Runtime, trim_heap
 from bot.scheduler import torch_on_one_core
 from bot.settings import Settings
 from server.auth import TokenError, Tokens
@@ -85,6 +85,7 @@ class ServerContext:
             await loop.run_in_executor(self.executor, lambda: self.runtime.retriever)
             self.index_ready = True
             await loop.run_in_executor(self.executor, lambda: self.runtime.engine)
+            trim_heap()
             self.model_ready = True
         except Exception as exc:
             log.exception("shopbot could not start its engine")
