@@ -68,7 +68,6 @@ def test_batched_greedy_answers_equal_one_at_a_time_answers(scheduler, sequentia
     assert all(sequential_answers)
 
 
-@pytest.mark.parametrize("scheduler", [BatchLimits(max_batch_size=4, prefill_chunk_tokens=16)], indirect=True)
 def test_answers_growing_the_cache_past_its_first_capacity_step_stay_the_same(loaded_model):
     """The slot cache starts with room for CAPACITY_STEP positions and grows while these answers decode."""
     longer = SamplingConfig(max_new_tokens=48, min_new_tokens=48, repetition_penalty=1.0)
@@ -82,6 +81,7 @@ def test_answers_growing_the_cache_past_its_first_capacity_step_stay_the_same(lo
         s.close()
 
 
+@pytest.mark.parametrize("scheduler", [BatchLimits(max_batch_size=4, prefill_chunk_tokens=16)], indirect=True)
 def test_prompts_fed_in_small_chunks_give_the_same_answers(scheduler, sequential_answers):
     assert run_together(scheduler, QUESTIONS) == sequential_answers
 
