@@ -26,6 +26,9 @@ from retrieval.store import Store
 
 _ORDER_NUMBER = re.compile(r"\b\d{3,12}\b")
 _ABOUT_ORDERS = re.compile(r"order|#|track|package|parcel|deliver|ship|refund", re.IGNORECASE)
+# The sign-in gate also needs the shopper to speak of something of theirs: "how much is shipping?" and
+# "tell me about your delivery options" sit near order phrasings in the vote but are policy questions.
+_THEIR_OWN = re.compile(r"\b(my|mine|i ordered|i've ordered|i placed)\b|#\s?\d{3,}|\border \d{3,}", re.IGNORECASE)
 MAX_FOREIGN_ORDERS = 3
 FOLLOW_UP_MAX_WORDS = 5
 TOOL_FALLBACK_ANSWER = "Sorry, I couldn't finish that request. Would you like me to connect you with a person?"
@@ -185,7 +188,7 @@ class ChatEngine:
         """An anonymous visitor asking about their orders: no order facts exist for the model to answer from,
         and a 135M model asked anyway invents them (a tracking number, a delivery day)."""
         return (customer_id is None and self.settings.sign_in_gate and self.router is not None
-                and self.router.asks_about_orders(text))
+                and _THEIR_OWN.search(text) is not None and self.router.asks_about_orders(text))
 
     def _start(self, conversation_id: str, text: str, ctx: TurnContext,
                answer: Callable[[Reply], Iterator[str]]) -> Reply:

@@ -41,8 +41,8 @@ class Settings(BaseSettings):
     # labelled phrasings for rule routing's nearest-phrasing vote; None: routing.jsonl beside the adapter, if any
     routing_examples: Path | None = None
     max_tool_calls_per_turn: int = Field(2, ge=0, le=8)
-    # anonymous visitors asking about their orders (the routing phrasings' vote) are told to sign in, without the model
-    sign_in_gate: bool = True
+    # true: anonymous visitors asking about their own orders (the routing phrasings' vote) are told to sign in, without the model
+    sign_in_gate: bool = False
     # bfloat16: 1.9x the decode speed and 3.5x the prompt speed of float32 here, accuracy within a point (README)
     dtype: Literal["float32", "bfloat16"] = "bfloat16"
     # batched: continuous batching (bot/scheduler.py) for Llama-family models; sequential: one answer at a time

@@ -157,7 +157,7 @@ def gated(tiny_store, embedder, generator, tmp_path):
 def test_an_anonymous_order_question_is_told_to_sign_in_without_the_model(gated):
     from bot.engine import SIGN_IN_ANSWER
 
-    engine, counting = gated()
+    engine, counting = gated(sign_in_gate=True)
     cid = engine.start(None)
     reply, pieces = answer(engine, cid, None, "can you tell me when my parcel gets here?")
     assert reply.text == SIGN_IN_ANSWER and pieces == [SIGN_IN_ANSWER]
@@ -168,21 +168,21 @@ def test_an_anonymous_order_question_is_told_to_sign_in_without_the_model(gated)
 
 
 def test_an_anonymous_policy_question_still_gets_the_models_answer(gated):
-    engine, counting = gated()
+    engine, counting = gated(sign_in_gate=True)
     cid = engine.start(None)
     reply, _ = answer(engine, cid, None, "what is your policy on returns?")
     assert counting.calls == 1 and reply.text
 
 
 def test_a_signed_in_shoppers_order_question_goes_to_the_model(gated):
-    engine, counting = gated()
+    engine, counting = gated(sign_in_gate=True)
     cid = engine.start("C1")
     reply, _ = answer(engine, cid, "C1", "can you tell me when my parcel gets here?")
     assert counting.calls == 1 and [o.id for o in reply.context.orders] == ["1042"]
 
 
-def test_the_sign_in_gate_can_be_switched_off(gated):
-    engine, counting = gated(sign_in_gate=False)
+def test_the_sign_in_gate_is_off_unless_switched_on(gated):
+    engine, counting = gated()
     cid = engine.start(None)
     answer(engine, cid, None, "can you tell me when my parcel gets here?")
     assert counting.calls == 1

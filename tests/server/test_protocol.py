@@ -222,12 +222,16 @@ def test_an_anonymous_visitor_asking_for_orders_gets_no_order_data(server):
             assert ready["customer"] is None
             return await ask(ws, "where is my order 1042? what is the tracking number of order 1043?")
 
+    before = len(server.runtime.generator.prompts)
     events = run(go())
     sources = [s for e in events if e["type"] == "citations" for s in e["sources"]]
     assert all(s["type"] != "order" for s in sources)
-    prompt = json.dumps(server.runtime.generator.prompts[-1])
-    assert "1Z999AA10123456784" not in prompt and "771234567890" not in prompt
-    assert "FedEx" not in prompt and "UPS" not in prompt
+    for messages in server.runtime.generator.prompts[before:]:  # none at all when the sign-in gate answers
+        prompt = json.dumps(messages)
+        assert "1Z999AA10123456784" not in prompt and "771234567890" not in prompt
+        assert "FedEx" not in prompt and "UPS" not in prompt
+    text = "".join(e.get("text", "") for e in events if e["type"] == "delta")
+    assert "1Z999AA10123456784" not in text and "771234567890" not in text
 
 
 def test_a_signed_in_customer_gets_only_their_own_orders(server):
