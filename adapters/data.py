@@ -42,10 +42,13 @@ SIGNED_IN_INTENTS = {"order_status", "tracking", "delivery_date", "specific_orde
 # Serving routes tools by rules by default (no tool lines in the prompt), so most answer examples are
 # shown that way; the rest keep the model-routing prompt familiar.
 MODEL_ROUTING_SHARE = 0.35
-# Scenarios per cycle of intents in training: the ones a 135M model gets wrong most (refusing, saying
-# "sign in", picking the asked order or the right one of two prices) get twice the examples of the easy ones.
-TRAIN_WEIGHTS = {"anonymous_order": 2, "off_topic": 2, "tracking": 2, "specific_order": 2, "other_customer_order": 2,
-                 "other_customer_data": 2, "injection": 2, "unknown_product": 2, "compare": 2}
+# Scenarios per cycle of intents in training: the ones a 135M model gets wrong most get more examples.
+# Measured on the eval set (stop 12): answering the shopper's own order (it refused it as "another
+# customer's"), stock asked negatively ("are you out of X?" -> "couldn't find X"), yes/no attributes and
+# off-topic questions failed most; the refusal intents, once weighted double, had taught the over-refusal.
+TRAIN_WEIGHTS = {"order_status": 3, "specific_order": 3, "stock": 3, "attribute": 3, "off_topic": 3, "price": 2,
+                 "compare": 2, "tracking": 2, "delivery_date": 2, "follow_up_delivery": 2, "anonymous_order": 2,
+                 "other_customer_order": 2, "injection": 2}
 TRAIN_CYCLE = [intent for intent in INTENTS for _ in range(TRAIN_WEIGHTS.get(intent, 1))]
 # Anonymous visitors also ask in the signed-in shoppers' words: the same question must get "please sign in".
 ANONYMOUS_ASKS_LIKE = ("anonymous_order", "order_status", "tracking", "delivery_date")

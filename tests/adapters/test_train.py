@@ -7,7 +7,7 @@ import json
 import pytest
 
 from adapters.data import Example
-from adapters.train import PRESETS, encode, train
+from adapters.train import PRESETS, FactsPrefill, encode, example_loss, facts_detached_loss, lora_model, train
 
 
 def test_only_the_answer_and_its_end_token_are_learned(loaded_model):
@@ -17,6 +17,43 @@ def test_only_the_answer_and_its_end_token_are_learned(loaded_model):
     learned = [t for t in enc.labels if t != -100]
     assert tok.decode(learned) == "It is $3.49.<|im_end|>"
     assert enc.input_ids[-len(learned):] == learned and len(enc.labels) == len(enc.input_ids)
+
+
+@pytest.mark.model
+def test_facts_prefilled_without_gradients_give_the_whole_sequences_loss_and_train_the_adapter(builder, tmp_path):
+    import torch
+
+    from bot.model import load_model
+    from tests.conftest import MODEL_CACHE
+
+    loaded = load_model(None, MODEL_CACHE, dtype="float32")
+    items = [encode(loaded.tokenizer, e) for e in builder.training_examples(6, seed=3)[:4]]
+    assert all(0 < i.context_len < len(i.input_ids) - sum(t != -100 for t in i.labels) for i in items)
+    prefill = FactsPrefill(loaded.model)
+    model = lora_model(loaded.model, PRESETS["smoke"])
+    torch.manual_seed(0)
+    for name, p in model.named_parameters():
+        if "lora_B" in name:
+            p.data.normal_(0, 0.02)  # a trained-looking adapter: the merged copy must reproduce it
+    prefill.refresh(model)
+    model.eval()
+    for item in items:
+        with torch.no_grad():
+            whole, detached = float(example_loss(model, item, True)), float(facts_detached_loss(model, prefill, item, True))
+        assert abs(whole - detached) < 0.03 * max(1.0, whole), (whole, detached)
+        loss = facts_detached_loss(model, prefill, item, True)
+        loss.backward()
+    grads = [p.grad for name, p in model.named_parameters() if "lora_A" in name and "layers.0." in name]
+    assert grads and all(g is not None and g.abs().sum() > 0 for g in grads)
+    before = float(facts_detached_loss(model, prefill, items[0], True))
+    for name, p in model.named_parameters():
+        if "lora_B" in name:
+            p.data.zero_()
+    prefill.refresh(model)  # the merged copy follows the adapter: with B = 0 it is the base model again
+    with torch.no_grad():
+        assert float(facts_detached_loss(model, prefill, items[0], True)) != pytest.approx(before, abs=1e-3)
+        base = float(example_loss(model, items[0], True))
+        assert float(facts_detached_loss(model, prefill, items[0], True)) == pytest.approx(base, abs=0.03 * max(1.0, base))
 
 
 @pytest.mark.model
