@@ -46,9 +46,10 @@ MODEL_ROUTING_SHARE = 0.35
 # Measured on the eval set (stop 12): answering the shopper's own order (it refused it as "another
 # customer's"), stock asked negatively ("are you out of X?" -> "couldn't find X"), yes/no attributes and
 # off-topic questions failed most; the refusal intents, once weighted double, had taught the over-refusal.
-TRAIN_WEIGHTS = {"order_status": 3, "specific_order": 3, "stock": 3, "attribute": 3, "off_topic": 3, "price": 2,
-                 "compare": 2, "tracking": 2, "delivery_date": 2, "follow_up_delivery": 2, "anonymous_order": 2,
-                 "other_customer_order": 2, "injection": 2}
+# Second round: two-turn follow-ups, attributes and the right one of similar products.
+TRAIN_WEIGHTS = {"order_status": 3, "specific_order": 3, "stock": 3, "attribute": 4, "off_topic": 3, "price": 3,
+                 "compare": 3, "tracking": 2, "delivery_date": 2, "follow_up_delivery": 3, "follow_up_stock": 3,
+                 "anonymous_order": 2, "other_customer_order": 2, "injection": 2}
 TRAIN_CYCLE = [intent for intent in INTENTS for _ in range(TRAIN_WEIGHTS.get(intent, 1))]
 # Anonymous visitors also ask in the signed-in shoppers' words: the same question must get "please sign in".
 ANONYMOUS_ASKS_LIKE = ("anonymous_order", "order_status", "tracking", "delivery_date")

@@ -319,11 +319,13 @@ TRAIN: dict[str, list[str]] = {
         "and the delivery date?", "when should it turn up?", "cool, when will it be here?", "and can I track it?",
         "what's the tracking link?", "can you send the tracking too?", "ok thanks, when will it come?",
         "so when do I get it?", "will it arrive today?", "and when was it delivered?", "how do I track it?",
+        "when's the delivery due?", "expected arrival?", "what day will it come?", "and the arrival date?",
     ],
     "follow_up_stock": [
         "is it in stock?", "and do you have it in stock?", "is it available?", "and is it in stock?",
         "do you have any?", "is there stock?", "ok, can I buy it?", "can I order it?", "and how many do you have?",
         "any in stock?", "is it sold out?", "cool, do you have it?", "in stock?", "can I get one?",
+        "still available?", "do you still have some?", "how many are left?", "have you got it?", "are they in stock?",
         "and is it still available?", "do you stock it?", "are there some available?", "is it available for delivery?",
     ],
 }
