@@ -42,7 +42,7 @@ class TrainConfig(BaseModel):
     target_modules: list[str] = ALL_LINEAR
     max_tokens: int = 1700  # longer examples are dropped, never truncated (a cut prompt would teach guessing)
     checkpoint_every: int = 10
-    bf16: bool = True
+    bf16: bool | None = None  # bfloat16 autocast; None: where this CPU runs it faster (bot/precision.py)
     # the system message (the facts) is run without gradients and only the turns after it are backpropagated:
     # 3.2x the examples per CPU-hour (0.84 vs 2.66 s an example), since the facts are most of every prompt (README "The LoRA adapter")
     detach_facts: bool = True
@@ -144,7 +144,8 @@ def _answer(item: Encoded) -> list[int]:
 
 
 class FactsPrefill:
-    """A bfloat16 copy of the model with the adapter merged in, that reads the facts (system messages).
+    """A copy of the model with the adapter merged in, in the training's compute type (bfloat16 where the CPU
+    runs it faster), that reads the facts (system messages).
 
     The facts are most of every prompt and need no gradients, so they are prefilled by this copy at
     bfloat16 speed (one unpadded sequence, no LoRA side branches, no autocast casts, no dropout:
@@ -152,12 +153,10 @@ class FactsPrefill:
     after every optimizer step, so the cache is the one the current adapter would produce.
     """
 
-    def __init__(self, base) -> None:
+    def __init__(self, base, dtype) -> None:
         import copy
 
-        import torch
-
-        self.model = copy.deepcopy(base).to(torch.bfloat16).eval()
+        self.model = copy.deepcopy(base).to(dtype).eval()
         self.targets: dict[str, tuple] = {}
 
     def refresh(self, peft_model) -> None:
@@ -281,6 +280,11 @@ def train(cfg: TrainConfig, *, builder_factory, loaded, out: Path, work: Path, r
     import torch
     from tqdm import tqdm
 
+    from bot.precision import AUTO
+    from bot.precision import resolve as resolve_dtype
+
+    if cfg.bf16 is None:
+        cfg = cfg.model_copy(update={"bf16": resolve_dtype(AUTO) == "bfloat16"})
     work.mkdir(parents=True, exist_ok=True)
     (work / "config.json").write_text(cfg.model_dump_json(indent=1))
     data_file, heldout_file = work / "train.jsonl", work / "heldout.jsonl"
@@ -302,7 +306,7 @@ def train(cfg: TrainConfig, *, builder_factory, loaded, out: Path, work: Path, r
     order = (order * math.ceil(steps * cfg.batch_size / max(1, len(order))))[: steps * cfg.batch_size]
 
     torch.manual_seed(cfg.seed)
-    prefill = FactsPrefill(loaded.model) if cfg.detach_facts else None  # copied before peft wraps the model
+    prefill = FactsPrefill(loaded.model, torch.bfloat16 if cfg.bf16 else torch.float32) if cfg.detach_facts else None  # copied before peft wraps the model
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     model = lora_model(loaded.model, cfg)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.learning_rate,

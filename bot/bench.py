@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.precision import resolve as resolve_dtype
 from bot.settings import Settings
 
 # Realistic first questions of a signed-in shopper: order status, stock, price, policy, reorder.
@@ -705,7 +706,7 @@ def run_bench(options: BenchOptions, log: Callable[[str], None] = lambda _: None
                 "levels": list(options.levels), "max_new_tokens": options.max_new_tokens,
                 "min_new_tokens": settings.min_new_tokens,
                 "single_requests": options.single_requests, "server_env": options.server_env,
-                "dtype": settings.dtype, "adapter": settings.adapter_path if settings.use_adapter else None,
+                "dtype": resolve_dtype(settings.dtype), "adapter": settings.adapter_path if settings.use_adapter else None,
                 "generation": getattr(settings, "generation", None),
                 "concurrent_generations": concurrent_generations(runtime),
                 "max_queued_generations": settings.max_queued_generations,

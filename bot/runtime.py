@@ -20,6 +20,7 @@ from bot.order_tool import lookup_order_tool
 from bot.reorder_tool import ReorderModel, reorder_tool
 from bot.scheduler import BatchLimits, BatchScheduler
 from bot.search_tool import search_products_tool
+from bot.precision import resolve as resolve_dtype
 from bot.settings import Settings
 from bot.tools import ToolRegistry
 from retrieval.embeddings import load_embedder
@@ -68,7 +69,7 @@ class Runtime:
             s.model_path,
             s.model_cache_dir,
             adapter_path=s.adapter_path if s.use_adapter else None,
-            dtype=s.dtype,
+            dtype=resolve_dtype(s.dtype),
             merge_adapter=s.merge_adapter,
         )
 

@@ -43,8 +43,9 @@ class Settings(BaseSettings):
     max_tool_calls_per_turn: int = Field(2, ge=0, le=8)
     # true: anonymous visitors asking about their own orders (the routing phrasings' vote) are told to sign in, without the model
     sign_in_gate: bool = False
-    # bfloat16: 1.9x the decode speed and 3.5x the prompt speed of float32 here, accuracy within a point (README)
-    dtype: Literal["float32", "bfloat16"] = "bfloat16"
+    # auto: whichever of the two this CPU runs faster, timed at start-up (bot/precision.py). bfloat16 on CPUs with
+    # bf16 matrix units (AMX: 1.9x the decode and 3.5x the prompt speed, accuracy within a point); float32 elsewhere
+    dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     # batched: continuous batching (bot/scheduler.py) for Llama-family models; sequential: one answer at a time
     generation: Literal["batched", "sequential"] = "batched"
     max_batch_size: int = Field(16, ge=1, le=256)  # answers decoded together; more wait in order

@@ -29,7 +29,7 @@ def test_facts_prefilled_without_gradients_give_the_whole_sequences_loss_and_tra
     loaded = load_model(None, MODEL_CACHE, dtype="float32")
     items = [encode(loaded.tokenizer, e) for e in builder.training_examples(6, seed=3)[:4]]
     assert all(0 < i.context_len < len(i.input_ids) - sum(t != -100 for t in i.labels) for i in items)
-    prefill = FactsPrefill(loaded.model)
+    prefill = FactsPrefill(loaded.model, torch.bfloat16)
     model = lora_model(loaded.model, PRESETS["smoke"])
     torch.manual_seed(0)
     for name, p in model.named_parameters():

@@ -116,3 +116,28 @@ def test_the_router_tells_order_questions_from_others_by_their_labelled_intents(
 
 def test_a_routing_file_without_intents_never_calls_a_message_an_order_question(router):
     assert not router.asks_about_orders("where is my order?")
+
+
+SHAPE_OVER_WORDS = [
+    ("show me some vegan products", "search", "search_products"), ("what breakfast options do you have?", "search", "search_products"),
+    ("I'm looking for tea", "search", "search_products"), ("list your pasta range", "search", "search_products"),
+    ("find me frozen food", "search", "search_products"), ("search for cleaning products", "search", "search_products"),
+    ("is the tomato soup vegetarian?", "attribute", None), ("does the minestrone soup contain gluten?", "attribute", None),
+    ("is the cream of mushroom soup kosher?", "attribute", None), ("how much is the chicken soup?", "price", None),
+    ("what does the lentil soup cost?", "price", None), ("is the pea soup in stock?", "stock", None),
+]
+
+
+def test_the_router_follows_what_a_question_asks_not_the_product_words_it_shares(embedder, tmp_path):
+    (tmp_path / "routing.jsonl").write_text(
+        "".join(json.dumps({"text": t, "intent": i, "tool": tool}) + "\n" for t, i, tool in SHAPE_OVER_WORDS))
+    router = IntentRouter.open(tmp_path / "routing.jsonl", embedder, tmp_path / "index")
+    assert router.tool_for("I'd like to browse your soups") == "search_products"
+    assert router.tool_for("is the carrot soup vegan?") is None
+
+
+def test_the_same_phrasings_always_fit_the_same_router(embedder, tmp_path):
+    (tmp_path / "routing.jsonl").write_text(
+        "".join(json.dumps({"text": t, "intent": i, "tool": tool}) + "\n" for t, i, tool in SHAPE_OVER_WORDS))
+    first, second = (IntentRouter.open(tmp_path / "routing.jsonl", embedder, tmp_path / "index") for _ in range(2))
+    assert first.classes == second.classes and (first.weights == second.weights).all()
