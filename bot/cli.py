@@ -369,7 +369,7 @@ def train_lora(
     out: Annotated[Path | None, typer.Option(help="Adapter folder (default: adapters/demo for full, var/adapters/smoke for smoke).")] = None,
     work: Annotated[Path | None, typer.Option(help="Data, checkpoints and losses (default: DATA_DIR/train/lora-PRESET).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from the newest checkpoint in the work folder.")] = True,
-    bf16: Annotated[bool | None, typer.Option(help="bfloat16 autocast (default: the preset's).")] = None,
+    bf16: Annotated[bool | None, typer.Option(help="bfloat16 autocast (default: where this CPU runs it faster than float32).")] = None,
     max_steps: Annotated[int | None, typer.Option(min=1, help="Stop after this many optimizer steps.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for data, order and initialisation (default: the preset's).")] = None,
 ) -> None:
