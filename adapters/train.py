@@ -31,7 +31,7 @@ class TrainConfig(BaseModel):
     preset: str
     scenarios: int = Field(ge=1)  # generated conversations; tool intents yield two examples each
     heldout_scenarios: int = Field(ge=1)  # eval-phrasing examples for the perplexity report
-    routing_scenarios: int = Field(1500, ge=1)  # labelled questions for rule routing's nearest-phrasing vote
+    routing_scenarios: int = Field(1500, ge=1)  # labelled questions rule routing's classifier is fitted on
     max_steps: int | None = None  # None: one pass over the data
     batch_size: int = 8  # examples per optimizer step (micro-batches of one, accumulated)
     learning_rate: float = 4e-4

@@ -27,7 +27,7 @@ from retrieval.store import Store
 _ORDER_NUMBER = re.compile(r"\b\d{3,12}\b")
 _ABOUT_ORDERS = re.compile(r"order|#|track|package|parcel|deliver|ship|refund", re.IGNORECASE)
 # The sign-in gate also needs the shopper to speak of something of theirs: "how much is shipping?" and
-# "tell me about your delivery options" sit near order phrasings in the vote but are policy questions.
+# "tell me about your delivery options" read close to order phrasings to the router but are policy questions.
 _THEIR_OWN = re.compile(r"\b(my|mine|i ordered|i've ordered|i placed)\b|#\s?\d{3,}|\border \d{3,}", re.IGNORECASE)
 MAX_FOREIGN_ORDERS = 3
 FOLLOW_UP_MAX_WORDS = 5

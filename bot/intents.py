@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from bot.search_tool import SEARCH_PRODUCTS_TOOL
 from retrieval.documents import SearchDoc
 from retrieval.embeddings import Embedder
-from retrieval.index import VectorIndex, load_or_build
+from retrieval.index import load_or_build
 
 NO_TOOL = "none"
 # L2 strength of the router's classifier: 1e-5 to 3e-4 all routed the 345 eval questions right; at 1e-3
@@ -35,7 +35,7 @@ NO_TOOL = "none"
 ROUTER_L2 = 1e-4
 ROUTER_FIT_ITERATIONS = 500
 # A handoff pauses the bot and a reorder list answers something else: only the regexes call those. The
-# vote picks among these, whose wrong call costs a shopper nothing (their own orders, a catalog search).
+# classifier picks among these, whose wrong call costs a shopper nothing (their own orders, a catalog search).
 ROUTED_TOOLS = frozenset({"lookup_order", "search_products"})
 # Training intents (adapters/data.py) that ask about the shopper's own orders and need a signed-in shopper.
 ORDER_INTENTS = frozenset({"order_status", "tracking", "delivery_date", "specific_order", "anonymous_order",

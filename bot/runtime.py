@@ -17,10 +17,10 @@ from bot.handoff import handoff_tool
 from bot.intents import IntentRouter
 from bot.model import load_model, resolve_model_dir
 from bot.order_tool import lookup_order_tool
+from bot.precision import resolve as resolve_dtype
 from bot.reorder_tool import ReorderModel, reorder_tool
 from bot.scheduler import BatchLimits, BatchScheduler
 from bot.search_tool import search_products_tool
-from bot.precision import resolve as resolve_dtype
 from bot.settings import Settings
 from bot.tools import ToolRegistry
 from retrieval.embeddings import load_embedder

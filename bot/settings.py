@@ -38,10 +38,10 @@ class Settings(BaseSettings):
     adapter_path: str | None = None  # None: the shipped demo adapter (adapters/demo) when it exists
     use_adapter: bool = True
     tool_routing: Literal["rules", "model"] = "rules"  # rules: bot/intents.py picks tools; model: the model calls them
-    # labelled phrasings for rule routing's nearest-phrasing vote; None: routing.jsonl beside the adapter, if any
+    # labelled phrasings rule routing's classifier is fitted on; None: routing.jsonl beside the adapter, if any
     routing_examples: Path | None = None
     max_tool_calls_per_turn: int = Field(2, ge=0, le=8)
-    # true: anonymous visitors asking about their own orders (the routing phrasings' vote) are told to sign in, without the model
+    # true: anonymous visitors asking about their own orders (the routing classifier's call) are told to sign in, without the model
     sign_in_gate: bool = False
     # auto: whichever of the two this CPU runs faster, timed at start-up (bot/precision.py). bfloat16 on CPUs with
     # bf16 matrix units (AMX: 1.9x the decode and 3.5x the prompt speed, accuracy within a point); float32 elsewhere
