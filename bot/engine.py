@@ -148,13 +148,14 @@ class ChatEngine:
         """Order numbers in the question: (the shopper's own, the rest).
 
         Both are stated in the prompt, so the model answers from what it reads instead of matching a
-        number against the order lines itself; whether a foreign order exists is never looked up.
+        number against the order lines itself; whether a foreign order exists is never looked up. A number
+        is taken for a foreign order only in a question about orders ("do you have the 1000 ct pack?" is
+        not), one of the shopper's own order numbers always ("status update for 4030 please").
         """
-        if not _ABOUT_ORDERS.search(text):
-            return [], []
         own_ids = {o.id for o in own}
         numbers = list(dict.fromkeys(_ORDER_NUMBER.findall(text)))
-        return [n for n in numbers if n in own_ids], [n for n in numbers if n not in own_ids][:MAX_FOREIGN_ORDERS]
+        foreign = [n for n in numbers if n not in own_ids] if _ABOUT_ORDERS.search(text) else []
+        return [n for n in numbers if n in own_ids], foreign[:MAX_FOREIGN_ORDERS]
 
     def _orders_for(self, customer_id: str, text: str) -> list:
         """The newest orders, plus any of the shopper's own orders named by number in the text."""

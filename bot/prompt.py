@@ -7,6 +7,7 @@ see identical prompts.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -123,6 +124,17 @@ def system_message(shop_name: str, ctx: TurnContext) -> str:
     return "\n\n".join(parts)
 
 
+def name_orders(question: str, order_ids: Sequence[str]) -> str:
+    """The shopper's own order numbers in the question, written "order N" whatever form they came in.
+
+    The model reads "order 4030" as the shopper's order in the list above, but "#4030" or a bare
+    "status update for 4030" it often takes for an order it cannot find.
+    """
+    for n in order_ids:
+        question = re.sub(rf"(?:\border\s+)?(?:#\s?)?\b{re.escape(n)}\b", f"order {n}", question, flags=re.IGNORECASE)
+    return question
+
+
 def build_messages(
     shop_name: str,
     ctx: TurnContext,
@@ -143,7 +155,7 @@ def build_messages(
     )
     while True:
         messages = [{"role": "system", "content": system_message(shop_name, ctx)}, *history,
-                    {"role": "user", "content": question}]
+                    {"role": "user", "content": name_orders(question, ctx.asked_orders)}]
         if count_tokens(messages) <= max_prompt_tokens:
             return messages, ctx
         if history:

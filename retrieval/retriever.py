@@ -13,10 +13,12 @@ from pathlib import Path
 from retrieval.documents import SearchDoc, policy_docs, product_docs
 from retrieval.embeddings import Embedder
 from retrieval.index import VectorIndex, load_or_build
-from retrieval.lexical import LexicalIndex
+from retrieval.lexical import LexicalIndex, mention, tokenize
 from retrieval.store import Store
 
 RRF_K = 60
+# Added per word of `mention`: larger than any fused score, so the products a question names come first.
+MENTION_BOOST = 1.0
 CANDIDATES_PER_SCORER = 30
 QUERY_VECTORS_CACHED = 64
 
@@ -42,6 +44,11 @@ def fuse(rankings: list[list[SearchDoc]], weights: list[float]) -> list[Hit]:
             scores[doc.id] = scores.get(doc.id, 0.0) + weight / (RRF_K + rank + 1)
     ordered = sorted(scores, key=lambda i: -scores[i])
     return [Hit(by_id[i], scores[i]) for i in ordered]
+
+
+def named_first(hits: list[Hit], terms: set[str]) -> list[Hit]:
+    boosted = [Hit(h.doc, h.score + MENTION_BOOST * mention(h.doc, terms)) for h in hits]
+    return sorted(boosted, key=lambda h: -h.score)
 
 
 class Retriever:
@@ -82,7 +89,7 @@ class Retriever:
 
     def search(self, query: str, kind: str, k: int, min_similarity: float = 0.0, *, vector=None) -> list[Hit]:
         """The top k; with `min_similarity`, only documents at least that close to the query (cosine),
-        or matched by name (BM25) while nothing is that close: "where is my order?" then brings no products.
+        or matched by name or brand (BM25) while nothing is that close: "where is my order?" then brings no products.
         `vector`: the query's embedding when the caller already has it."""
         if k <= 0:
             return []
@@ -101,8 +108,9 @@ class Retriever:
         if index.lexical is None:
             return [Hit(d, 1.0 / (RRF_K + r + 1)) for r, d in enumerate(dense)][:k]
         lexical = [d for d, _ in index.lexical.search(query, CANDIDATES_PER_SCORER)]
+        terms = set(tokenize(query))
         if min_similarity > 0:
             close = {d.id for d in dense}
             unscored = {d.id for d, _ in scored} - close  # seen by the dense scorer and found too far
-            lexical = [d for d in lexical if d.id not in unscored]
-        return fuse([dense, lexical], [1.0, self.lexical_weight])[:k]
+            lexical = [d for d in lexical if d.id not in unscored and (d.kind != "product" or index.lexical.related(d, terms))]
+        return named_first(fuse([dense, lexical], [1.0, self.lexical_weight]), terms)[:k]

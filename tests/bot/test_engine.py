@@ -42,6 +42,11 @@ def test_the_shoppers_own_order_number_is_not_called_foreign(tiny_engine):
     assert tiny_engine.gather("I'd like 500 g of spaghetti", "C1", []).foreign_orders == []
 
 
+def test_a_bare_own_order_number_is_taken_for_that_order_but_a_bare_foreign_one_is_not(tiny_engine):
+    assert tiny_engine.gather("status update for 1042 please", "C1", []).asked_orders == ["1042"]
+    assert tiny_engine.gather("status update for 1043 please", "C1", []).foreign_orders == []
+
+
 def test_anonymous_visitor_gets_catalog_facts_but_no_orders(tiny_engine):
     cid = tiny_engine.start(None)
     reply, _ = answer(tiny_engine, cid, None, "is the oat milk in stock?")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.prompt import TurnContext, build_messages, order_line, product_line
+from bot.prompt import TurnContext, build_messages, name_orders, order_line, product_line
 
 
 def test_prompt_lists_facts_with_their_ids(tiny_store):
@@ -58,3 +58,23 @@ def test_a_question_longer_than_the_budget_says_what_to_do(generator):
     with pytest.raises(ValueError, match="SHOPBOT_MAX_PROMPT_TOKENS"):
         build_messages("Shop", TurnContext(), [], "word " * 500, count_tokens=generator.count_tokens,
                        max_prompt_tokens=300)
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("could you check #1042?", "could you check order 1042?"),
+    ("status update for 1042 please", "status update for order 1042 please"),
+    ("order #1042 - has it shipped?", "order 1042 - has it shipped?"),
+    ("where is order 1042?", "where is order 1042?"),
+    ("has 10420 shipped? and 1043?", "has 10420 shipped? and 1043?"),
+])
+def test_the_shoppers_own_order_numbers_reach_the_model_written_order_n(question, expected):
+    assert name_orders(question, ["1042"]) == expected
+
+
+def test_the_prompt_names_the_asked_order_but_history_keeps_the_shoppers_words(tiny_store):
+    ctx = TurnContext(orders=tiny_store.customer_orders("C1"), customer_name="Ada", asked_orders=["1042"])
+    history = [{"role": "user", "content": "hi #1042"}, {"role": "assistant", "content": "Hello!"}]
+    messages, _ = build_messages("Shop", ctx, history, "could you check #1042?",
+                                 count_tokens=lambda m: 0, max_prompt_tokens=1000)
+    assert messages[-1]["content"] == "could you check order 1042?"
+    assert messages[1]["content"] == "hi #1042"

@@ -60,7 +60,9 @@ def test_a_similarity_floor_keeps_off_topic_products_out_but_finds_asked_for_one
         bool({h.doc.source_id for h in demo_retriever.search(c.query, "products", 5)} & set(c.relevant))
         for c in cases
     )
-    assert found >= unfiltered - 1
+    # what the floor drops are typos and one-word blurb matches ("spagetti 500g", "kitchen roll" ->
+    # "6 rolls"): the price of keeping "can I change my delivery window?" free of window cleaner
+    assert found >= unfiltered - 3
 
 
 def test_one_question_is_embedded_once_for_every_kind_it_searches(demo_store, embedder, demo_dir):
@@ -82,3 +84,15 @@ def test_one_question_is_embedded_once_for_every_kind_it_searches(demo_store, em
     retriever.search("is there a returns window?", "policies", 2)
     assert counting.texts == ["oat milk for my coffee", "is there a returns window?"]
     assert not retriever.embed("oat milk for my coffee").flags.writeable  # shared: callers cannot alter it
+
+
+@pytest.mark.parametrize("size, expected", [("200 g", "P0052"), ("400 g", "P0053")])
+def test_a_question_naming_a_size_ranks_that_size_first(demo_retriever, size, expected):
+    hits = demo_retriever.search(f"how pricey is the Meadowvale Grated Parmesan {size}?", "products", 4)
+    assert hits[0].doc.source_id == expected
+
+
+def test_a_comparison_ranks_both_named_products_ahead_of_their_look_alikes(demo_retriever):
+    question = "which is cheaper, Green Basket Unsweetened Almond Milk or Nutwood Unsweetened Almond Milk?"
+    top_two = {h.doc.source_id for h in demo_retriever.search(question, "products", 4)[:2]}
+    assert top_two == {"P0094", "P0095"}
