@@ -31,16 +31,15 @@ def tokenize(text: str) -> list[str]:
     return stemmer.stemWords([t for t in _TOKEN.findall(text.lower()) if t not in _STOPWORDS])
 
 
-@lru_cache(maxsize=4096)
-def _naming_words(name: str, brand: str, size: str) -> tuple[frozenset[str], frozenset[str]]:
-    return frozenset(tokenize(name)), frozenset(tokenize(f"{name} {brand} {size}"))
+@lru_cache(maxsize=8192)
+def _words_of(*parts: str | None) -> frozenset[str]:
+    return frozenset(tokenize(" ".join(p for p in parts if p)))
 
 
 def names_any(doc: SearchDoc, query_terms: set[str]) -> bool:
     """Whether the query uses a word of the document's title, brand or category ("parmesean cheese" and
     the parmesan's category, Cheese)."""
-    meta = doc.metadata
-    return bool(_naming_words(doc.title, f"{meta.get('brand') or ''} {meta.get('category') or ''}", "")[1] & query_terms)
+    return bool(_words_of(doc.title, doc.metadata.get("brand"), doc.metadata.get("category")) & query_terms)
 
 
 def mention(doc: SearchDoc, query_terms: set[str]) -> int:
@@ -53,10 +52,10 @@ def mention(doc: SearchDoc, query_terms: set[str]) -> int:
     """
     if doc.kind != "product":
         return 0
-    name, words = _naming_words(doc.title, doc.metadata.get("brand") or "", doc.metadata.get("size") or "")
+    name = _words_of(doc.title)
     if not name or not name <= query_terms:
         return 0
-    matched = len(words & query_terms)
+    matched = len(_words_of(doc.title, doc.metadata.get("brand"), doc.metadata.get("size")) & query_terms)
     return matched if matched >= MIN_MENTION_WORDS else 0
 
 

@@ -89,7 +89,8 @@ class Retriever:
 
     def search(self, query: str, kind: str, k: int, min_similarity: float = 0.0, *, vector=None) -> list[Hit]:
         """The top k; with `min_similarity`, only documents at least that close to the query (cosine),
-        or matched by name or brand (BM25) while nothing is that close: "where is my order?" then brings no products.
+        or found by BM25 through a word of their name, brand or category, or two words, while nothing is that
+        close: "where is my order?" then brings no products.
         `vector`: the query's embedding when the caller already has it."""
         if k <= 0:
             return []
