@@ -66,8 +66,8 @@ class LexicalIndex:
         self._words = {d.id: frozenset(words) for d, words in zip(self.docs, corpus)}
         self._bm25 = BM25Okapi(corpus) if self.docs else None
 
-    def search(self, query: str, k: int) -> list[tuple[SearchDoc, float]]:
-        terms = tokenize(query)
+    def search(self, terms: list[str], k: int) -> list[tuple[SearchDoc, float]]:
+        """The top k for a query's `tokenize`d words (the caller has them already for `mention`)."""
         if self._bm25 is None or not terms or k <= 0:
             return []
         scores = self._bm25.get_scores(terms)

@@ -108,8 +108,9 @@ class Retriever:
         dense = [d for d, sim in scored if sim >= min_similarity]
         if index.lexical is None:
             return [Hit(d, 1.0 / (RRF_K + r + 1)) for r, d in enumerate(dense)][:k]
-        lexical = [d for d, _ in index.lexical.search(query, CANDIDATES_PER_SCORER)]
-        terms = set(tokenize(query))
+        words = tokenize(query)
+        lexical = [d for d, _ in index.lexical.search(words, CANDIDATES_PER_SCORER)]
+        terms = set(words)
         if min_similarity > 0:
             close = {d.id for d in dense}
             unscored = {d.id for d, _ in scored} - close  # seen by the dense scorer and found too far

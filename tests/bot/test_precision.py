@@ -1,3 +1,5 @@
+"""dtype auto: the float type this CPU measures faster, never one assumed from elsewhere."""
+
 import pytest
 
 from bot.precision import BF16_MIN_SPEEDUP, measured, pick, resolve
