@@ -104,7 +104,7 @@ class Runtime:
             return TransformersGenerator(self.loaded_model, sampling)
         limits = BatchLimits(max_batch_size=s.max_batch_size, prefill_chunk_tokens=s.prefill_chunk_tokens,
                              max_len=s.max_prompt_tokens + s.max_new_tokens)
-        return BatchScheduler(self.loaded_model, sampling, limits)
+        return BatchScheduler(self.loaded_model, sampling, limits, s.linear_kernel)
 
     def close(self) -> None:
         """Stops the batching thread, if one was started."""

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from bot import linear_kernels
 from bot.batch_forward import BatchForward, Segment
 from bot.generator import GenerationStats, IncrementalDecoder, Messages, SamplingConfig, TransformersGenerator
 from bot.model import LoadedModel
@@ -76,14 +77,15 @@ class BatchLimits:
 
 
 class BatchScheduler:
-    def __init__(self, loaded: LoadedModel, sampling: SamplingConfig, limits: BatchLimits) -> None:
+    def __init__(self, loaded: LoadedModel, sampling: SamplingConfig, limits: BatchLimits,
+                 kernel: str = linear_kernels.AUTO) -> None:
         self.single = TransformersGenerator(loaded, sampling)  # tokenizer, end-of-turn ids, logits processors
         self.sampling = sampling
         self.limits = limits
         model = loaded.model
         self.max_len = min(limits.max_len, self.single.context_window)
         self.cache = SlotCache.for_model(model.config, slots=limits.max_batch_size, max_len=self.max_len, dtype=model.dtype)
-        self.forward = BatchForward(model, self.cache)
+        self.forward = BatchForward(model, self.cache, kernel)
         self.processors = self.single.logits_processors()
         self._waiting: deque[Request] = deque()
         self._running: list[Request] = []

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     # batched: continuous batching (bot/scheduler.py) for Llama-family models; sequential: one answer at a time
     generation: Literal["batched", "sequential"] = "batched"
+    # auto: ATen's (MKL) or oneDNN's matmul for the batched model's linear layers, whichever this CPU runs faster,
+    # timed at start-up (bot/linear_kernels.py): oneDNN on an AMD EPYC (1.5x the 16-stream decode), either on Intel
+    linear_kernel: Literal["auto", "aten", "onednn"] = "auto"
     max_batch_size: int = Field(16, ge=1, le=256)  # answers decoded together; more wait in order
     prefill_chunk_tokens: int = Field(512, ge=16)  # prompt tokens per step while other answers stream
     merge_adapter: bool = True  # fold the LoRA into the weights (faster); False keeps it switchable per shop

@@ -68,6 +68,16 @@ def test_batched_greedy_answers_equal_one_at_a_time_answers(scheduler, sequentia
     assert all(sequential_answers)
 
 
+@pytest.mark.parametrize("kernel", ["aten", "onednn"])
+def test_either_matmul_kernel_gives_the_one_at_a_time_answers(loaded_model, sequential_answers, kernel):
+    s = BatchScheduler(loaded_model, GREEDY, BatchLimits(max_batch_size=4), kernel=kernel)
+    try:
+        assert s.forward.kernel == kernel
+        assert run_together(s, QUESTIONS) == sequential_answers
+    finally:
+        s.close()
+
+
 def test_answers_growing_the_cache_past_its_first_capacity_step_stay_the_same(loaded_model):
     """The slot cache starts with room for CAPACITY_STEP positions and grows while these answers decode."""
     longer = SamplingConfig(max_new_tokens=48, min_new_tokens=48, repetition_penalty=1.0)
