@@ -103,6 +103,7 @@ class Runtime:
         if not self.batched:
             return TransformersGenerator(self.loaded_model, sampling)
         limits = BatchLimits(max_batch_size=s.max_batch_size, prefill_chunk_tokens=s.prefill_chunk_tokens,
+                             prefill_step_s=s.prefill_step_s,
                              max_len=s.max_prompt_tokens + s.max_new_tokens)
         return BatchScheduler(self.loaded_model, sampling, limits, s.linear_kernel)
 

@@ -71,9 +71,27 @@ class Request:
 @dataclass(frozen=True)
 class BatchLimits:
     max_batch_size: int = 16  # sequences decoding together; more requests wait in order
-    prefill_chunk_tokens: int = 512  # prompt tokens fed per step, shared by the requests being prefilled
+    prefill_chunk_tokens: int = 512  # prompt tokens fed per step at most, shared by the requests being prefilled
+    prefill_step_s: float = 0.75  # and no more than this CPU reads in about this long (see `prefill_budget`)
     max_len: int = 2048  # prompt + answer tokens per sequence
     min_prefix_reuse: int = 16  # shorter cached prefixes are recomputed
+
+
+MIN_PREFILL_TOKENS = 16  # a prompt always advances, however slow the CPU
+PREFILL_RATE_SMOOTHING = 0.5  # weight of the newest step in the measured prompt tokens per second
+
+
+def prefill_budget(tokens_per_s: float | None, limits: BatchLimits) -> int:
+    """Prompt tokens to feed in the next step: what keeps the step near `prefill_step_s` at the measured speed.
+
+    A fixed chunk stalls running streams for as long as the CPU takes to read it: 512 tokens were 0.2 s
+    on an Intel host with AMX and 1.4 s on an AMD EPYC, and every running shopper waited that long for
+    their next token. The speed is measured on the steps that fed prompts, decode rows included, so the
+    chunk settles where a whole step takes `prefill_step_s`. Before any measurement, the full chunk.
+    """
+    if tokens_per_s is None:
+        return limits.prefill_chunk_tokens
+    return max(MIN_PREFILL_TOKENS, min(limits.prefill_chunk_tokens, int(tokens_per_s * limits.prefill_step_s)))
 
 
 class BatchScheduler:
@@ -92,6 +110,7 @@ class BatchScheduler:
         self._wake = threading.Condition()
         self._closed = False
         self.steps = 0
+        self.prefill_tokens_per_s: float | None = None
         self._thread = threading.Thread(target=self._loop, name="shopbot-batch", daemon=True)
         self._thread.start()
 
@@ -223,7 +242,8 @@ class BatchScheduler:
             if not r.prefilling:
                 segments.append(Segment(r.slot.index, [r.generated[-1]], len(r.slot.tokens)))
                 owners.append(r)
-        budget = self.limits.prefill_chunk_tokens
+        # with no answer streaming nobody waits on the step: the whole chunk reads a prompt fastest
+        budget = prefill_budget(self.prefill_tokens_per_s if owners else None, self.limits)
         for r in running:
             if r.prefilling and budget > 0:
                 chunk = r.prompt[r.fed : r.fed + budget]
@@ -232,7 +252,9 @@ class BatchScheduler:
                 owners.append(r)
                 r.fed += len(chunk)
                 budget -= len(chunk)
+        started = time.perf_counter()
         logits = self.forward(segments)
+        self._measure_prefill(sum(len(seg.tokens) for seg in segments if len(seg.tokens) > 1), time.perf_counter() - started)
         self.steps += 1
         rows = iter(range(len(logits)))
         finished: list[tuple[Request, str]] = []
@@ -251,6 +273,14 @@ class BatchScheduler:
             with self._wake:
                 for r, reason in finished:
                     self._finish(r, reason)
+
+    def _measure_prefill(self, tokens: int, seconds: float) -> None:
+        if tokens < MIN_PREFILL_TOKENS or seconds <= 0:
+            return
+        rate = tokens / seconds
+        previous = self.prefill_tokens_per_s
+        self.prefill_tokens_per_s = rate if previous is None else (
+            PREFILL_RATE_SMOOTHING * rate + (1 - PREFILL_RATE_SMOOTHING) * previous)
 
     def _sample(self, r: Request, scores: torch.Tensor) -> int:
         scores = self.single.hold_end(scores, len(r.generated))

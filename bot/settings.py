@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     # timed at start-up (bot/linear_kernels.py): oneDNN on an AMD EPYC (1.5x the 16-stream decode), either on Intel
     linear_kernel: Literal["auto", "aten", "onednn"] = "auto"
     max_batch_size: int = Field(16, ge=1, le=256)  # answers decoded together; more wait in order
-    prefill_chunk_tokens: int = Field(512, ge=16)  # prompt tokens per step while other answers stream
+    prefill_chunk_tokens: int = Field(512, ge=16)  # prompt tokens per step at most while other answers stream
+    # and only as many as this CPU reads in about this long: the longest a running answer waits for its next token
+    prefill_step_s: float = Field(0.75, gt=0)
     merge_adapter: bool = True  # fold the LoRA into the weights (faster); False keeps it switchable per shop
     embedder: str = "all-MiniLM-L6-v2"  # the bundled model, or a local sentence-transformers folder
 

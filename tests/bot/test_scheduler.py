@@ -7,7 +7,7 @@ import time
 import pytest
 
 from bot.generator import GenerationStats, SamplingConfig, TransformersGenerator
-from bot.scheduler import BatchLimits, BatchScheduler
+from bot.scheduler import MIN_PREFILL_TOKENS, BatchLimits, BatchScheduler, prefill_budget
 from bot.slot_cache import CAPACITY_STEP
 
 SYSTEM = (
@@ -94,6 +94,33 @@ def test_answers_growing_the_cache_past_its_first_capacity_step_stay_the_same(lo
 @pytest.mark.parametrize("scheduler", [BatchLimits(max_batch_size=4, prefill_chunk_tokens=16)], indirect=True)
 def test_prompts_fed_in_small_chunks_give_the_same_answers(scheduler, sequential_answers):
     assert run_together(scheduler, QUESTIONS) == sequential_answers
+
+
+def test_the_prefill_chunk_shrinks_to_what_the_cpu_reads_in_the_step_time():
+    limits = BatchLimits(prefill_chunk_tokens=512, prefill_step_s=0.4)
+    assert prefill_budget(None, limits) == 512  # nothing measured yet
+    assert prefill_budget(2500.0, limits) == 512  # a fast CPU: the cap
+    assert prefill_budget(400.0, limits) == 160  # a slow one: 0.4 s worth
+    assert prefill_budget(1.0, limits) == MIN_PREFILL_TOKENS  # a prompt always advances
+
+
+@pytest.mark.parametrize("scheduler", [BatchLimits(max_batch_size=4, prefill_step_s=1e-6)], indirect=True)
+def test_a_new_prompt_beside_a_streaming_answer_is_fed_within_the_step_time(scheduler, sequential_answers):
+    fed_beside_a_decode = []
+    forward = scheduler.forward
+
+    def recording(segments):
+        if any(len(s.tokens) == 1 for s in segments):
+            fed_beside_a_decode.append(sum(len(s.tokens) for s in segments if len(s.tokens) > 1))
+        return forward(segments)
+
+    scheduler.forward = recording
+    long = scheduler.stream(chat(QUESTIONS[2]), max_new_tokens=40)
+    next(long)  # streaming; its prompt was read whole (nobody waited) and measured the speed
+    assert "".join(scheduler.stream(chat(QUESTIONS[3]))) == sequential_answers[3]
+    long.close()
+    assert scheduler.prefill_tokens_per_s > 0
+    assert fed_beside_a_decode and max(fed_beside_a_decode) <= MIN_PREFILL_TOKENS
 
 
 def test_a_repeated_prompt_reuses_the_cached_prefix_and_answers_the_same(scheduler, sequential_answers):
