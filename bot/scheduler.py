@@ -3,9 +3,9 @@
 On a small CPU a decode step costs about the same for one sequence as for sixteen (the weights are
 read once per step either way), so sixteen shoppers answered together get nearly sixteen times the
 tokens per second of one-after-another. A request joins at the next step and leaves the step after
-its last token; its prompt is fed in chunks of at most `prefill_chunk_tokens` per step beside the
-running sequences' decode tokens, so a long new prompt delays the streams already running by one
-chunk at a time rather than freezing them. Prompt prefixes already in a cache slot (the system prompt,
+its last token; its prompt is fed in chunks beside the running sequences' decode tokens, at most
+`prefill_chunk_tokens` and no more than this CPU reads in `prefill_step_s`, so a long new prompt delays
+the streams already running by one short step at a time rather than freezing them. Prompt prefixes already in a cache slot (the system prompt,
 the shop's facts, a conversation's earlier turns) are reused instead of recomputed (`SlotCache`).
 
 `BatchScheduler` is a `Generator`: the engine calls `stream(messages)` from any thread and iterates
