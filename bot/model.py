@@ -109,6 +109,7 @@ def load_model(
         raise ValueError(f"The tokenizer in {folder} has no chat template; shopbot needs an instruct/chat model.")
     with _quiet_loading():
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype), local_files_only=True)
+    _own_weights(model)
     if adapter_path:
         from peft import PeftModel
 
@@ -117,6 +118,21 @@ def load_model(
             model = model.merge_and_unload()
     model.eval()
     return LoadedModel(model, tokenizer, str(folder), adapter_path)
+
+
+def _own_weights(model) -> None:
+    """Copy the weights out of the file they were loaded from, once, before anything writes to them.
+
+    Loaded in the file's own type, every weight is a view into a private mapping of the safetensors file.
+    Merging a LoRA then copies each page it writes (copy-on-write) while the mapping lives on, and the
+    fused q/k/v and gate/up matrices of the batched forward can never free the weights they replace:
+    measured on the bundled model in float32, 340 MB more resident than the weights themselves.
+    """
+    import torch
+
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.data = parameter.data.clone()
 
 
 def add_adapter(loaded: LoadedModel, name: str, path: str) -> None:
