@@ -3,8 +3,8 @@
 A decode step reads every weight once for a handful of rows, so it runs at the speed the kernel streams
 weights. ATen's float32 `linear` goes to MKL, which on an AMD EPYC host (AVX2, no AVX-512) streamed the
 LM head at 7 GB/s for one row and 2.5 GB/s for sixteen; oneDNN's inner product, on the same weights and
-cores, read 13 and 5 GB/s: a 16-sequence decode step went from 346 to 226 ms and a 512-token prompt
-chunk from 1.36 to 1.13 s, with the same logits to 1e-4. MKL is Intel's own library and fast on Intel
+cores, read 13 and 5 GB/s: decode steps for 1 / 4 / 16 sequences went from 125 / 271 / 355 ms to
+101 / 173 / 280 ms and a 512-token prompt chunk from 1.50 to 1.38 s, with the same logits to 1e-4. MKL is Intel's own library and fast on Intel
 CPUs, where the two may be even, and oneDNN has no bfloat16 inner product on CPUs without bf16
 instructions. So `auto` times both on the model's own LM head (its largest matrix, too big for any cache,
 as the decode step sees every weight) and takes the faster; a kernel that fails is never picked.
