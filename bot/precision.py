@@ -10,6 +10,7 @@ model's linear layers in both and takes the faster.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import cache
 
 import torch
@@ -28,18 +29,23 @@ def pick(seconds: dict[str, float]) -> str:
     return "bfloat16" if seconds["bfloat16"] * BF16_MIN_SPEEDUP <= seconds["float32"] else "float32"
 
 
+def best_seconds(work: Callable[[], object], repeats: int) -> float:
+    """The fastest of `repeats` timed runs, after one untimed run that pays for kernel selection."""
+    work()
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 def _seconds(dtype: torch.dtype) -> float:
     rows, inner, outer = PROBE_SHAPE
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(rows, inner, generator=generator).to(dtype)
     w = torch.randn(outer, inner, generator=generator).to(dtype)
-    F.linear(x, w)  # the first call pays for kernel selection
-    best = float("inf")
-    for _ in range(PROBE_REPEATS):
-        started = time.perf_counter()
-        F.linear(x, w)
-        best = min(best, time.perf_counter() - started)
-    return best
+    return best_seconds(lambda: F.linear(x, w), PROBE_REPEATS)
 
 
 @cache

@@ -243,7 +243,7 @@ class BatchScheduler:
                 segments.append(Segment(r.slot.index, [r.generated[-1]], len(r.slot.tokens)))
                 owners.append(r)
         # with no answer streaming nobody waits on the step: the whole chunk reads a prompt fastest
-        budget = prefill_budget(self.prefill_tokens_per_s if owners else None, self.limits)
+        budget = allowance = prefill_budget(self.prefill_tokens_per_s if owners else None, self.limits)
         for r in running:
             if r.prefilling and budget > 0:
                 chunk = r.prompt[r.fed : r.fed + budget]
@@ -254,7 +254,7 @@ class BatchScheduler:
                 budget -= len(chunk)
         started = time.perf_counter()
         logits = self.forward(segments)
-        self._measure_prefill(sum(len(seg.tokens) for seg in segments if len(seg.tokens) > 1), time.perf_counter() - started)
+        self._measure_prefill(allowance - budget, time.perf_counter() - started)
         self.steps += 1
         rows = iter(range(len(logits)))
         finished: list[tuple[Request, str]] = []

@@ -13,11 +13,23 @@ def test_onednn_is_picked_only_when_it_is_clearly_faster():
     assert pick({ATEN: 1.0, ONEDNN: float("inf")}) == ATEN  # oneDNN failed on this type
 
 
-def test_auto_becomes_the_kernel_this_cpu_measured_faster_for_the_weight():
-    weight = torch.randn(4096, 576)
-    seconds = measured(weight)
-    assert set(seconds) == {ATEN, ONEDNN} and all(s > 0 for s in seconds.values())
-    assert resolve("auto", weight) in (ATEN, ONEDNN)
+def test_auto_times_both_kernels_on_the_weight():
+    seconds = measured(torch.randn(4096, 576))
+    assert set(seconds) == {ATEN, ONEDNN} and all(0 < s < float("inf") for s in seconds.values())
+
+
+def test_a_kernel_that_fails_on_this_cpu_is_never_picked(monkeypatch):
+    def unsupported(x, weight, bias=None):
+        raise RuntimeError("could not create a primitive descriptor for the inner product")
+
+    monkeypatch.setitem(KERNELS, ONEDNN, unsupported)
+    assert measured(torch.randn(256, 64))[ONEDNN] == float("inf")
+    assert resolve("auto", torch.randn(256, 64)) == ATEN
+
+
+def test_auto_keeps_aten_where_torch_has_no_onednn(monkeypatch):
+    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
+    assert resolve("auto", torch.randn(256, 64)) == ATEN
 
 
 @pytest.mark.parametrize("kernel", [ATEN, ONEDNN])
