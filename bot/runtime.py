@@ -9,6 +9,8 @@ import ctypes
 import os
 from functools import cached_property
 
+import torch
+
 from bot.conversations import Conversations
 from bot.engine import ChatEngine
 from bot.batch_forward import supports
@@ -105,7 +107,8 @@ class Runtime:
         limits = BatchLimits(max_batch_size=s.max_batch_size, prefill_chunk_tokens=s.prefill_chunk_tokens,
                              prefill_step_s=s.prefill_step_s,
                              max_len=s.max_prompt_tokens + s.max_new_tokens)
-        return BatchScheduler(self.loaded_model, sampling, limits, s.linear_kernel)
+        cache_dtype = torch.bfloat16 if s.kv_cache_dtype == "bfloat16" else None
+        return BatchScheduler(self.loaded_model, sampling, limits, s.linear_kernel, cache_dtype)
 
     def close(self) -> None:
         """Stops the batching thread, if one was started."""

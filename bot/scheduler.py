@@ -96,13 +96,14 @@ def prefill_budget(tokens_per_s: float | None, limits: BatchLimits) -> int:
 
 class BatchScheduler:
     def __init__(self, loaded: LoadedModel, sampling: SamplingConfig, limits: BatchLimits,
-                 kernel: str = linear_kernels.AUTO) -> None:
+                 kernel: str = linear_kernels.AUTO, cache_dtype: torch.dtype | None = None) -> None:
         self.single = TransformersGenerator(loaded, sampling)  # tokenizer, end-of-turn ids, logits processors
         self.sampling = sampling
         self.limits = limits
         model = loaded.model
         self.max_len = min(limits.max_len, self.single.context_window)
-        self.cache = SlotCache.for_model(model.config, slots=limits.max_batch_size, max_len=self.max_len, dtype=model.dtype)
+        self.cache = SlotCache.for_model(model.config, slots=limits.max_batch_size, max_len=self.max_len,
+                                          dtype=cache_dtype or model.dtype)
         self.forward = BatchForward(model, self.cache, kernel)
         self.processors = self.single.logits_processors()
         self._waiting: deque[Request] = deque()

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # auto: ATen's (MKL) or oneDNN's matmul for the batched model's linear layers, whichever this CPU runs faster,
     # timed at start-up (bot/linear_kernels.py): oneDNN on an AMD EPYC (1.5x the 16-stream decode), either on Intel
     linear_kernel: Literal["auto", "aten", "onednn"] = "auto"
+    # bfloat16: the batched model's keys and values stored in bfloat16 whatever the weights (half the memory per
+    # shopper; attention still computes in the weights' type); model: stored in the weights' type
+    kv_cache_dtype: Literal["bfloat16", "model"] = "bfloat16"
     max_batch_size: int = Field(16, ge=1, le=256)  # answers decoded together; more wait in order
     prefill_chunk_tokens: int = Field(512, ge=16)  # prompt tokens per step at most while other answers stream
     # and only as many as this CPU reads in about this long: the longest a running answer waits for its next token

@@ -5,6 +5,7 @@ import threading
 import time
 
 import pytest
+import torch
 
 from bot.generator import GenerationStats, SamplingConfig, TransformersGenerator
 from bot.scheduler import MIN_PREFILL_TOKENS, BatchLimits, BatchScheduler, prefill_budget
@@ -73,6 +74,17 @@ def test_either_matmul_kernel_gives_the_one_at_a_time_answers(loaded_model, sequ
     s = BatchScheduler(loaded_model, GREEDY, BatchLimits(max_batch_size=4), kernel=kernel)
     try:
         assert s.forward.kernel == kernel
+        assert run_together(s, QUESTIONS) == sequential_answers
+    finally:
+        s.close()
+
+
+def test_a_bfloat16_cache_beside_float32_weights_holds_half_the_bytes_and_gives_the_same_answers(
+        loaded_model, sequential_answers):
+    assert loaded_model.model.dtype == torch.float32
+    s = BatchScheduler(loaded_model, GREEDY, BatchLimits(max_batch_size=4), cache_dtype=torch.bfloat16)
+    try:
+        assert all(layer.dtype == torch.bfloat16 for layer in s.cache.kv)
         assert run_together(s, QUESTIONS) == sequential_answers
     finally:
         s.close()

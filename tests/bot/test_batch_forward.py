@@ -1,0 +1,51 @@
+"""The decode attention's arithmetic, on small random tensors: every variant is the textbook softmax(q k^T) v."""
+
+import pytest
+import torch
+
+from bot.batch_forward import _decode_attention
+
+SLOTS, KV_HEADS, GROUP, LENGTH, DIM = 5, 3, 3, 40, 16
+
+
+def reference(q, keys, values, lengths, scale):
+    """Per slot and head, over that slot's own positions only, in float64."""
+    out = torch.empty(q.shape, dtype=torch.float64)
+    for s in range(SLOTS):
+        for h in range(KV_HEADS * GROUP):
+            k = keys[s, h // GROUP, : lengths[s]].double()
+            v = values[s, h // GROUP, : lengths[s]].double()
+            weights = torch.softmax(q[s, h].double() @ k.T * scale, dim=-1)
+            out[s, h] = weights @ v
+    return out
+
+
+@pytest.fixture
+def case():
+    g = torch.Generator().manual_seed(0)
+    q = torch.randn(SLOTS, KV_HEADS * GROUP, 1, DIM, generator=g)
+    keys = torch.randn(SLOTS, KV_HEADS, LENGTH, DIM, generator=g)
+    values = torch.randn(SLOTS, KV_HEADS, LENGTH, DIM, generator=g)
+    lengths = torch.tensor([1, 7, 40, 23, 12])
+    blocked = (torch.arange(LENGTH)[None, :] >= lengths[:, None])[:, None, None, :]
+    return q, keys, values, lengths, blocked
+
+
+@pytest.mark.parametrize("cache_dtype", [torch.float32, torch.bfloat16])
+def test_decode_attention_attends_over_each_slots_own_positions(case, cache_dtype):
+    q, keys, values, lengths, blocked = case
+    keys, values = keys.to(cache_dtype), values.to(cache_dtype)
+    out = _decode_attention(q, keys, values, blocked, DIM ** -0.5)
+    assert out.dtype == torch.float32 and out.shape == q.shape
+    expected = reference(q, keys, values, lengths, DIM ** -0.5)  # on the stored (rounded) keys and values
+    tolerance = 1e-5 if cache_dtype == torch.float32 else 2e-2  # bf16 cache: the queries are rounded too
+    torch.testing.assert_close(out.double(), expected, atol=tolerance, rtol=tolerance)
+
+
+def test_positions_past_a_slots_length_do_not_change_its_output(case):
+    q, keys, values, _, blocked = case
+    garbage = keys.clone()
+    garbage[0, :, 1:] = 1e4  # slot 0 holds one token: the rest must be masked out entirely
+    before = _decode_attention(q, keys.bfloat16(), values.bfloat16(), blocked, DIM ** -0.5)
+    after = _decode_attention(q, garbage.bfloat16(), values.bfloat16(), blocked, DIM ** -0.5)
+    torch.testing.assert_close(before, after)
