@@ -127,12 +127,51 @@ def _own_weights(model) -> None:
     Merging a LoRA then copies each page it writes (copy-on-write) while the mapping lives on, and the
     fused q/k/v and gate/up matrices of the batched forward can never free the weights they replace:
     measured on the bundled model in float32, 340 MB more resident than the weights themselves.
+    Each weight's file pages are handed back as soon as it is copied: kept until the mapping closed,
+    they held the weights twice at once, a start-up peak of 1,612 MiB for a process then at 1,130.
     """
     import torch
 
+    mapped = _file_mappings(".safetensors")
     with torch.no_grad():
         for parameter in model.parameters():
-            parameter.data = parameter.data.clone()
+            source = parameter.data
+            parameter.data = source.clone()
+            start = source.data_ptr()
+            end = start + source.numel() * source.element_size()
+            if any(low <= start and end <= high for low, high in mapped):
+                _drop_file_pages(start, end)
+
+
+def _file_mappings(suffix: str) -> list[tuple[int, int]]:
+    """Address ranges where files named `*suffix` are mapped into this process (none off Linux)."""
+    maps = Path("/proc/self/maps")
+    if not maps.exists():
+        return []
+    ranges = []
+    for line in maps.read_text().splitlines():
+        fields = line.split()
+        if len(fields) >= 6 and fields[5].endswith(suffix):
+            low, high = (int(x, 16) for x in fields[0].split("-"))
+            ranges.append((low, high))
+    return ranges
+
+
+def _drop_file_pages(start: int, end: int) -> None:
+    """Let the OS reclaim the whole pages of a file mapping between two addresses.
+
+    Only for pages of a file mapping nothing has written: should anything read them again, they come
+    back from the file unchanged (on anonymous memory the same call would zero them).
+    """
+    import ctypes
+    import mmap
+
+    first, last = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE, end // mmap.PAGESIZE * mmap.PAGESIZE
+    if last <= first:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    libc.madvise(first, last - first, mmap.MADV_DONTNEED)
 
 
 def add_adapter(loaded: LoadedModel, name: str, path: str) -> None:
