@@ -492,20 +492,6 @@ class _TokenClock:
         pass
 
 
-def eos_ids(model, tokenizer) -> list[int]:
-    from transformers import GenerationConfig
-
-    eos = GenerationConfig.from_model_config(model.config).eos_token_id
-    ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
-    for token in ("<|im_end|>", "<|eot_id|>", "<|endoftext|>"):
-        token_id = tokenizer.convert_tokens_to_ids(token)
-        if isinstance(token_id, int) and token_id != tokenizer.unk_token_id:
-            ids.add(token_id)
-    if tokenizer.eos_token_id is not None:
-        ids.add(tokenizer.eos_token_id)
-    return sorted(ids)
-
-
 def naive_reference(settings: Settings, prompts: list[ShopPrompt], max_new_tokens: int, warm_up: ShopPrompt) -> dict:
     """Plain `model.generate()`, float32, greedy, one request at a time: what a shop gets without shopbot's serving.
 
@@ -515,6 +501,7 @@ def naive_reference(settings: Settings, prompts: list[ShopPrompt], max_new_token
     import torch
     from transformers import GenerationConfig
 
+    from bot.generator import end_of_turn_ids
     from bot.model import load_model
 
     loaded = load_model(settings.model_path, settings.model_cache_dir,
@@ -524,7 +511,7 @@ def naive_reference(settings: Settings, prompts: list[ShopPrompt], max_new_token
     if hasattr(model, "merge_and_unload"):
         model, adapter = model.merge_and_unload(), "merged"
     model.eval()
-    stop = eos_ids(model, tokenizer)
+    stop = end_of_turn_ids(model.config, tokenizer)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stop[0]
 
     def config(budget: int) -> GenerationConfig:

@@ -50,6 +50,26 @@ class SamplingConfig:
     seed: int = 0
 
 
+# `<|im_start|>` too: a model that opens the next turn has ended its own, and what it writes next would be
+# an invented shopper's message (forced past its end by `min_new_tokens`, SmolLM2 did exactly that)
+END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|im_start|>")
+
+
+def end_of_turn_ids(config, tokenizer) -> list[int]:
+    """Token ids that end an answer: the model's own end-of-sequence ids and the chat format's turn markers."""
+    from transformers import GenerationConfig
+
+    eos = GenerationConfig.from_model_config(config).eos_token_id
+    ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+    for token in END_OF_TURN_TOKENS:
+        token_id = tokenizer.convert_tokens_to_ids(token)
+        if isinstance(token_id, int) and token_id != tokenizer.unk_token_id:
+            ids.add(token_id)
+    if tokenizer.eos_token_id is not None:
+        ids.add(tokenizer.eos_token_id)
+    return sorted(ids)
+
+
 class IncrementalDecoder:
     """Turns a growing token list into text pieces, holding back bytes of a half-decoded UTF-8 character."""
 
@@ -75,22 +95,13 @@ class TransformersGenerator:
 
     def __init__(self, loaded: LoadedModel, sampling: SamplingConfig) -> None:
         import torch
-        from transformers import GenerationConfig
 
         self.model = loaded.model
         self.tokenizer = loaded.tokenizer
         self.sampling = sampling
         self._torch = torch
-        eos = GenerationConfig.from_model_config(self.model.config).eos_token_id
-        eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
-        for token in ("<|im_end|>", "<|eot_id|>", "<|endoftext|>"):
-            token_id = self.tokenizer.convert_tokens_to_ids(token)
-            if isinstance(token_id, int) and token_id != self.tokenizer.unk_token_id:
-                eos_ids.add(token_id)
-        if self.tokenizer.eos_token_id is not None:
-            eos_ids.add(self.tokenizer.eos_token_id)
-        self.eos_ids = frozenset(eos_ids)
-        self._eos_index = torch.tensor(sorted(eos_ids), dtype=torch.long)
+        self.eos_ids = frozenset(end_of_turn_ids(self.model.config, self.tokenizer))
+        self._eos_index = torch.tensor(sorted(self.eos_ids), dtype=torch.long)
         self.context_window = int(getattr(self.model.config, "max_position_embeddings", 2048))
 
     def encode(self, messages: Messages) -> list[int]:

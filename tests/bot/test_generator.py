@@ -1,6 +1,8 @@
 """The real bundled model streams text piece by piece, stops where it should, and can be cancelled."""
 
-from bot.generator import GenerationStats, IncrementalDecoder
+import torch
+
+from bot.generator import GenerationStats, IncrementalDecoder, SamplingConfig, TransformersGenerator
 
 QUESTION = [
     {"role": "system", "content": "You are a shop assistant. Barista Oat Milk costs $3.49."},
@@ -56,3 +58,15 @@ def test_incremental_decoding_never_splits_a_multibyte_character(loaded_model):
     pieces = [decoder.push(i) for i in ids]
     assert "".join(pieces) == text
     assert not any("\ufffd" in p for p in pieces)
+
+
+def test_a_model_opening_the_next_turn_has_ended_its_answer(loaded_model):
+    """Forced past its end (`min_new_tokens`), the tuned SmolLM2 wrote `<|im_start|>user` and a made-up
+    shopper's message: the turn marker ends an answer like `<|im_end|>`, and is held back with it."""
+    tokenizer = loaded_model.tokenizer
+    held = TransformersGenerator(loaded_model, SamplingConfig(max_new_tokens=8, min_new_tokens=4))
+    opening, closing = (tokenizer.convert_tokens_to_ids(t) for t in ("<|im_start|>", "<|im_end|>"))
+    assert {opening, closing} <= held.eos_ids
+    scores = held.hold_end(torch.zeros(1, len(tokenizer)), produced=0)
+    assert scores[0, opening] == scores[0, closing] == float("-inf")
+    assert torch.isfinite(held.hold_end(torch.zeros(1, len(tokenizer)), produced=4)).all()
