@@ -566,8 +566,8 @@ def retrieval_queries(count: int) -> list[str]:
 def retrieval_latency(runtime, count: int) -> dict:
     """One product search as the engine runs it (embed the query, FAISS, BM25, fuse), and the embedding alone,
     in a fresh thread set up as the server's worker threads are (`ServerContext`): beside a batch scheduler they
-    run torch on one core. On the bench's main thread, after the scheduler's and the naive reference's OpenMP
-    teams, the same query took 20 ms to embed instead of 12."""
+    run torch on one core. On the bench's main thread, with two cores after the scheduler's OpenMP team, the same
+    50 searches took 28-30 ms (p50) against 20-22 ms in such a thread (AMD EPYC host)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from bot.scheduler import torch_on_one_core
