@@ -50,9 +50,11 @@ class SamplingConfig:
     seed: int = 0
 
 
-# `<|im_start|>` too: a model that opens the next turn has ended its own, and what it writes next would be
-# an invented shopper's message (forced past its end by `min_new_tokens`, SmolLM2 did exactly that)
-END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|im_start|>")
+# Ends of turns in the common chat formats (ChatML, Llama 3, Gemma, Phi-3), and their starts too: a model
+# that opens the next turn has ended its own, and what it writes next would be an invented shopper's
+# message (forced past its end by `min_new_tokens`, SmolLM2 did exactly that)
+END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<end_of_turn>", "<|end|>",
+                      "<|im_start|>", "<|start_header_id|>", "<start_of_turn>")
 
 
 def end_of_turn_ids(config, tokenizer) -> list[int]:
@@ -63,7 +65,8 @@ def end_of_turn_ids(config, tokenizer) -> list[int]:
     ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
     for token in END_OF_TURN_TOKENS:
         token_id = tokenizer.convert_tokens_to_ids(token)
-        if isinstance(token_id, int) and token_id != tokenizer.unk_token_id:
+        # an absent token maps to the unknown token's id; SmolLM2's unknown token is `<|endoftext|>` itself
+        if isinstance(token_id, int) and tokenizer.convert_ids_to_tokens(token_id) == token:
             ids.add(token_id)
     if tokenizer.eos_token_id is not None:
         ids.add(tokenizer.eos_token_id)
