@@ -103,8 +103,9 @@ class TransformersGenerator:
         self.tokenizer = loaded.tokenizer
         self.sampling = sampling
         self._torch = torch
-        self.eos_ids = frozenset(end_of_turn_ids(self.model.config, self.tokenizer))
-        self._eos_index = torch.tensor(sorted(self.eos_ids), dtype=torch.long)
+        ends = end_of_turn_ids(self.model.config, self.tokenizer)
+        self.eos_ids = frozenset(ends)
+        self._eos_index = torch.tensor(ends, dtype=torch.long)
         self.context_window = int(getattr(self.model.config, "max_position_embeddings", 2048))
 
     def encode(self, messages: Messages) -> list[int]:
