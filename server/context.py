@@ -44,6 +44,7 @@ class ServerContext:
     @classmethod
     def build(cls, runtime: Runtime) -> ServerContext:
         s = runtime.settings
+        tokens = Tokens(s)  # refuses an insecure secret before the model's config is read (or its GGUF converted)
         metrics = Metrics()
         slots = GenerationSlots(runtime.concurrent_generations, s.max_queued_generations)
         metrics.generations_active.set_function(lambda: slots.active)
@@ -51,7 +52,7 @@ class ServerContext:
         return cls(
             runtime=runtime,
             settings=s,
-            tokens=Tokens(s),
+            tokens=tokens,
             metrics=metrics,
             hub=Hub(),
             slots=slots,

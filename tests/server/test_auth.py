@@ -11,6 +11,7 @@ from bot.cli import app as cli
 from bot.runtime import Runtime
 from bot.settings import Settings
 from server.auth import DEMO_SECRET, InsecureSecret, TokenError, Tokens
+from tests.conftest import MODEL_CACHE
 from tests.server.conftest import SECRET
 
 
@@ -20,7 +21,7 @@ def test_no_secret_or_a_weak_one_refuses_to_start_outside_demo_mode(tmp_path):
     for secret in ("", "short", DEMO_SECRET):
         with pytest.raises(InsecureSecret, match="SHOPBOT_SECRET_KEY"):
             create_app(Runtime(Settings(data_dir=tmp_path, secret_key=secret)))
-    create_app(Runtime(Settings(data_dir=tmp_path, demo_mode=True)))  # the demo may use the built-in key
+    create_app(Runtime(Settings(data_dir=tmp_path, model_cache_dir=MODEL_CACHE, demo_mode=True)))  # the demo may use the built-in key
 
 
 def test_tokens_carry_the_customer_and_expire():
@@ -51,3 +52,14 @@ def test_serve_refuses_to_start_without_a_secret(tmp_path, monkeypatch):
     monkeypatch.delenv("SHOPBOT_DEMO_MODE", raising=False)
     result = CliRunner().invoke(cli, ["serve", "--port", "0"])
     assert result.exit_code == 1 and "SHOPBOT_SECRET_KEY" in result.output
+
+
+def test_the_secret_is_checked_before_the_model_is_looked_at(tmp_path, monkeypatch):
+    """A missing secret is reported at once, not after the bundled model's conversion or a model-path error."""
+    monkeypatch.setenv("SHOPBOT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SHOPBOT_MODEL_PATH", str(tmp_path / "no-such-model"))
+    monkeypatch.delenv("SHOPBOT_SECRET_KEY", raising=False)
+    monkeypatch.delenv("SHOPBOT_DEMO_MODE", raising=False)
+    result = CliRunner().invoke(cli, ["serve", "--port", "0"])
+    assert result.exit_code == 1 and "SHOPBOT_SECRET_KEY" in result.output
+    assert not (tmp_path / "models").exists()
