@@ -102,13 +102,14 @@ def chat(
 ) -> None:
     """Chat with the shop's assistant in the terminal; reads stdin line by line when piped."""
     from bot.chat import run_chat
+    from bot.engine import require_customer
     from bot.scheduler import torch_on_one_core
 
     torch_on_one_core()  # the generation scheduler's thread gets the cores
     runtime = Runtime(progress=True)
-    engine = runtime.engine
     try:
-        code = run_chat(engine, customer, interactive=sys.stdin.isatty(), console=console)
+        require_customer(runtime.store, customer)  # before the model and indexes load: a typo costs a second
+        code = run_chat(runtime.engine, customer, interactive=sys.stdin.isatty(), console=console)
     except PermissionError as exc:
         _fail(str(exc))
     raise typer.Exit(code)

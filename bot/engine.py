@@ -20,6 +20,7 @@ from bot.prompt import TurnContext, build_messages
 from bot.settings import Settings
 from bot.toolcall import MalformedCall, Shape, ToolFailure, call_complete, parse_call, shape_of, tool_help
 from bot.tools import ToolError, ToolRegistry, ToolResult, ToolSession
+from retrieval.lexical import naming, tokenize, uses_phrase
 from retrieval.retriever import Retriever
 from retrieval.schema import MessageStatus
 from retrieval.store import Store
@@ -29,11 +30,49 @@ _ABOUT_ORDERS = re.compile(r"order|#|track|package|parcel|deliver|ship|refund", 
 # The sign-in gate also needs the shopper to speak of something of theirs: "how much is shipping?" and
 # "tell me about your delivery options" read close to order phrasings to the router but are policy questions.
 _THEIR_OWN = re.compile(r"\b(my|mine|i ordered|i've ordered|i placed)\b|#\s?\d{3,}|\border \d{3,}", re.IGNORECASE)
+# "is the feta in stock? I'm vegan" asks more than the tags answer: such a turn goes to the model (with the tags' verdict)
+_ASKS_MORE = re.compile(r"how much|price|cost|stock|availab|deliver|ship|order|recommend|suggest|instead", re.IGNORECASE)
 MAX_FOREIGN_ORDERS = 3
 FOLLOW_UP_MAX_WORDS = 5
 TOOL_FALLBACK_ANSWER = "Sorry, I couldn't finish that request. Would you like me to connect you with a person?"
 # The answer an anonymous visitor's order question gets (settings.sign_in_gate); the adapter learns it too.
 SIGN_IN_ANSWER = "You're not signed in, so I can't see any orders. Please sign in and ask again."
+
+
+def _listing(words: list[str], last: str) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
+
+
+def attribute_answer(products: list, asked_tags: list[tuple[str, str]]) -> str:
+    """The catalog's answer to "is the X vegan?": a dietary or allergen claim is only ever what the tags say.
+
+    One sentence per asked product; look-alikes the question names equally (the 2 L and 4 L Whole Milk)
+    are told apart by brand and size.
+    """
+    by_id = {p.id: p for p in products}
+    asked: dict[str, list[str]] = {}
+    for product_id, tag in asked_tags:
+        if product_id in by_id:
+            asked.setdefault(product_id, []).append(tag)
+    sentences = []
+    for product_id, tags in asked.items():
+        p = by_id[product_id]
+        name = p.name if len(asked) == 1 else " ".join(filter(None, [p.brand, p.name, f"({p.size})" if p.size else None]))
+        has = [t for t in tags if t in p.tag_list]
+        lacks = [t for t in tags if t not in p.tag_list]
+        if not lacks:
+            sentences.append(f"Yes, the {name} is {_listing(has, 'and')}.")
+        elif not has:
+            sentences.append(f"The {name} is not listed as {_listing(lacks, 'or')}, so I can't confirm that.")
+        else:
+            sentences.append(f"The {name} is {_listing(has, 'and')}, but it is not listed as {_listing(lacks, 'or')}.")
+    return " ".join(sentences)
+
+
+def require_customer(store: Store, customer_id: str | None) -> None:
+    """A session names a customer the shop knows, or none (an anonymous visitor)."""
+    if customer_id is not None and store.customer(customer_id) is None:
+        raise PermissionError(f"unknown customer {customer_id!r}")
 
 
 class MessageRejected(ValueError):
@@ -106,8 +145,7 @@ class ChatEngine:
         self.conversations = Conversations(store)
 
     def start(self, customer_id: str | None) -> str:
-        if customer_id is not None and self.store.customer(customer_id) is None:
-            raise PermissionError(f"unknown customer {customer_id!r}")
+        require_customer(self.store, customer_id)
         return self.conversations.create(customer_id)
 
     def validate(self, text: str) -> str:
@@ -134,6 +172,7 @@ class ChatEngine:
             ids = [h.doc.source_id for h in hits]
             by_id = self.store.products_by_id(ids)
             ctx.products = [by_id[i] for i in ids if i in by_id]
+            ctx.asked_tags = self._tags_asked(text, query, ctx.products)
         if s.top_k_policies:
             ctx.policies = [h.doc for h in self.retriever.search(query, "policies", s.top_k_policies,
                                                                       s.min_policy_similarity, vector=vector)]
@@ -143,6 +182,37 @@ class ChatEngine:
             ctx.orders = self._orders_for(customer_id, query)
             ctx.asked_orders, ctx.foreign_orders = self._numbers_asked(text, ctx.orders)
         return ctx
+
+    def _tags_asked(self, text: str, query: str, products: list) -> list[tuple[str, str]]:
+        """(product, tag) for each tag the message names about the product it names most fully; a short
+        follow-up ("is it vegan?") asks about the product its search query (with the question before) names.
+
+        With `attribute_answers=catalog` these turns are answered from the tags (`attribute_answer`); for
+        the model the verdict is stated in its prompt. 48 attribute questions outside the eval set (half
+        about a tag the product carries): the tuned model alone 20/24 and 5/24 right, with the verdict in
+        its prompt 24/24 and 9/24 (it says "yes" regardless), from the catalog 48/48.
+        """
+        words = tokenize(text)
+        named, best = self._named(set(words), products)
+        if not best and query != text:
+            named, best = self._named(set(tokenize(query)), products)
+        if not best:
+            return []
+        tags = sorted(t for t in self.store.product_tags() if uses_phrase(words, t))
+        asked = []
+        for p in products:
+            if named[p.id] == best:
+                own = set(tokenize(f"{p.name} {p.brand or ''}"))  # "Gluten-Free Crackers" names, not asks
+                asked += [(p.id, t) for t in tags if not set(tokenize(t)) <= own]
+        return asked
+
+    @staticmethod
+    def _named(terms: set[str], products: list) -> tuple[dict[str, int], int]:
+        named = {p.id: naming(terms, p.name, p.brand, p.size) for p in products}
+        best = max(named.values(), default=0)
+        if not best and products and naming(terms, products[0].name, min_words=1):
+            best = named[products[0].id] = 1  # a one-word name ("Feta") counts for the top-ranked product only
+        return named, best
 
     def _numbers_asked(self, text: str, own: list) -> tuple[list[str], list[str]]:
         """Order numbers in the question: (the shopper's own, the rest).
@@ -175,6 +245,10 @@ class ChatEngine:
         tool = tool_for(text, self.router) if self.settings.tool_routing == "rules" else None
         if tool is None and self._needs_sign_in(customer_id, text):
             return self._start(conversation_id, text, ctx, lambda reply: self._fixed(reply, SIGN_IN_ANSWER))
+        if (tool is None and ctx.asked_tags and self.settings.attribute_answers == "catalog"
+                and not _ASKS_MORE.search(text)):
+            answer = attribute_answer(ctx.products, ctx.asked_tags)
+            return self._start(conversation_id, text, ctx, lambda reply: self._fixed(reply, answer))
         if self.settings.tool_routing == "model":
             ctx.tool_help = tool_help(list(self.tools.tools.values()))
             turn = _Turn(session, ctx, history, text, self.settings.max_tool_calls_per_turn)

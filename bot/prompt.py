@@ -38,6 +38,7 @@ class TurnContext:
     tool_help: str = ""  # the tool-call format and tools, when the model routes tools itself (bot/toolcall.py)
     foreign_orders: list[str] = field(default_factory=list)  # order numbers asked about that are not the shopper's
     asked_orders: list[str] = field(default_factory=list)  # the shopper's own orders the question names
+    asked_tags: list[tuple[str, str]] = field(default_factory=list)  # (product id, tag) the question asks about
 
     @property
     def sources(self) -> list[dict[str, str]]:
@@ -94,6 +95,12 @@ def order_line(o: OrderView, max_items: int = ORDER_ITEMS_SHOWN) -> str:
     return " | ".join(bits) + f" | items: {items}"
 
 
+def tag_line(p: Product, tag: str) -> str:
+    name = f"{p.brand} {p.name}" if p.brand else p.name
+    answer = f"yes, it is listed as {tag}" if tag in p.tag_list else f"no, it is not listed as {tag}"
+    return f"The shopper asks if the {name} is {tag}: {answer}."
+
+
 def policy_line(d: SearchDoc) -> str:
     return f"[{d.source_id}] {d.text}"
 
@@ -119,6 +126,8 @@ def system_message(shop_name: str, ctx: TurnContext) -> str:
             parts.append(f"The shopper asks about their order {order_id}.")
         for order_id in ctx.foreign_orders:
             parts.append(f"Order {order_id} is not on this shopper's account: you can only share their own orders.")
+    shown = {p.id: p for p in ctx.products}
+    parts += [tag_line(shown[i], tag) for i, tag in ctx.asked_tags if i in shown]
     for name, result in ctx.tool_results:
         parts.append(f"Result of {name}:\n{result.text}")
     return "\n\n".join(parts)
@@ -151,7 +160,7 @@ def build_messages(
     history = list(history)
     ctx = TurnContext(
         list(ctx.products), list(ctx.policies), list(ctx.orders), ctx.customer_name, list(ctx.tool_results),
-        ctx.tool_help, list(ctx.foreign_orders), list(ctx.asked_orders),
+        ctx.tool_help, list(ctx.foreign_orders), list(ctx.asked_orders), list(ctx.asked_tags),
     )
     while True:
         messages = [{"role": "system", "content": system_message(shop_name, ctx)}, *history,

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     max_tool_calls_per_turn: int = Field(2, ge=0, le=8)
     # true: anonymous visitors asking about their own orders (the routing classifier's call) are told to sign in, without the model
     sign_in_gate: bool = False
+    # catalog: "is the X vegan?" about a product the question names is answered from its tags, without the model
+    # (asked of 24 products lacking the tag, the tuned model said "yes" to 19); model: the model answers, the
+    # tags' verdict stated in its prompt
+    attribute_answers: Literal["catalog", "model"] = "catalog"
     # auto: whichever of the two this CPU runs faster, timed at start-up (bot/precision.py). bfloat16 on CPUs with
     # bf16 matrix units (AMX: 1.9x the decode and 3.5x the prompt speed, accuracy within a point); float32 elsewhere
     dtype: Literal["auto", "float32", "bfloat16"] = "auto"

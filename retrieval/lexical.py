@@ -43,20 +43,33 @@ def names_any(doc: SearchDoc, query_terms: set[str]) -> bool:
 
 
 def mention(doc: SearchDoc, query_terms: set[str]) -> int:
-    """How fully the query names this product: how many of its name, brand and size words it uses, if it
-    uses every word of the name and at least MIN_MENTION_WORDS in all (else 0: "lime fizzy water" does
-    not name the product "Limes").
+    """How fully the query names this product (`naming`); 0 for a document that is not a product.
 
     "Meadowvale Grated Parmesan 200 g" names both the 200 g and the 400 g tub, the 200 g more fully;
     rank fusion alone often ties them, and a small model answers from whichever comes first.
     """
     if doc.kind != "product":
         return 0
-    name = _words_of(doc.title)
-    if not name or not name <= query_terms:
+    return naming(query_terms, doc.title, doc.metadata.get("brand"), doc.metadata.get("size"))
+
+
+def naming(query_terms: set[str], name: str, brand: str | None = None, size: str | None = None,
+           min_words: int = MIN_MENTION_WORDS) -> int:
+    """How many of a product's name, brand and size words the query uses, if it uses every word of the
+    name and at least `min_words` in all (else 0: "lime fizzy water" does not name "Limes")."""
+    words = _words_of(name)
+    if not words or not words <= query_terms:
         return 0
-    matched = len(_words_of(doc.title, doc.metadata.get("brand"), doc.metadata.get("size")) & query_terms)
-    return matched if matched >= MIN_MENTION_WORDS else 0
+    matched = len(_words_of(name, brand, size) & query_terms)
+    return matched if matched >= min_words else 0
+
+
+def uses_phrase(query_words: Sequence[str], phrase: str) -> bool:
+    """Whether the query's words hold the phrase's words in a row: "dairy free" and "dairy-free" both
+    use "dairy-free"; "free of dairy" does not."""
+    words = tokenize(phrase)
+    n = len(words)
+    return n > 0 and any(list(query_words[i:i + n]) == words for i in range(len(query_words) - n + 1))
 
 
 class LexicalIndex:

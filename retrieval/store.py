@@ -124,6 +124,11 @@ class Store:
         with self.session() as s:
             return {p.id: p for p in s.scalars(select(Product).where(Product.id.in_(list(ids))))}
 
+    def product_tags(self) -> set[str]:
+        """Every tag any product carries: the attributes a shopper can ask about by name."""
+        with self.session() as s:
+            return {t for tags in s.scalars(select(Product.tags).distinct()) for t in tags.split(";") if t}
+
     def policies(self) -> list[Policy]:
         with self.session() as s:
             return list(s.scalars(select(Policy).order_by(Policy.id)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +16,17 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 REPO = Path(__file__).resolve().parents[1]
 # The safetensors copy of the bundled model is shared with `make setup`, so tests don't re-convert the GGUF.
 MODEL_CACHE = Path(os.environ.get("SHOPBOT_TEST_MODEL_CACHE", REPO / "var" / "models"))
+
+
+def seed_routing_index(data_dir: Path) -> None:
+    """Copy the routing phrasings' index `make setup` built into a fresh data folder.
+
+    It depends on the phrasings and the embedder, not on the shop, and its fingerprint is checked on
+    load (a stale copy is rebuilt): a command in a new folder skips ~10 s of re-embedding the same phrasings.
+    """
+    built, target = REPO / "var" / "index" / "routing", data_dir / "index" / "routing"
+    if built.is_dir() and not target.exists():
+        shutil.copytree(built, target)
 
 
 @pytest.fixture(scope="session")

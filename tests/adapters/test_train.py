@@ -10,6 +10,16 @@ from adapters.data import Example
 from adapters.train import PRESETS, FactsPrefill, encode, example_loss, facts_detached_loss, lora_model, train
 
 
+@pytest.fixture
+def small_builder(demo_settings, demo_store, demo_retriever, loaded_model):
+    """Short prompts keep these CI-sized; the mechanics are the same at any prompt size."""
+    from adapters.data import DataBuilder
+
+    small = demo_settings.model_copy(update={"max_prompt_tokens": 320, "top_k_policies": 0, "top_k_products": 2,
+                                             "max_orders_in_context": 1})
+    return DataBuilder(small, demo_store, demo_retriever, loaded_model.tokenizer)
+
+
 def test_only_the_answer_and_its_end_token_are_learned(loaded_model):
     tok = loaded_model.tokenizer
     e = Example([{"role": "system", "content": "facts"}, {"role": "user", "content": "price?"}], "It is $3.49.", "price")
@@ -20,7 +30,7 @@ def test_only_the_answer_and_its_end_token_are_learned(loaded_model):
 
 
 @pytest.mark.model
-def test_facts_prefilled_without_gradients_give_the_whole_sequences_loss_and_train_the_adapter(builder):
+def test_facts_prefilled_without_gradients_give_the_whole_sequences_loss_and_train_the_adapter(small_builder):
     import torch
 
     from bot.model import load_model
@@ -30,7 +40,7 @@ def test_facts_prefilled_without_gradients_give_the_whole_sequences_loss_and_tra
     bf16 = resolve("auto") == "bfloat16"  # the type training would use here: bfloat16 is 7x slower without bf16 units
 
     loaded = load_model(None, MODEL_CACHE, dtype="float32")
-    items = [encode(loaded.tokenizer, e) for e in builder.training_examples(6, seed=3)[:4]]
+    items = [encode(loaded.tokenizer, e) for e in small_builder.training_examples(6, seed=3)[:4]]
     assert all(0 < i.context_len < len(i.input_ids) - sum(t != -100 for t in i.labels) for i in items)
     prefill = FactsPrefill(loaded.model, torch.bfloat16 if bf16 else torch.float32)
     model = lora_model(loaded.model, PRESETS["smoke"])
@@ -61,18 +71,13 @@ def test_facts_prefilled_without_gradients_give_the_whole_sequences_loss_and_tra
 
 
 @pytest.mark.model
-def test_two_step_smoke_training_checkpoints_and_resumes(demo_settings, demo_store, demo_retriever, loaded_model, tmp_path):
-    from adapters.data import DataBuilder
+def test_two_step_smoke_training_checkpoints_and_resumes(small_builder, tmp_path):
     from bot.model import load_model
     from tests.conftest import MODEL_CACHE
 
-    # short prompts keep this CI-sized; the mechanics are the same at any prompt size
-    small = demo_settings.model_copy(update={"max_prompt_tokens": 320, "top_k_policies": 0, "top_k_products": 2,
-                                             "max_orders_in_context": 1})
-    builder = DataBuilder(small, demo_store, demo_retriever, loaded_model.tokenizer)
     cfg = PRESETS["smoke"].model_copy(update={"scenarios": 4, "heldout_scenarios": 1, "batch_size": 1, "max_steps": 2})
     work, out = tmp_path / "work", tmp_path / "adapter"
-    first = train(cfg, builder_factory=lambda: builder, loaded=load_model(None, MODEL_CACHE), out=out, work=work,
+    first = train(cfg, builder_factory=lambda: small_builder, loaded=load_model(None, MODEL_CACHE), out=out, work=work,
                   resume=True, progress_bar=False, log=lambda *_: None)
     assert first["steps"] == 2 and (out / "adapter_model.safetensors").is_file() and (out / "loss.png").is_file()
     assert (out / "adapter_config.json").is_file() and first["adapter_bytes"] < 8_000_000

@@ -6,12 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import MODEL_CACHE
+from tests.conftest import MODEL_CACHE, seed_routing_index
 
 SHOPBOT = Path(sys.executable).with_name("shopbot")
 
 
 def run_chat(tmp_path: Path, stdin: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    seed_routing_index(tmp_path)
     env = {
         **os.environ,
         "SHOPBOT_DATA_DIR": str(tmp_path),
@@ -51,6 +52,7 @@ def test_unknown_customer_is_refused_with_a_clear_error(tiny_store, tmp_path):
     result = run_chat(tmp_path, "hi\n", "--customer", "C404")
     assert result.returncode == 1
     assert "unknown customer 'C404'" in result.stderr
+    assert not (tmp_path / "index" / "products").exists()  # refused before any index or the model was loaded
 
 
 def test_where_is_my_order_over_the_demo_shop(demo_dir, demo_store):
@@ -79,3 +81,16 @@ def test_an_anonymous_visitor_asking_to_reorder_gets_no_purchase_history(demo_di
     result = run_chat(demo_dir, "what should I reorder?\n")
     assert result.returncode == 0, result.stderr
     assert "reorder: " not in result.stdout
+
+
+def test_left_to_the_tuned_model_tag_questions_are_answered_from_the_verdict_in_its_prompt(demo_dir):
+    """`attribute_answers=model`: without the tags' verdict stated in the prompt the shipped adapter said
+    "not listed as ..." to all three (the products carry the tags)."""
+    questions = ["I'm shopping gluten-free. Is the Whole Milk ok for me?",
+                 "I only buy gluten-free food. Does the Living Leaf Pure Coconut Water qualify?",
+                 "is Casa Rustica Vodka Sauce vegetarian or not"]
+    result = run_chat(demo_dir, "\n/reset\n".join(questions) + "\n", env={"SHOPBOT_ATTRIBUTE_ANSWERS": "model"})
+    assert result.returncode == 0, result.stderr
+    answers = [line.lower() for line in result.stdout.splitlines() if line.startswith("bot> ")]
+    assert len(answers) == 3 and "tokens/s" in result.stderr  # the model answered
+    assert sum("yes" in a and "not" not in a for a in answers) >= 2, answers

@@ -47,6 +47,41 @@ def test_a_bare_own_order_number_is_taken_for_that_order_but_a_bare_foreign_one_
     assert tiny_engine.gather("status update for 1043 please", "C1", []).foreign_orders == []
 
 
+def test_an_attribute_asked_of_a_named_product_is_answered_in_the_prompt_from_its_tags(tiny_engine):
+    ctx = tiny_engine.gather("I'm shopping vegan. Is the Barista Oat Milk ok for me?", None, [])
+    assert ctx.asked_tags == [("P1", "vegan")]
+    assert "The shopper asks if the Oatbury Barista Oat Milk is vegan: yes, it is listed as vegan." in system_message("Shop", ctx)
+    ctx = tiny_engine.gather("is the Meadowvale Whole Milk dairy free?", None, [])
+    assert ctx.asked_tags == [("P2", "dairy-free")]
+    assert "Whole Milk is dairy-free: no, it is not listed as dairy-free." in system_message("Shop", ctx)
+
+
+def test_a_short_follow_up_asks_the_attribute_of_the_product_named_before(tiny_engine):
+    history = [{"role": "user", "content": "how much is the Barista Oat Milk?"}, {"role": "assistant", "content": "$3.49."}]
+    assert tiny_engine.gather("is it dairy-free?", None, history).asked_tags == [("P1", "dairy-free")]
+
+
+def test_no_attribute_line_without_a_named_product_or_for_a_tag_in_the_products_own_name(tiny_engine):
+    assert tiny_engine.gather("any vegan milk?", None, []).asked_tags == []  # no product named in full
+    assert tiny_engine.gather("how much is the Barista Oat Milk?", None, []).asked_tags == []  # no tag asked
+    assert tiny_engine.gather("price of the Gluten-Free Oat Granola?", None, []).asked_tags == []  # names it, asks nothing
+
+
+def test_look_alike_products_named_alike_are_told_apart_by_brand_and_size():
+    from decimal import Decimal
+
+    from bot.engine import attribute_answer
+    from retrieval.schema import Product
+
+    small = Product(id="A", name="Whole Milk", brand="Meadowvale", size="2 L", price=Decimal("3.49"), tags="kosher")
+    large = Product(id="B", name="Whole Milk", brand="Brookfield", size="4 L", price=Decimal("5.99"), tags="")
+    assert attribute_answer([small, large], [("A", "kosher"), ("B", "kosher")]) == (
+        "Yes, the Meadowvale Whole Milk (2 L) is kosher. "
+        "The Brookfield Whole Milk (4 L) is not listed as kosher, so I can't confirm that.")
+    assert attribute_answer([large], [("B", "vegan"), ("B", "halal")]) == (
+        "The Whole Milk is not listed as vegan or halal, so I can't confirm that.")
+
+
 def test_anonymous_visitor_gets_catalog_facts_but_no_orders(tiny_engine):
     cid = tiny_engine.start(None)
     reply, _ = answer(tiny_engine, cid, None, "is the oat milk in stock?")
@@ -190,4 +225,31 @@ def test_the_sign_in_gate_is_off_unless_switched_on(gated):
     engine, counting = gated()
     cid = engine.start(None)
     answer(engine, cid, None, "can you tell me when my parcel gets here?")
+    assert counting.calls == 1
+
+
+def test_a_tag_asked_of_a_named_product_is_answered_from_the_catalog_without_the_model(gated):
+    engine, counting = gated()
+    cid = engine.start(None)
+    reply, pieces = answer(engine, cid, None, "I'm shopping vegan. Is the Barista Oat Milk ok for me?")
+    assert pieces == ["Yes, the Barista Oat Milk is vegan."] and counting.calls == 0
+    reply, _ = answer(engine, cid, None, "is the whole milk dairy-free?")
+    assert reply.text == "The Whole Milk is not listed as dairy-free, so I can't confirm that."
+    reply, _ = answer(engine, cid, None, "is the Barista Oat Milk vegan and gluten-free?")
+    assert reply.text == "The Barista Oat Milk is vegan, but it is not listed as gluten-free."
+    assert {"type": "product", "id": "P1", "title": "Barista Oat Milk"} in reply.sources
+    assert counting.calls == 0
+    assert engine.conversations.messages(cid, None)[1].content == "Yes, the Barista Oat Milk is vegan."
+
+
+def test_a_tag_question_that_asks_more_goes_to_the_model_with_the_tags_verdict(gated):
+    engine, counting = gated()
+    cid = engine.start(None)
+    reply, _ = answer(engine, cid, None, "is the Barista Oat Milk vegan and how much is it?")
+    assert counting.calls == 1 and reply.context.asked_tags == [("P1", "vegan")]
+
+
+def test_with_model_attribute_answers_the_model_answers_tag_questions(gated):
+    engine, counting = gated(attribute_answers="model")
+    answer(engine, engine.start(None), None, "is the Barista Oat Milk vegan?")
     assert counting.calls == 1

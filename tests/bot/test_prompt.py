@@ -78,3 +78,14 @@ def test_the_prompt_names_the_asked_order_but_history_keeps_the_shoppers_words(t
                                  count_tokens=lambda m: 0, max_prompt_tokens=1000)
     assert messages[-1]["content"] == "could you check order 1042?"
     assert messages[1]["content"] == "hi #1042"
+
+
+def test_an_asked_attribute_line_goes_with_its_product_when_the_budget_drops_it(tiny_store):
+    products = tiny_store.products()  # P1 Barista Oat Milk (vegan) ... P4 Spaghetti
+    ctx = TurnContext(products=products, asked_tags=[("P1", "vegan"), ("P4", "gluten-free")])
+    system = build_messages("Shop", ctx, [], "q", count_tokens=lambda m: 0, max_prompt_tokens=1000)[0][0]["content"]
+    assert "Barista Oat Milk is vegan: yes" in system and "Spaghetti No. 5 is gluten-free: no" in system
+    messages, kept = build_messages("Shop", ctx, [], "q", count_tokens=lambda m: len(m[0]["content"]),
+                                    max_prompt_tokens=len(system) - 50)  # room for one product fewer
+    assert [p.id for p in kept.products] == ["P1", "P2", "P3"] and "Spaghetti" not in messages[0]["content"]
+    assert "Barista Oat Milk is vegan: yes" in messages[0]["content"]

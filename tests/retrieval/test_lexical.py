@@ -1,7 +1,7 @@
 """How specifically a question names a product: the tie-breaker between look-alike products."""
 
 from retrieval.documents import SearchDoc
-from retrieval.lexical import LexicalIndex, mention, tokenize
+from retrieval.lexical import LexicalIndex, mention, tokenize, uses_phrase
 
 
 def product(name, brand=None, size=None):
@@ -50,3 +50,10 @@ def test_one_shared_word_of_a_blurb_does_not_relate_a_product_but_its_name_or_tw
     assert not index.related(cleaner, terms("can I change my delivery window?"))
     assert index.related(cleaner, terms("any glass cleaners?")) and index.related(cleaner, terms("PureHome stuff?"))
     assert index.related(cleaner, terms("something to shine windows")) and index.related(cleaner, terms("cleaning"))
+
+
+def test_a_tag_is_used_when_its_words_come_in_a_row_however_hyphenated():
+    assert uses_phrase(tokenize("is it dairy free?"), "dairy-free")
+    assert uses_phrase(tokenize("I'm shopping gluten-free."), "gluten-free")
+    assert not uses_phrase(tokenize("is it free of dairy?"), "dairy-free")
+    assert not uses_phrase(tokenize("is it vegetarian?"), "vegan")

@@ -47,3 +47,7 @@ def test_a_scratch_copy_of_a_server_database_is_that_database():
 
     with scratch_copy("postgresql+psycopg://shop@db/shop") as url:
         assert url == "postgresql+psycopg://shop@db/shop"
+
+
+def test_product_tags_are_every_tag_any_product_carries(tiny_store):
+    assert tiny_store.product_tags() == {"vegan", "dairy-free", "vegetarian", "gluten-free"}
