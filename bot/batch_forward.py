@@ -52,27 +52,36 @@ class Segment:
 
 @dataclass
 class _Fused:
-    qkv: torch.Tensor
-    qkv_bias: torch.Tensor | None
+    qkv: linear_kernels.Projection
     qkv_sizes: tuple[int, int, int]
-    gate_up: torch.Tensor
-    modules: tuple  # the fused modules: a LoRA wrapped around them later (peft replaces them) switches fusion off
+    o: linear_kernels.Projection
+    gate_up: linear_kernels.Projection
+    down: linear_kernels.Projection
+    modules: tuple  # the layer's linear modules: a LoRA wrapped around them later (peft replaces them) switches fusion off
 
     def valid_for(self, layer) -> bool:
-        return self.modules == (layer.self_attn.q_proj, layer.mlp.gate_proj)
+        return self.modules == _linears(layer)
 
 
-def _fuse(layer) -> _Fused | None:
-    """One matmul for q, k and v and one for gate and up: fewer, larger calls cut the per-token overhead.
+def _linears(layer) -> tuple:
+    attn, mlp = layer.self_attn, layer.mlp
+    return attn.q_proj, attn.k_proj, attn.v_proj, attn.o_proj, mlp.gate_proj, mlp.up_proj, mlp.down_proj
 
-    The modules' own weights become views into the fused tensors, so memory is not doubled. Only plain
-    `nn.Linear` layers are fused: an unmerged LoRA layer must run its own forward.
+
+def _fuse(layer, kernel: str, ranges: dict | None = None) -> _Fused | None:
+    """One matmul for q, k and v and one for gate and up, each through the chosen kernel: fewer, larger
+    calls cut the per-token overhead.
+
+    The modules' own weights become views into the fused tensors, so memory is not doubled (an int8
+    kernel holds its own packed copy beside them). Only plain `nn.Linear` layers are fused: an
+    unmerged LoRA layer must run its own forward, and then the whole layer runs its modules. `ranges`:
+    the inputs' magnitudes per channel (`bot/calibration.py`), keyed by kind, for int8 smoothing.
     """
     attn, mlp = layer.self_attn, layer.mlp
     projections = (attn.q_proj, attn.k_proj, attn.v_proj)
-    if any(type(m) is not torch.nn.Linear for m in (*projections, mlp.gate_proj, mlp.up_proj)):
+    if any(type(m) is not torch.nn.Linear for m in _linears(layer)):
         return None
-    if mlp.gate_proj.bias is not None:
+    if mlp.gate_proj.bias is not None or mlp.up_proj.bias is not None:
         return None
     sizes = tuple(m.out_features for m in projections)
     qkv = torch.cat([m.weight.detach() for m in projections])
@@ -89,7 +98,14 @@ def _fuse(layer) -> _Fused | None:
     half = mlp.gate_proj.out_features
     mlp.gate_proj.weight = torch.nn.Parameter(gate_up[:half], requires_grad=False)
     mlp.up_proj.weight = torch.nn.Parameter(gate_up[half:], requires_grad=False)
-    return _Fused(qkv, qkv_bias, sizes, gate_up, (attn.q_proj, mlp.gate_proj))
+    ranges = ranges or {}
+
+    def prepare(weight, bias, kind):
+        return linear_kernels.prepare(kernel, weight, bias, ranges.get(kind))
+
+    return _Fused(prepare(qkv, qkv_bias, "qkv"), sizes, prepare(attn.o_proj.weight, attn.o_proj.bias, "o"),
+                  prepare(gate_up, None, "gate_up"), prepare(mlp.down_proj.weight, mlp.down_proj.bias, "down"),
+                  _linears(layer))
 
 
 def _decode_attention(q, keys, values, blocked, scale):
@@ -152,21 +168,36 @@ def _rotate_half(x: torch.Tensor) -> torch.Tensor:
 
 
 class BatchForward:
-    def __init__(self, model, cache: SlotCache, kernel: str = linear_kernels.AUTO) -> None:
+    def __init__(self, model, cache: SlotCache, kernel: str = linear_kernels.AUTO,
+                 input_ranges: dict | None = None, release_float_weights: bool = False) -> None:
+        """`input_ranges`: {(layer, kind): per-channel input magnitudes} from `bot.calibration.input_ranges`,
+        which int8 linears use to smooth their inputs; without them int8 quantizes the inputs as they come.
+
+        `release_float_weights`: int8 linears hold their own packed copy, so where nothing else runs the
+        model (the server's runtime) the float weights of the layers it replaced are handed back (212 MB
+        in bfloat16 for SmolLM2); the model itself can then no longer run those layers. A LM head tied to
+        the embeddings stays: the embedding lookup reads it."""
         self.decoder, self.lm_head = decoder_of(model)
         self.kernel = linear_kernels.resolve(kernel, self.lm_head.weight.detach())
-        self.linear = linear_kernels.KERNELS[self.kernel]
         self.heads = model.config.num_attention_heads
         self.kv_heads = model.config.num_key_value_heads
         self.head_dim = cache.head_dim
         self.cache = cache
-        self.fused = [_fuse(layer) for layer in self.decoder.layers]
+        ranges = input_ranges or {}
+        self.fused = [_fuse(layer, self.kernel, {kind: r for (i, kind), r in ranges.items() if i == index})
+                      for index, layer in enumerate(self.decoder.layers)]
+        head = self.lm_head
+        self.head = (linear_kernels.prepare(self.kernel, head.weight.detach(), head.bias, ranges.get((None, "head")))
+                     if type(head) is torch.nn.Linear else head)
+        if release_float_weights and self.kernel == linear_kernels.INT8:
+            self._release_float_weights()
 
-    def _project(self, module, x: torch.Tensor) -> torch.Tensor:
-        """A plain linear layer through the chosen kernel; anything else (a LoRA layer) runs its own forward."""
-        if type(module) is torch.nn.Linear:
-            return self.linear(x, module.weight, module.bias)
-        return module(x)
+    def _release_float_weights(self) -> None:
+        modules = [m for layer, fused in zip(self.decoder.layers, self.fused) if fused is not None for m in _linears(layer)]
+        if type(self.lm_head) is torch.nn.Linear and self.lm_head.weight is not self.decoder.embed_tokens.weight:
+            modules.append(self.lm_head)
+        for module in modules:
+            module.weight = torch.nn.Parameter(torch.empty(0, dtype=module.weight.dtype), requires_grad=False)
 
     @torch.inference_mode()
     def __call__(self, segments: list[Segment]) -> torch.Tensor:
@@ -210,7 +241,7 @@ class BatchForward:
                 fused = self.fused[layer_idx] = None
             h = layer.input_layernorm(x)[0]  # [T, hidden]
             if fused is not None:
-                q, k, v = self.linear(h, fused.qkv, fused.qkv_bias).split(fused.qkv_sizes, dim=-1)
+                q, k, v = fused.qkv(h).split(fused.qkv_sizes, dim=-1)
                 q = q.reshape(-1, self.heads, self.head_dim)
                 k = k.reshape(-1, self.kv_heads, self.head_dim)
                 v = v.reshape(-1, self.kv_heads, self.head_dim)
@@ -244,11 +275,12 @@ class BatchForward:
                                                     attn_mask=causal, scale=attn.scaling, enable_gqa=True)
                 out[offset:offset + n] = oc[0].transpose(0, 1)
                 offset += n
-            x = x + self._project(attn.o_proj, out.reshape(1, -1, self.heads * self.head_dim))
+            out = out.reshape(1, -1, self.heads * self.head_dim)
+            x = x + (fused.o(out) if fused is not None else attn.o_proj(out))
             h = layer.post_attention_layernorm(x)
             if fused is not None:
-                gate, up = self.linear(h, fused.gate_up, None).chunk(2, dim=-1)
-                x = x + self._project(layer.mlp.down_proj, layer.mlp.act_fn(gate) * up)
+                gate, up = fused.gate_up(h).chunk(2, dim=-1)
+                x = x + fused.down(layer.mlp.act_fn(gate) * up)
             else:
                 x = x + layer.mlp(h)
 
@@ -257,7 +289,7 @@ class BatchForward:
             offset += len(s.tokens)
             if s.wants_logits:
                 last.append(offset - 1)
-        logits_rows = self._project(self.lm_head, self.decoder.norm(x[0, last])).float() if last else torch.empty(0)
+        logits_rows = self.head(self.decoder.norm(x[0, last])).float() if last else torch.empty(0)
         # back to the caller's segment order
         wanted = [s for s in ordered if s.wants_logits]
         order = {id(s): i for i, s in enumerate(wanted)}

@@ -655,7 +655,7 @@ def plot_sweep(result: dict, path: Path) -> Path:
         ax.legend()
     cfg = result["config"]
     fig.suptitle(f"shopbot bench: {cfg['max_new_tokens']} new tokens, dtype {cfg['dtype']}, "
-                 f"{cfg['concurrent_generations']} concurrent generations")
+                 f"linear kernel {cfg.get('linear_kernel', 'auto')}, {cfg['concurrent_generations']} concurrent generations")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -707,7 +707,8 @@ def run_bench(options: BenchOptions, log: Callable[[str], None] = lambda _: None
                 "min_new_tokens": settings.min_new_tokens,
                 "single_requests": options.single_requests, "server_env": options.server_env,
                 "dtype": resolve_dtype(settings.dtype), "adapter": settings.adapter_path if settings.use_adapter else None,
-                "generation": getattr(settings, "generation", None),
+                "generation": getattr(settings, "generation", None), "linear_kernel": settings.linear_kernel,
+                "kv_cache_dtype": settings.kv_cache_dtype,
                 "concurrent_generations": concurrent_generations(runtime),
                 "max_queued_generations": settings.max_queued_generations,
                 "tool_routing": settings.tool_routing, "cpus": os.cpu_count(),
@@ -760,6 +761,8 @@ def run_bench(options: BenchOptions, log: Callable[[str], None] = lambda _: None
             close = getattr(runtime.generator, "close", None)  # a batch scheduler's thread
             if close is not None:
                 close()
+        # what `auto` became on this CPU, as the server's own start-up measured it the same way
+        result["config"]["linear_kernel_used"] = getattr(getattr(runtime.generator, "forward", None), "kernel", None)
         result["single_stream"] = {
             "websocket": {"requests": one["requests"], "ttft_p50_s": one["ttft_p50_s"],
                           "decode_tokens_per_s_p50": one["decode_tokens_per_s_p50"], "errors": one["errors"]},

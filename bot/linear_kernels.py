@@ -11,6 +11,11 @@ as the decode step sees every weight) and takes the faster; a kernel that fails 
 
 oneDNN takes the weights in the model's own layout (`_linear_pointwise` on a plain tensor): prepacking
 them into its blocked layout gained a little more at sixteen rows, but would hold every weight twice.
+
+`int8` is not a float kernel but a change of numbers (`bot/int8_linear.py`): weights quantized once,
+activations per row, both smoothed. `auto` considers it only where the CPU has VNNI, whose 8-bit
+activations `shopbot eval answers` measured within a point of float32 (0.945 against 0.948 on an AMD
+EPYC with AVX-512; 7-bit activations without smoothing scored 0.890-0.907); elsewhere it is a setting.
 """
 
 from __future__ import annotations
@@ -20,15 +25,17 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from bot import int8_linear
 from bot.precision import best_seconds
 
-AUTO, ATEN, ONEDNN = "auto", "aten", "onednn"
+AUTO, ATEN, ONEDNN, INT8 = "auto", "aten", "onednn", "int8"
 PROBE_ROWS = (1, 16)  # one stream decoding, and a full default batch
 PROBE_REPEATS = 3
-# oneDNN must be clearly faster to replace the default: within timing noise, stay on the common path
-ONEDNN_MIN_SPEEDUP = 1.1
+# a kernel must be clearly faster to replace the default: within timing noise, stay on the common path
+MIN_SPEEDUP = 1.1
 
 Linear = Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor]
+Projection = Callable[[torch.Tensor], torch.Tensor]
 
 
 def onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
@@ -39,32 +46,62 @@ KERNELS: dict[str, Linear] = {ATEN: F.linear, ONEDNN: onednn_linear}
 
 
 def pick(seconds: dict[str, float]) -> str:
-    """The kernel to use given each one's measured time for the same work (inf: it failed)."""
-    return ONEDNN if seconds[ONEDNN] * ONEDNN_MIN_SPEEDUP <= seconds[ATEN] else ATEN
+    """The kernel to use given each one's measured time for the same work (inf: it failed): ATEN unless
+    another is clearly faster than the best so far."""
+    best = ATEN
+    for kernel in (ONEDNN, INT8):
+        if kernel in seconds and seconds[kernel] * MIN_SPEEDUP <= seconds[best]:
+            best = kernel
+    return best
 
 
-def _seconds(linear: Linear, weight: torch.Tensor) -> float:
+def candidates() -> list[str]:
+    """The kernels `auto` chooses among on this CPU: int8 only with 8-bit activations (VNNI), the
+    precision `shopbot eval answers` measured within a point of float32."""
+    kernels = [ATEN]
+    if torch.backends.mkldnn.is_available():
+        kernels.append(ONEDNN)
+    if int8_linear.available() and not int8_linear.reduce_range():
+        kernels.append(INT8)
+    return kernels
+
+
+def _seconds(kernel: str, weight: torch.Tensor) -> float:
     generator = torch.Generator().manual_seed(0)
     total = 0.0
-    for rows in PROBE_ROWS:
-        x = torch.randn(rows, weight.shape[1], generator=generator).to(weight.dtype)
-        try:
-            total += best_seconds(lambda: linear(x, weight, None), PROBE_REPEATS)
-        except RuntimeError:  # e.g. oneDNN without bfloat16 support on this CPU
-            return float("inf")
+    try:
+        projection = prepare(kernel, weight, None)
+        for rows in PROBE_ROWS:
+            x = torch.randn(rows, weight.shape[1], generator=generator).to(weight.dtype)
+            total += best_seconds(lambda: projection(x), PROBE_REPEATS)
+    except RuntimeError:  # e.g. oneDNN without bfloat16 support on this CPU
+        return float("inf")
     return total
 
 
 @torch.inference_mode()
 def measured(weight: torch.Tensor) -> dict[str, float]:
-    """Best-of-n seconds per kernel for the probe rows against `weight` (~0.5 s for SmolLM2's LM head on the AMD host)."""
-    return {name: _seconds(linear, weight) for name, linear in KERNELS.items()}
+    """Best-of-n seconds per candidate kernel for the probe rows against `weight` (~0.5 s for SmolLM2's
+    LM head on the AMD host, plus ~0.3 s to quantize it for int8)."""
+    return {kernel: _seconds(kernel, weight) for kernel in candidates()}
 
 
 def resolve(kernel: str, weight: torch.Tensor) -> str:
-    """`auto` becomes the faster kernel for this weight on this CPU; an explicit kernel is kept."""
+    """`auto` becomes the faster kernel for this weight on this CPU; an explicit kernel is kept, except
+    `int8` where torch has no x86 int8 engine (an ARM CPU): then the float kernels' choice."""
+    if kernel == INT8 and not int8_linear.available():
+        kernel = AUTO
     if kernel != AUTO:
         return kernel
-    if not torch.backends.mkldnn.is_available():
-        return ATEN
     return pick(measured(weight))
+
+
+def prepare(kernel: str, weight: torch.Tensor, bias: torch.Tensor | None,
+            input_absmax: torch.Tensor | None = None) -> Projection:
+    """The linear layer `x -> x @ weight.T + bias` through a resolved kernel, its weights packed once if it
+    packs them; `input_absmax` (per input channel, `bot/calibration.py`) lets int8 smooth its inputs."""
+    if kernel == INT8:
+        smooth = None if input_absmax is None else int8_linear.smoothing(input_absmax, weight)
+        return int8_linear.Int8Linear(weight, bias, smooth)
+    linear = KERNELS[kernel]
+    return lambda x: linear(x, weight, bias)

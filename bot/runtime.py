@@ -108,7 +108,8 @@ class Runtime:
                              prefill_step_s=s.prefill_step_s,
                              max_len=s.max_prompt_tokens + s.max_new_tokens)
         cache_dtype = torch.bfloat16 if s.kv_cache_dtype == "bfloat16" else None
-        return BatchScheduler(self.loaded_model, sampling, limits, s.linear_kernel, cache_dtype)
+        # the scheduler is the only user of this runtime's model: int8 may hand its float layers back
+        return BatchScheduler(self.loaded_model, sampling, limits, s.linear_kernel, cache_dtype, release_float_weights=True)
 
     def close(self) -> None:
         """Stops the batching thread, if one was started."""

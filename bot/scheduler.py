@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 import torch
 
 from bot import linear_kernels
-from bot.batch_forward import BatchForward, Segment
+from bot.calibration import CALIBRATION_CHAT, input_ranges
+from bot.batch_forward import BatchForward, Segment, decoder_of
 from bot.generator import GenerationStats, IncrementalDecoder, Messages, SamplingConfig, TransformersGenerator
 from bot.model import LoadedModel
 from bot.slot_cache import Slot, SlotCache
@@ -96,7 +97,8 @@ def prefill_budget(tokens_per_s: float | None, limits: BatchLimits) -> int:
 
 class BatchScheduler:
     def __init__(self, loaded: LoadedModel, sampling: SamplingConfig, limits: BatchLimits,
-                 kernel: str = linear_kernels.AUTO, cache_dtype: torch.dtype | None = None) -> None:
+                 kernel: str = linear_kernels.AUTO, cache_dtype: torch.dtype | None = None,
+                 release_float_weights: bool = False) -> None:
         self.single = TransformersGenerator(loaded, sampling)  # tokenizer, end-of-turn ids, logits processors
         self.sampling = sampling
         self.limits = limits
@@ -104,7 +106,9 @@ class BatchScheduler:
         self.max_len = min(limits.max_len, self.single.context_window)
         self.cache = SlotCache.for_model(model.config, slots=limits.max_batch_size, max_len=self.max_len,
                                           dtype=cache_dtype or model.dtype)
-        self.forward = BatchForward(model, self.cache, kernel)
+        kernel = linear_kernels.resolve(kernel, decoder_of(model)[1].weight.detach())
+        ranges = input_ranges(model, [self.single.encode(CALIBRATION_CHAT)]) if kernel == linear_kernels.INT8 else None
+        self.forward = BatchForward(model, self.cache, kernel, ranges, release_float_weights)
         self.processors = self.single.logits_processors()
         self._waiting: deque[Request] = deque()
         self._running: list[Request] = []

@@ -52,9 +52,11 @@ class Settings(BaseSettings):
     dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     # batched: continuous batching (bot/scheduler.py) for Llama-family models; sequential: one answer at a time
     generation: Literal["batched", "sequential"] = "batched"
-    # auto: ATen's (MKL) or oneDNN's matmul for the batched model's linear layers, whichever this CPU runs faster,
-    # timed at start-up (bot/linear_kernels.py): oneDNN on an AMD EPYC (1.5x the 16-stream decode), either on Intel
-    linear_kernel: Literal["auto", "aten", "onednn"] = "auto"
+    # auto: ATen's (MKL) or oneDNN's float matmul for the batched model's linear layers, or int8 weights and
+    # activations (bot/int8_linear.py, only on CPUs with VNNI), whichever this CPU runs fastest, timed at start-up
+    # (bot/linear_kernels.py): int8 on an AMD EPYC with AVX-512 (1.9x one stream's decode, eval 0.945 vs 0.948
+    # float32), oneDNN on one with AVX2 only; int8 elsewhere: 7-bit activations, unmeasured quality
+    linear_kernel: Literal["auto", "aten", "onednn", "int8"] = "auto"
     # bfloat16: the batched model's keys and values stored in bfloat16 whatever the weights (half the memory per
     # shopper; attention still computes in the weights' type); model: stored in the weights' type
     kv_cache_dtype: Literal["bfloat16", "model"] = "bfloat16"

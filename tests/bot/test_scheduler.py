@@ -23,6 +23,8 @@ QUESTIONS = [
     "Can I return things?",
 ]
 GREEDY = SamplingConfig(max_new_tokens=12, repetition_penalty=1.0)
+# transformers' own forward computes its linears with ATen in float: batched answers compared with it use the same
+FLOAT = "aten"
 
 
 def chat(question: str) -> list[dict[str, str]]:
@@ -38,7 +40,7 @@ def sequential_answers(loaded_model):
 @pytest.fixture
 def scheduler(loaded_model, request):
     limits = getattr(request, "param", BatchLimits(max_batch_size=4))
-    s = BatchScheduler(loaded_model, GREEDY, limits)
+    s = BatchScheduler(loaded_model, GREEDY, limits, kernel=FLOAT)
     yield s
     s.close()
 
@@ -79,10 +81,39 @@ def test_either_matmul_kernel_gives_the_one_at_a_time_answers(loaded_model, sequ
         s.close()
 
 
+def test_int8_linears_answer_the_same_whatever_else_is_in_the_batch(loaded_model):
+    """(How close int8 answers are to float32 ones is `shopbot eval answers`' to say: see the README.)"""
+    s = BatchScheduler(loaded_model, GREEDY, BatchLimits(max_batch_size=4), kernel="int8")
+    try:
+        alone = ["".join(s.stream(chat(q))) for q in QUESTIONS]
+        assert all(alone)
+        assert run_together(s, QUESTIONS) == alone
+    finally:
+        s.close()
+
+
+def test_int8_hands_the_float_layers_back_where_asked_and_answers_the_same(loaded_model):
+    from bot.model import load_model
+    from tests.conftest import MODEL_CACHE
+
+    own = load_model(None, MODEL_CACHE)
+    kept = BatchScheduler(loaded_model, GREEDY, BatchLimits(max_batch_size=2), kernel="int8")
+    released = BatchScheduler(own, GREEDY, BatchLimits(max_batch_size=2), kernel="int8", release_float_weights=True)
+    try:
+        layer = own.model.model.layers[3]
+        assert layer.self_attn.q_proj.weight.numel() == 0 and layer.mlp.down_proj.weight.numel() == 0
+        assert loaded_model.model.model.layers[3].self_attn.q_proj.weight.numel() > 0  # not asked: kept
+        assert own.model.lm_head.weight.numel() > 0  # tied to the embeddings, which still read it
+        assert ["".join(released.stream(chat(q))) for q in QUESTIONS[:2]] == ["".join(kept.stream(chat(q))) for q in QUESTIONS[:2]]
+    finally:
+        kept.close()
+        released.close()
+
+
 def test_a_bfloat16_cache_beside_float32_weights_holds_half_the_bytes_and_gives_the_same_answers(
         loaded_model, sequential_answers):
     assert loaded_model.model.dtype == torch.float32
-    s = BatchScheduler(loaded_model, GREEDY, BatchLimits(max_batch_size=4), cache_dtype=torch.bfloat16)
+    s = BatchScheduler(loaded_model, GREEDY, BatchLimits(max_batch_size=4), kernel=FLOAT, cache_dtype=torch.bfloat16)
     try:
         assert all(layer.dtype == torch.bfloat16 for layer in s.cache.kv)
         assert run_together(s, QUESTIONS) == sequential_answers
@@ -95,7 +126,7 @@ def test_answers_growing_the_cache_past_its_first_capacity_step_stay_the_same(lo
     longer = SamplingConfig(max_new_tokens=48, min_new_tokens=48, repetition_penalty=1.0)
     single = TransformersGenerator(loaded_model, longer)
     expected = ["".join(single.stream(chat(q))) for q in QUESTIONS]
-    s = BatchScheduler(loaded_model, longer, BatchLimits(max_batch_size=4))
+    s = BatchScheduler(loaded_model, longer, BatchLimits(max_batch_size=4), kernel=FLOAT)
     try:
         assert run_together(s, QUESTIONS) == expected
         assert s.cache.capacity > CAPACITY_STEP
@@ -206,7 +237,7 @@ def test_min_new_tokens_keeps_a_short_answer_going_in_both_generators(loaded_mod
     held = SamplingConfig(max_new_tokens=40, min_new_tokens=20)
     sequential, batched = GenerationStats(), GenerationStats()
     one = "".join(TransformersGenerator(loaded_model, held).stream(question, stats=sequential))
-    scheduler = BatchScheduler(loaded_model, held, BatchLimits(max_batch_size=2))
+    scheduler = BatchScheduler(loaded_model, held, BatchLimits(max_batch_size=2), kernel=FLOAT)
     try:
         together = "".join(scheduler.stream(question, stats=batched))
     finally:
