@@ -68,7 +68,7 @@ def _linears(layer) -> tuple:
     return attn.q_proj, attn.k_proj, attn.v_proj, attn.o_proj, mlp.gate_proj, mlp.up_proj, mlp.down_proj
 
 
-def _fuse(layer, kernel: str, ranges: dict | None = None) -> _Fused | None:
+def _fuse(layer, kernel: str, ranges: dict | None = None, release: bool = False) -> _Fused | None:
     """One matmul for q, k and v and one for gate and up, each through the chosen kernel: fewer, larger
     calls cut the per-token overhead.
 
@@ -76,6 +76,8 @@ def _fuse(layer, kernel: str, ranges: dict | None = None) -> _Fused | None:
     kernel holds its own packed copy beside them). Only plain `nn.Linear` layers are fused: an
     unmerged LoRA layer must run its own forward, and then the whole layer runs its modules. `ranges`:
     the inputs' magnitudes per channel (`bot/calibration.py`), keyed by kind, for int8 smoothing.
+    `release` (int8 only): the layer's float weights are handed back as soon as they are packed, so
+    start-up never holds more than one layer's float copies beside the packed ones.
     """
     attn, mlp = layer.self_attn, layer.mlp
     projections = (attn.q_proj, attn.k_proj, attn.v_proj)
@@ -103,9 +105,17 @@ def _fuse(layer, kernel: str, ranges: dict | None = None) -> _Fused | None:
     def prepare(weight, bias, kind):
         return linear_kernels.prepare(kernel, weight, bias, ranges.get(kind))
 
-    return _Fused(prepare(qkv, qkv_bias, "qkv"), sizes, prepare(attn.o_proj.weight, attn.o_proj.bias, "o"),
-                  prepare(gate_up, None, "gate_up"), prepare(mlp.down_proj.weight, mlp.down_proj.bias, "down"),
-                  _linears(layer))
+    fused = _Fused(prepare(qkv, qkv_bias, "qkv"), sizes, prepare(attn.o_proj.weight, attn.o_proj.bias, "o"),
+                   prepare(gate_up, None, "gate_up"), prepare(mlp.down_proj.weight, mlp.down_proj.bias, "down"),
+                   _linears(layer))
+    if release:
+        for module in fused.modules:
+            _release(module)
+    return fused
+
+
+def _release(module) -> None:
+    module.weight = torch.nn.Parameter(torch.empty(0, dtype=module.weight.dtype), requires_grad=False)
 
 
 def _decode_attention(q, keys, values, blocked, scale):
@@ -184,20 +194,14 @@ class BatchForward:
         self.head_dim = cache.head_dim
         self.cache = cache
         ranges = input_ranges or {}
-        self.fused = [_fuse(layer, self.kernel, {kind: r for (i, kind), r in ranges.items() if i == index})
+        release = release_float_weights and self.kernel == linear_kernels.INT8
+        self.fused = [_fuse(layer, self.kernel, {kind: r for (i, kind), r in ranges.items() if i == index}, release)
                       for index, layer in enumerate(self.decoder.layers)]
         head = self.lm_head
         self.head = (linear_kernels.prepare(self.kernel, head.weight.detach(), head.bias, ranges.get((None, "head")))
                      if type(head) is torch.nn.Linear else head)
-        if release_float_weights and self.kernel == linear_kernels.INT8:
-            self._release_float_weights()
-
-    def _release_float_weights(self) -> None:
-        modules = [m for layer, fused in zip(self.decoder.layers, self.fused) if fused is not None for m in _linears(layer)]
-        if type(self.lm_head) is torch.nn.Linear and self.lm_head.weight is not self.decoder.embed_tokens.weight:
-            modules.append(self.lm_head)
-        for module in modules:
-            module.weight = torch.nn.Parameter(torch.empty(0, dtype=module.weight.dtype), requires_grad=False)
+        if release and type(head) is torch.nn.Linear and head.weight is not self.decoder.embed_tokens.weight:
+            _release(head)
 
     @torch.inference_mode()
     def __call__(self, segments: list[Segment]) -> torch.Tensor:
