@@ -1,7 +1,7 @@
 """A linear layer with int8 weights and int8 activations, a quarter of float32's bytes per decode step.
 
 A decode step reads every weight for a handful of rows, so it runs at the speed weights stream from
-memory: on an AMD EPYC host (AVX2, 2 cores) oneDNN's float32 kernel took 5.3 ms for SmolLM2's LM head
+memory: on an AMD EPYC host (AVX-512 with VNNI, 2 cores) oneDNN's float32 kernel took 5.3 ms for SmolLM2's LM head
 and one row, FBGEMM's dynamic int8 kernel 0.6 ms (16 rows: 11.1 against 2.3 ms; the layers' matrices
 2-3.6x faster, a 256-row prompt chunk 3x). Weights are quantized once per output channel (symmetric).
 
@@ -16,7 +16,7 @@ Within a row, a few channels are 10-40x the others (`bot/calibration.py`); with 
 (SmoothQuant) those channels are divided down before quantizing and the weight's columns multiplied
 up to match, so the product is unchanged and both sides quantize with finer steps.
 
-Activations use 8 bits where the CPU has VNNI (its int8 dot products sum into 32 bits) and 7 bits
+Activations use 8 bits where the CPU has AVX-512 VNNI (its int8 dot products sum into 32 bits) and 7 bits
 elsewhere: without VNNI, FBGEMM sums pairs of u8 x s8 products in 16 bits, which 8-bit inputs can
 overflow.
 """

@@ -49,6 +49,7 @@ class Runtime:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         self.settings = settings or Settings()
         self.progress = progress
+        self._loaded_its_own_model = False
 
     @cached_property
     def store(self) -> Store:
@@ -67,6 +68,7 @@ class Runtime:
     @cached_property
     def loaded_model(self):
         s = self.settings
+        self._loaded_its_own_model = True
         return load_model(
             s.model_path,
             s.model_cache_dir,
@@ -108,8 +110,11 @@ class Runtime:
                              prefill_step_s=s.prefill_step_s,
                              max_len=s.max_prompt_tokens + s.max_new_tokens)
         cache_dtype = torch.bfloat16 if s.kv_cache_dtype == "bfloat16" else None
-        # the scheduler is the only user of this runtime's model: int8 may hand its float layers back
-        return BatchScheduler(self.loaded_model, sampling, limits, s.linear_kernel, cache_dtype, release_float_weights=True)
+        # a model this runtime loaded has no other user than the scheduler: int8 may hand its float layers
+        # back. A model handed in (tests share one) is never changed
+        model = self.loaded_model
+        return BatchScheduler(model, sampling, limits, s.linear_kernel, cache_dtype,
+                              release_float_weights=self._loaded_its_own_model)
 
     def close(self) -> None:
         """Stops the batching thread, if one was started."""

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 import torch
 
 from bot import linear_kernels
-from bot.calibration import CALIBRATION_CHAT, input_ranges
 from bot.batch_forward import BatchForward, Segment, decoder_of
+from bot.calibration import CALIBRATION_CHAT, input_ranges
 from bot.generator import GenerationStats, IncrementalDecoder, Messages, SamplingConfig, TransformersGenerator
 from bot.model import LoadedModel
 from bot.slot_cache import Slot, SlotCache
