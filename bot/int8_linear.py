@@ -87,10 +87,10 @@ class Int8Linear:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         shape, dtype = x.shape, x.dtype
-        rows = x.reshape(-1, self.in_features).float()
-        if self.inverse_smooth is not None:
-            rows = rows * self.inverse_smooth
-        scale = rows.abs().amax(dim=1, keepdim=True).clamp_min(1e-30)
+        rows = x.reshape(-1, self.in_features)
+        # each small op costs a few microseconds, ~120 calls a decode step: the product widens to float32 itself
+        rows = rows * self.inverse_smooth if self.inverse_smooth is not None else rows.float()
+        scale = torch.linalg.vector_norm(rows, float("inf"), dim=1, keepdim=True).clamp_min_(1e-30)
         pinned = torch.cat([rows / scale, self.sentinel])
         out = torch.ops.quantized.linear_dynamic(pinned, self.packed, self.reduce_range)[:-1].mul_(scale)
         if self.bias is not None:
