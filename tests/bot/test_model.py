@@ -24,7 +24,7 @@ def status(key):
 
 import torch, transformers  # the libraries' own memory is not the load's
 before = status("VmRSS")
-model = load_model(None, Path(sys.argv[1])).model
+model = load_model(None, Path(sys.argv[1]), dtype=sys.argv[2]).model
 weights = sum(p.numel() * p.element_size() for p in model.parameters())
 print(json.dumps({"weights": weights, "peak_growth": status("VmHWM") - before, "kept": status("VmRSS") - before}))
 """
@@ -40,10 +40,11 @@ def test_loaded_weights_are_copies_that_merging_and_fusing_can_free(loaded_model
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc/self/status")
-def test_loading_never_holds_the_weights_twice():
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])  # the cache is float32: bfloat16 converts while copying
+def test_loading_never_holds_the_weights_twice(dtype):
     from tests.conftest import MODEL_CACHE, REPO
 
-    run = subprocess.run([sys.executable, "-c", PEAK_PROBE, str(MODEL_CACHE)], capture_output=True, text=True,
+    run = subprocess.run([sys.executable, "-c", PEAK_PROBE, str(MODEL_CACHE), dtype], capture_output=True, text=True,
                          timeout=300, check=True, cwd=REPO)
     figures = json.loads(run.stdout.strip().splitlines()[-1])
     assert figures["kept"] >= 0.9 * figures["weights"]  # the probe sees the load
