@@ -655,7 +655,7 @@ def plot_sweep(result: dict, path: Path) -> Path:
         ax.legend()
     cfg = result["config"]
     fig.suptitle(f"shopbot bench: {cfg['max_new_tokens']} new tokens, dtype {cfg['dtype']}, "
-                 f"linear kernel {cfg.get('linear_kernel', 'auto')}, {cfg['concurrent_generations']} concurrent generations")
+                 f"linear kernel {cfg.get('linear_kernel_used') or cfg.get('linear_kernel', 'auto')}, {cfg['concurrent_generations']} concurrent generations")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -42,7 +42,7 @@ def reduce_range() -> bool:
 def smoothing(input_absmax: torch.Tensor, weight: torch.Tensor, alpha: float = SMOOTHING_ALPHA) -> torch.Tensor:
     """Per-input-channel divisors for the activations (the weight's columns are multiplied by them):
     max|X_j|^alpha / max|W_j|^(1-alpha), which evens out the two sides' ranges channel by channel."""
-    weight_absmax = weight.detach().float().abs().amax(dim=0).clamp_min(1e-5)
+    weight_absmax = torch.linalg.vector_norm(weight.detach(), float("inf"), dim=0).float().clamp_min(1e-5)
     return (input_absmax.float().clamp_min(1e-5) ** alpha / weight_absmax ** (1 - alpha)).clamp_min(1e-5)
 
 
@@ -69,12 +69,9 @@ class Int8Linear:
         self.in_features = weight.shape[1]
         self.reduce_range = reduce_range()
         weight = weight.detach()
-        self.inverse_smooth = None
-        if smooth is not None:
-            # one float32 copy at a time: the LM head's is 113 MB, and the start-up peak is the server's peak
-            weight = weight.float().mul_(smooth) if weight.dtype != torch.float32 else weight * smooth
-            self.inverse_smooth = 1.0 / smooth
-        weight = weight.float()
+        self.inverse_smooth = None if smooth is None else 1.0 / smooth
+        # a float32 smoothing factor widens a bfloat16 weight itself: one float32 copy either way
+        weight = (weight * smooth if smooth is not None else weight).float()
         self.packed = torch.ops.quantized.linear_prepack(quantize_weight(weight), None)
         self.bias = None if bias is None else bias.detach().float()
         self.sentinel = torch.zeros(1, self.in_features)
@@ -96,8 +93,3 @@ class Int8Linear:
         if self.bias is not None:
             out.add_(self.bias)
         return out.view(*shape[:-1], out.shape[-1]).to(dtype)
-
-    def nbytes(self) -> int:
-        """Bytes of the packed weight (int8) plus its per-channel scales, as FBGEMM holds it."""
-        weight, _ = torch.ops.quantized.linear_unpack(self.packed)
-        return weight.int_repr().numel() + weight.q_per_channel_scales().numel() * 4

@@ -110,7 +110,7 @@ def load_model(
     with _quiet_loading():
         # in the file's own type, every weight a view of the file until `_own_weights` converts it: read into
         # bfloat16 by transformers, the float32 cache's pages and the converted weights were held at once
-        # (a start-up peak 511 MB above the 658 MB the load kept)
+        # (a server's process peaked at 1,259 MiB during the load and then held 976; now 774 and 774)
         model = AutoModelForCausalLM.from_pretrained(folder, dtype="auto", local_files_only=True)
     _own_weights(model, getattr(torch, dtype))
     if adapter_path:
