@@ -43,7 +43,7 @@ INPUTS = ("qkv", "o", "gate_up", "down")  # per layer; the LM head's input is ke
 def _recorder(ranges: dict, key):
     def record(module, args):
         rows = args[0].detach().reshape(-1, args[0].shape[-1])
-        channels = torch.linalg.vector_norm(rows, float("inf"), dim=0).float()
+        channels = rows.abs().amax(dim=0).float()
         ranges[key] = torch.maximum(ranges[key], channels) if key in ranges else channels
     return record
 

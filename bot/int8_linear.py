@@ -14,7 +14,9 @@ step whatever it is batched with. Integer accumulation makes a row's result inde
 
 Within a row, a few channels are 10-40x the others (`bot/calibration.py`); with `smooth` factors
 (SmoothQuant) those channels are divided down before quantizing and the weight's columns multiplied
-up to match, so the product is unchanged and both sides quantize with finer steps.
+up to match, so the product is unchanged and both sides quantize with finer steps. Where the input
+comes out of an operation that can absorb the division (an RMSNorm's weight, another projection's output
+rows), the caller folds it there (`divide_inputs=False`): one small op fewer per call, ~120 calls a step.
 
 Activations use 8 bits where the CPU has AVX-512 VNNI (its int8 dot products sum into 32 bits) and 7 bits
 elsewhere: without VNNI, FBGEMM sums pairs of u8 x s8 products in 16 bits, which 8-bit inputs can
@@ -42,7 +44,7 @@ def reduce_range() -> bool:
 def smoothing(input_absmax: torch.Tensor, weight: torch.Tensor, alpha: float = SMOOTHING_ALPHA) -> torch.Tensor:
     """Per-input-channel divisors for the activations (the weight's columns are multiplied by them):
     max|X_j|^alpha / max|W_j|^(1-alpha), which evens out the two sides' ranges channel by channel."""
-    weight_absmax = torch.linalg.vector_norm(weight.detach(), float("inf"), dim=0).float().clamp_min(1e-5)
+    weight_absmax = weight.detach().abs().amax(dim=0).float().clamp_min(1e-5)
     return (input_absmax.float().clamp_min(1e-5) ** alpha / weight_absmax ** (1 - alpha)).clamp_min(1e-5)
 
 
@@ -52,7 +54,7 @@ def available() -> bool:
 
 def quantize_weight(weight: torch.Tensor) -> torch.Tensor:
     """Symmetric per-output-channel int8 (a float32 weight), the layout FBGEMM's prepack takes."""
-    scales = (torch.linalg.vector_norm(weight, ord=float("inf"), dim=1) / 127.0).clamp_min(1e-12)
+    scales = (weight.abs().amax(dim=1) / 127.0).clamp_min(1e-12)
     zero_points = torch.zeros(weight.shape[0], dtype=torch.long)
     with warnings.catch_warnings():  # quantized tensors are deprecated, but still FBGEMM's only way in (torch 2.13)
         warnings.simplefilter("ignore", UserWarning)
@@ -62,14 +64,15 @@ def quantize_weight(weight: torch.Tensor) -> torch.Tensor:
 class Int8Linear:
     """`x @ weight.T + bias` with the weight packed for FBGEMM; the float weight is not kept."""
 
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None, smooth: torch.Tensor | None = None) -> None:
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None, smooth: torch.Tensor | None = None,
+                 divide_inputs: bool = True) -> None:
         if not available():
             raise RuntimeError("int8 linears need torch's FBGEMM engine (x86 CPUs); set linear_kernel to auto")
         self._select_engine()
         self.in_features = weight.shape[1]
         self.reduce_range = reduce_range()
         weight = weight.detach()
-        self.inverse_smooth = None if smooth is None else 1.0 / smooth
+        self.inverse_smooth = None if smooth is None or not divide_inputs else 1.0 / smooth
         # a float32 smoothing factor widens a bfloat16 weight itself: one float32 copy either way
         weight = (weight * smooth if smooth is not None else weight).float()
         self.packed = torch.ops.quantized.linear_prepack(quantize_weight(weight), None)
@@ -87,7 +90,9 @@ class Int8Linear:
         rows = x.reshape(-1, self.in_features)
         # each small op costs a few microseconds, ~120 calls a decode step: the product widens to float32 itself
         rows = rows * self.inverse_smooth if self.inverse_smooth is not None else rows.float()
-        scale = torch.linalg.vector_norm(rows, float("inf"), dim=1, keepdim=True).clamp_min_(1e-30)
+        # abs + amax, not an inf-norm: torch's `vector_norm` does not vectorize along rows (16 rows of 1536:
+        # 68 us against 6.5; a 512-row chunk 1 ms against 64 us, per call)
+        scale = rows.abs().amax(dim=1, keepdim=True).clamp_min_(1e-30)
         pinned = torch.cat([rows / scale, self.sentinel])
         out = torch.ops.quantized.linear_dynamic(pinned, self.packed, self.reduce_range)[:-1].mul_(scale)
         if self.bias is not None:
