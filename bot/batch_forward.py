@@ -48,6 +48,11 @@ class Segment:
     tokens: list[int]
     start: int
     wants_logits: bool = True  # False for a prompt chunk that is not the prompt's last
+    every_row: bool = False  # logits for every token, not only the last (checking drafted tokens)
+
+    @property
+    def logit_rows(self) -> int:
+        return (len(self.tokens) if self.every_row else 1) if self.wants_logits else 0
 
 
 @dataclass
@@ -262,7 +267,8 @@ class BatchForward:
 
     @torch.inference_mode()
     def __call__(self, segments: list[Segment]) -> torch.Tensor:
-        """Logits (float32) for the last token of each segment that wants them, in segment order."""
+        """Logits (float32) for the last token of each segment that wants them (every token of an
+        `every_row` segment), in segment order."""
         decodes = [s for s in segments if len(s.tokens) == 1]
         chunks = [s for s in segments if len(s.tokens) > 1]
         ordered = decodes + chunks
@@ -348,16 +354,12 @@ class BatchForward:
             else:
                 x = x + layer.mlp(h)
 
-        last, offset = [], 0
+        # each segment's logit rows of x, in the caller's segment order
+        ends, offset = {}, 0
         for s in ordered:
             offset += len(s.tokens)
-            if s.wants_logits:
-                last.append(offset - 1)
-        logits_rows = self.head(_norm(self.decoder.norm, x[0, last], self.final_norm)).float() if last else torch.empty(0)
-        # back to the caller's segment order
-        wanted = [s for s in ordered if s.wants_logits]
-        order = {id(s): i for i, s in enumerate(wanted)}
-        rows = [order[id(s)] for s in segments if s.wants_logits]
+            ends[id(s)] = offset
+        rows = [r for s in segments for r in range(ends[id(s)] - s.logit_rows, ends[id(s)])]
         for s in segments:
             self.cache.slots[s.slot].tokens.extend(s.tokens)
-        return logits_rows[rows] if rows and rows != list(range(len(rows))) else logits_rows
+        return self.head(_norm(self.decoder.norm, x[0, rows], self.final_norm)).float() if rows else torch.empty(0)

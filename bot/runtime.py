@@ -107,7 +107,8 @@ class Runtime:
         if not self.batched:
             return TransformersGenerator(self.loaded_model, sampling)
         limits = BatchLimits(max_batch_size=s.max_batch_size, prefill_chunk_tokens=s.prefill_chunk_tokens,
-                             prefill_step_s=s.prefill_step_s,
+                             prefill_step_s=s.prefill_step_s, draft_tokens=s.draft_tokens,
+                             max_draft_sequences=s.max_draft_sequences,
                              max_len=s.max_prompt_tokens + s.max_new_tokens)
         cache_dtype = torch.bfloat16 if s.kv_cache_dtype == "bfloat16" else None
         # a model this runtime loaded has no other user than the scheduler: int8 may hand its float layers

@@ -30,6 +30,7 @@ from bot.batch_forward import BatchForward, Segment, decoder_of
 from bot.calibration import CALIBRATION_CHAT, input_ranges
 from bot.generator import GenerationStats, IncrementalDecoder, Messages, SamplingConfig, TransformersGenerator
 from bot.model import LoadedModel
+from bot.prompt_lookup import draft
 from bot.slot_cache import Slot, SlotCache
 
 _END = object()
@@ -76,6 +77,8 @@ class BatchLimits:
     prefill_step_s: float = 0.75  # and no more than this CPU reads in about this long (see `prefill_budget`)
     max_len: int = 2048  # prompt + answer tokens per sequence
     min_prefix_reuse: int = 16  # shorter cached prefixes are recomputed
+    draft_tokens: int = 0  # tokens guessed from the sequence itself and checked in the same step (0: off)
+    max_draft_sequences: int = 1  # guess only while at most this many answers decode: a batch is already cheap per token
 
 
 MIN_PREFILL_TOKENS = 16  # a prompt always advances, however slow the CPU
@@ -98,13 +101,13 @@ def prefill_budget(tokens_per_s: float | None, limits: BatchLimits) -> int:
 ONE_CORE_ROWS = 1  # a step of this many rows runs as fast on one core: the other is left to the server
 
 
-def step_threads(running: list[Request], cores: int) -> int:
-    """Cores for the next step. One sequence decoding alone is bound by per-op overhead and memory, not
-    arithmetic: on the AVX-512 EPYC its step took 25.8 ms on one core and 25.5 on two (two sequences:
-    28.9 against 25.1). On one core the step leaves the other to the event loop and the threads that
-    stream text and build the next shopper's prompt, which otherwise preempt the step's second thread."""
-    rows = sum(len(r.prompt) - r.fed if r.prefilling else 1 for r in running)
-    return 1 if rows <= ONE_CORE_ROWS else cores
+def step_threads(segments: list[Segment], cores: int) -> int:
+    """Cores for a step. One sequence decoding alone is bound by per-op overhead and memory, not
+    arithmetic: on the AVX-512 EPYC its step took 24-26 ms on one core and 24-25.5 on two (two sequences:
+    28.9 against 25.1; one with 4 guessed tokens 34-37 against 27-31). On one core the step leaves the
+    other to the event loop and the threads that stream text and build the next shopper's prompt, which
+    otherwise preempt the step's second thread."""
+    return 1 if sum(len(s.tokens) for s in segments) <= ONE_CORE_ROWS else cores
 
 
 class BatchScheduler:
@@ -122,6 +125,7 @@ class BatchScheduler:
         ranges = input_ranges(model, [self.single.encode(CALIBRATION_CHAT)]) if kernel == linear_kernels.INT8 else None
         self.forward = BatchForward(model, self.cache, kernel, ranges, release_float_weights)
         self.processors = self.single.logits_processors()
+        self.cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         self._waiting: deque[Request] = deque()
         self._running: list[Request] = []
         self._wake = threading.Condition()
@@ -205,7 +209,6 @@ class BatchScheduler:
     # the loop ---------------------------------------------------------------------------------------
 
     def _loop(self) -> None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         while True:
             with self._wake:
                 self._retire_cancelled()
@@ -219,8 +222,6 @@ class BatchScheduler:
                         r.out.put(RuntimeError("the generation scheduler was closed"))
                     return
                 running = list(self._running)
-            # per thread with OpenMP; set every step because MKL's count is process-wide
-            torch.set_num_threads(step_threads(running, cores))
             try:
                 self._step(running)
             except Exception as exc:  # a failed step fails its requests, never the loop
@@ -253,13 +254,20 @@ class BatchScheduler:
         if reason is not None:
             r.out.put((_END, reason))
 
+    def _draft_room(self, r: Request) -> int:
+        """Guessed tokens this request can take: never past its answer budget or the cache's length."""
+        return min(self.limits.draft_tokens, r.max_new_tokens - len(r.generated) - 1,
+                   self.max_len - len(r.slot.tokens) - 1)
+
     def _step(self, running: list[Request]) -> None:
         segments: list[Segment] = []
         owners: list[Request] = []
-        for r in running:
-            if not r.prefilling:
-                segments.append(Segment(r.slot.index, [r.generated[-1]], len(r.slot.tokens)))
-                owners.append(r)
+        decoding = [r for r in running if not r.prefilling]
+        speculate = self.limits.draft_tokens > 0 and len(decoding) <= self.limits.max_draft_sequences
+        for r in decoding:
+            guess = draft(r.prompt + r.generated, self._draft_room(r)) if speculate else []
+            segments.append(Segment(r.slot.index, [r.generated[-1], *guess], len(r.slot.tokens), every_row=bool(guess)))
+            owners.append(r)
         # with no answer streaming nobody waits on the step: the whole chunk reads a prompt fastest
         budget = allowance = prefill_budget(self.prefill_tokens_per_s if owners else None, self.limits)
         for r in running:
@@ -270,27 +278,49 @@ class BatchScheduler:
                 owners.append(r)
                 r.fed += len(chunk)
                 budget -= len(chunk)
+        # per thread with OpenMP; set every step because MKL's count is process-wide
+        torch.set_num_threads(step_threads(segments, self.cores))
         started = time.perf_counter()
         logits = self.forward(segments)
         self._measure_prefill(allowance - budget, time.perf_counter() - started)
         self.steps += 1
-        rows = iter(range(len(logits)))
+        row = 0
         finished: list[tuple[Request, str]] = []
         for seg, r in zip(segments, owners):
-            if not seg.wants_logits:
-                continue
-            token = self._sample(r, logits[next(rows)])
-            if token in self.single.eos_ids:
-                finished.append((r, "stop"))
-                continue
-            r.generated.append(token)
-            r.out.put(token)
-            if len(r.generated) >= r.max_new_tokens or len(r.prompt) + len(r.generated) >= self.max_len:
-                finished.append((r, "length"))
+            reason = self._emit(r, seg, logits[row:row + seg.logit_rows])
+            row += seg.logit_rows
+            if reason is not None:
+                finished.append((r, reason))
         if finished:
             with self._wake:
                 for r, reason in finished:
                     self._finish(r, reason)
+
+    def _emit(self, r: Request, seg: Segment, logits: torch.Tensor) -> str | None:
+        """Sample the segment's next tokens, one logit row after another, for as long as each sampled token
+        is the guessed one the next row was computed after; the finish reason if the answer ended.
+
+        Each token is sampled as without guessing (from its own row, with the same random draws in the same
+        order). The slot keeps the guessed tokens that were taken; the positions of the rest are dropped,
+        to be overwritten by the next step."""
+        guessed = seg.tokens[1:] if seg.every_row else []
+        taken, reason = 0, None
+        for i in range(len(logits)):
+            token = self._sample(r, logits[i])
+            if token in self.single.eos_ids:
+                reason = "stop"
+                break
+            r.generated.append(token)
+            r.out.put(token)
+            if len(r.generated) >= r.max_new_tokens or len(r.prompt) + len(r.generated) >= self.max_len:
+                reason = "length"
+                break
+            if i >= len(guessed) or token != guessed[i]:
+                break
+            taken += 1
+        if guessed:
+            del r.slot.tokens[seg.start + 1 + taken:]
+        return reason
 
     def _measure_prefill(self, tokens: int, seconds: float) -> None:
         if tokens < MIN_PREFILL_TOKENS or seconds <= 0:

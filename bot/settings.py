@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     prefill_chunk_tokens: int = Field(512, ge=16)  # prompt tokens per step at most while other answers stream
     # and only as many as this CPU reads in about this long: the longest a running answer waits for its next token
     prefill_step_s: float = Field(0.75, gt=0)
+    # speculative decoding by prompt lookup (bot/prompt_lookup.py): up to this many tokens guessed from the
+    # answer's own prompt and checked in the same step; 0 turns it off. Answers are unchanged, only sooner
+    draft_tokens: int = Field(6, ge=0, le=16)
+    max_draft_sequences: int = Field(1, ge=0)  # guess only while at most this many answers decode together
     merge_adapter: bool = True  # fold the LoRA into the weights (faster); False keeps it switchable per shop
     embedder: str = "all-MiniLM-L6-v2"  # the bundled model, or a local sentence-transformers folder
 

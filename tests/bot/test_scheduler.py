@@ -244,3 +244,65 @@ def test_min_new_tokens_keeps_a_short_answer_going_in_both_generators(loaded_mod
         scheduler.close()
     assert sequential.completion_tokens >= 20 and batched.completion_tokens >= 20
     assert one == together
+
+
+DRAFTING = BatchLimits(max_batch_size=4, draft_tokens=6)
+TRACKING = QUESTIONS[2]  # its answer copies the tracking number from the prompt: guesses are taken there
+
+
+def answer_alone(scheduler, question, sampling=None):
+    stats = GenerationStats()
+    text = "".join(scheduler.stream(chat(question), stats=stats))
+    return text, stats
+
+
+def test_guessed_tokens_leave_greedy_answers_as_one_at_a_time_decoding_gives_them_in_fewer_steps(
+        loaded_model, sequential_answers):
+    drafting = BatchScheduler(loaded_model, GREEDY, DRAFTING, kernel=FLOAT)
+    plain = BatchScheduler(loaded_model, GREEDY, BatchLimits(max_batch_size=4), kernel=FLOAT)
+    try:
+        assert [answer_alone(drafting, q)[0] for q in QUESTIONS] == sequential_answers
+        assert [answer_alone(plain, q)[0] for q in QUESTIONS] == sequential_answers
+        assert drafting.steps < plain.steps
+    finally:
+        drafting.close()
+        plain.close()
+
+
+def test_guessing_changes_no_sampled_token_either(loaded_model):
+    """Each token is drawn from the same logits with the same random draws, guessed or not."""
+    sampled = SamplingConfig(max_new_tokens=32, temperature=0.7, top_p=0.9, repetition_penalty=1.0, seed=7)
+    drafting = BatchScheduler(loaded_model, sampled, DRAFTING, kernel=FLOAT)
+    plain = BatchScheduler(loaded_model, sampled, BatchLimits(max_batch_size=4), kernel=FLOAT)
+    try:
+        guessed = answer_alone(drafting, TRACKING)[0]
+        assert guessed and guessed == answer_alone(plain, TRACKING)[0]
+        assert drafting.steps < plain.steps  # some guesses were sampled, so taken
+    finally:
+        drafting.close()
+        plain.close()
+
+
+def test_a_guess_never_takes_an_answer_past_its_token_budget(loaded_model):
+    s = BatchScheduler(loaded_model, GREEDY, DRAFTING, kernel=FLOAT)
+    try:
+        for budget in (1, 2, 5):
+            stats = GenerationStats()
+            "".join(s.stream(chat(TRACKING), max_new_tokens=budget, stats=stats))
+            assert stats.completion_tokens == budget and stats.finish_reason == "length"
+    finally:
+        s.close()
+
+
+def test_a_guessed_answer_leaves_its_slot_holding_exactly_the_tokens_it_computed(loaded_model):
+    """The rejected guesses' positions are dropped, so the next turn's prefix reuse sees the true answer."""
+    s = BatchScheduler(loaded_model, GREEDY, DRAFTING, kernel=FLOAT)
+    try:
+        request = s.submit(s.single.encode(chat(TRACKING)), 24)
+        tokens = []
+        while not isinstance(item := request.out.get(timeout=60), tuple):
+            tokens.append(item)
+        assert request.slot.tokens == request.prompt + tokens[:-1]
+        assert s.steps < len(tokens)  # guesses were taken
+    finally:
+        s.close()
