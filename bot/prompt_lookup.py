@@ -5,7 +5,8 @@ policy sentences. When the last few tokens of a sequence also occur earlier in i
 followed there are a good guess for what comes next. The scheduler feeds such a guess beside the
 sequence's next token and keeps the guessed tokens the model itself picks; each one kept saves a
 whole decode step, and a step of a handful of rows costs about as much as a step of one (the weights
-are read once either way). No draft model is needed, and what the shopper receives is unchanged.
+are read once either way). No draft model is needed, and each token is still the model's own pick
+(`bot/scheduler.py` says where rounding can differ).
 """
 
 from __future__ import annotations

@@ -8,6 +8,12 @@ its last token; its prompt is fed in chunks beside the running sequences' decode
 the streams already running by one short step at a time rather than freezing them. Prompt prefixes already in a cache slot (the system prompt,
 the shop's facts, a conversation's earlier turns) are reused instead of recomputed (`SlotCache`).
 
+While at most `max_draft_sequences` answers decode, each step also feeds up to `draft_tokens` tokens
+guessed from the answer's own prompt (`bot/prompt_lookup.py`) and keeps those the model itself picks:
+a shop's answer copies names, prices and order numbers, and a step of a few rows costs about what a
+step of one does. A guessed row's logits come from the prompt-chunk attention rather than the decode
+one, so in a near tie a greedy answer can differ in floating-point rounding from an unguessed one.
+
 `BatchScheduler` is a `Generator`: the engine calls `stream(messages)` from any thread and iterates
 pieces of text; closing that iterator (a stop, a dropped client) cancels the request and frees its
 slot before the next step.

@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     # and only as many as this CPU reads in about this long: the longest a running answer waits for its next token
     prefill_step_s: float = Field(0.75, gt=0)
     # speculative decoding by prompt lookup (bot/prompt_lookup.py): up to this many tokens guessed from the
-    # answer's own prompt and checked in the same step; 0 turns it off. Answers are unchanged, only sooner
+    # answer's own prompt and checked in the same step; 0 turns it off. Every token is still the model's pick
     draft_tokens: int = Field(6, ge=0, le=16)
     max_draft_sequences: int = Field(1, ge=0)  # guess only while at most this many answers decode together
     merge_adapter: bool = True  # fold the LoRA into the weights (faster); False keeps it switchable per shop
