@@ -75,3 +75,16 @@ def test_smoothing_an_outlier_channel_brings_the_other_channels_back_into_focus(
     smoothed = Int8Linear(weight, smooth=smoothing(x.abs().amax(dim=0), weight))(x)
     assert relative_error(smoothed, expected) < 0.6 * relative_error(plain, expected)
     assert relative_error(smoothed, expected) < 0.03
+
+
+def test_inputs_divided_upstream_give_what_the_layer_gives_dividing_them_itself():
+    """BatchForward folds the divisors into the RMSNorm before the layer (`divide_inputs=False`)."""
+    generator = torch.Generator().manual_seed(5)
+    weight = torch.randn(256, 576, generator=generator) * 0.05
+    x = torch.randn(8, 576, generator=generator)
+    x[:, 3] *= 30.0
+    smooth = smoothing(x.abs().amax(dim=0), weight)
+    itself = Int8Linear(weight, smooth=smooth)(x)
+    upstream = Int8Linear(weight, smooth=smooth, divide_inputs=False)(x / smooth)
+    torch.testing.assert_close(upstream, itself, rtol=1e-4, atol=1e-4)
+    assert not torch.allclose(Int8Linear(weight, smooth=smooth, divide_inputs=False)(x), itself, rtol=1e-2, atol=1e-2)
