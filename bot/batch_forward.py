@@ -160,18 +160,20 @@ def _release(module) -> None:
     module.weight = torch.nn.Parameter(torch.empty(0, dtype=module.weight.dtype), requires_grad=False)
 
 
-def _decode_attention(q, keys, values, blocked, scale):
+def _decode_attention(q, keys, values, blocked, scale, keys_first: bool = True):
     """Attention of one new token per slot over that slot's cache, as two batched matmuls.
 
     For a single query token the CPU flash kernel behind `scaled_dot_product_attention` is slow in
     bfloat16 (5 ms per layer for 16 slots, four fifths of a decode step); plain matmuls with grouped
     heads folded into the query dimension take a fraction of that. The slots' keys and values are one
     contiguous batch of [capacity, dim] matrices (`SlotCache`), read in place. Which operand goes first
-    depends on the type: as the transposed operand, bfloat16 keys made `bmm` ~4x slower (Intel, AMX),
-    so there keys go first (keys @ queries^T) and the scores are turned back to [.., group, length]
-    before the softmax (reduced along a strided axis, the softmax and masking of that small tensor cost
-    as much as both matmuls); in float32 queries first (queries @ keys^T) took 2.6 ms per layer for 16
-    slots against 4.3 (AMD EPYC) and needs no turning.
+    depends on the type and the CPU: as the transposed operand, bfloat16 keys made `bmm` ~4x slower
+    (Intel, AMX), so there keys go first (keys @ queries^T) and the scores are turned back to [.., group,
+    length] before the softmax (reduced along a strided axis, the softmax and masking of that small
+    tensor cost as much as both matmuls); on an AMD EPYC with AVX-512 bfloat16 queries first was the
+    faster (16 slots: 446 against 568 us per layer), so for bfloat16 `keys_first_is_faster` measures it.
+    In float32 queries first (queries @ keys^T) took 2.6 ms per layer for 16 slots against 4.3 (AMD
+    EPYC) and needs no turning.
     """
     slots, heads, _, dim = q.shape
     kv_heads, length = keys.shape[1], keys.shape[2]
@@ -180,14 +182,33 @@ def _decode_attention(q, keys, values, blocked, scale):
         return _narrow_cache_attention(q, keys, values, blocked, scale)
     keys = keys.view(slots * kv_heads, length, dim)  # a view, never a copy
     values = values.view(slots * kv_heads, length, dim)
-    if q.dtype == torch.float32:
-        scores = torch.bmm(q.reshape(slots * kv_heads, group, dim), keys.transpose(1, 2)).mul_(scale)
+    if q.dtype == torch.float32 or not keys_first:
+        scores = torch.bmm(q.reshape(slots * kv_heads, group, dim), keys.transpose(1, 2)).float().mul_(scale)
     else:
         q = q.reshape(slots * kv_heads, group, dim).transpose(1, 2).contiguous()  # [slots*kv_heads, dim, group]
         scores = torch.bmm(keys, q).transpose(1, 2).contiguous().float().mul_(scale)  # [slots*kv_heads, group, length]
     scores = scores.view(slots, kv_heads, group, length).masked_fill_(blocked, float("-inf"))
     weights = torch.softmax(scores, dim=-1).to(values.dtype).view(slots * kv_heads, group, length)
     return torch.bmm(weights, values).view(slots, heads, 1, dim)
+
+
+DECODE_ORDER_REPEATS = 3
+
+
+def keys_first_is_faster(dtype: torch.dtype, kv_heads: int, group: int, dim: int) -> bool:
+    """Whether this CPU runs the decode attention faster with keys as the first operand, timed once on a
+    full default batch (16 slots of 512 positions; ~10 ms)."""
+    if dtype == torch.float32:
+        return False
+    slots, length = 16, 512
+    generator = torch.Generator().manual_seed(0)
+    q = torch.randn(slots, kv_heads * group, 1, dim, generator=generator).to(dtype)
+    keys, values = (torch.randn(slots, kv_heads, length, dim, generator=generator).to(dtype) for _ in range(2))
+    blocked = torch.zeros(slots, 1, 1, length, dtype=torch.bool)
+    seconds = {order: precision.best_seconds(lambda: _decode_attention(q, keys, values, blocked, 1.0, order),
+                                             DECODE_ORDER_REPEATS)
+               for order in (True, False)}
+    return seconds[True] < seconds[False]
 
 
 def _narrow_cache_attention(q, keys, values, blocked, scale):
@@ -254,6 +275,8 @@ class BatchForward:
         # a bfloat16 cache otherwise takes the flash kernel, 2x slower for 16 slots on the AVX-512 EPYC)
         self.attention_dtype = (cache_dtype if cache_dtype != self.dtype and precision.resolve(precision.AUTO) == "bfloat16"
                                 else self.dtype)
+        self.keys_first = keys_first_is_faster(self.attention_dtype, self.kv_heads, self.heads // self.kv_heads,
+                                               self.head_dim)
         if type(head) is not torch.nn.Linear:
             self.head = head
         elif int8:
@@ -327,11 +350,11 @@ class BatchForward:
                 values.view(-1, self.head_dim).index_copy_(0, cache_rows, v[:n_dec].reshape(-1, self.head_dim).to(values.dtype))
                 if dense:
                     od = _decode_attention(q[:n_dec, :, None, :].to(self.attention_dtype), keys[:view], values[:view],
-                                           blocked, attn.scaling)
+                                           blocked, attn.scaling, self.keys_first)
                     out[:n_dec] = od[:, :, 0, :]
                 else:
                     qd[dec_slots] = q[:n_dec, :, None, :].to(qd.dtype)
-                    od = _decode_attention(qd, keys[:view], values[:view], blocked, attn.scaling)
+                    od = _decode_attention(qd, keys[:view], values[:view], blocked, attn.scaling, self.keys_first)
                     out[:n_dec] = od[dec_slots, :, 0, :]
             offset = n_dec
             for s in chunks:

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from bot.batch_forward import _decode_attention
+from bot.batch_forward import _decode_attention, keys_first_is_faster
 
 SLOTS, KV_HEADS, GROUP, LENGTH, DIM = 5, 3, 3, 40, 16
 
@@ -49,3 +49,16 @@ def test_positions_past_a_slots_length_do_not_change_its_output(case):
     before = _decode_attention(q, keys.bfloat16(), values.bfloat16(), blocked, DIM ** -0.5)
     after = _decode_attention(q, garbage.bfloat16(), values.bfloat16(), blocked, DIM ** -0.5)
     torch.testing.assert_close(before, after)
+
+
+@pytest.mark.parametrize("keys_first", [True, False])
+def test_bfloat16_queries_get_the_same_attention_with_either_operand_first(case, keys_first):
+    q, keys, values, lengths, blocked = case
+    q, keys, values = q.bfloat16(), keys.bfloat16(), values.bfloat16()
+    out = _decode_attention(q, keys, values, blocked, DIM ** -0.5, keys_first)
+    assert out.dtype == torch.bfloat16 and out.shape == q.shape
+    torch.testing.assert_close(out.double(), reference(q, keys, values, lengths, DIM ** -0.5), atol=2e-2, rtol=2e-2)
+
+
+def test_float32_queries_always_go_first():
+    assert keys_first_is_faster(torch.float32, KV_HEADS, GROUP, DIM) is False
