@@ -70,8 +70,11 @@ class _Fused:
 
 
 def _linears(layer) -> tuple:
-    attn, mlp = layer.self_attn, layer.mlp
-    return attn.q_proj, attn.k_proj, attn.v_proj, attn.o_proj, mlp.gate_proj, mlp.up_proj, mlp.down_proj
+    """The layer's seven linear modules, read from the modules' own dicts: checked in every layer of every
+    step, and through `nn.Module.__getattr__` that took 7 us a layer (0.2 ms a step) against 0.3."""
+    attn, mlp = layer._modules["self_attn"]._modules, layer._modules["mlp"]._modules
+    return (attn["q_proj"], attn["k_proj"], attn["v_proj"], attn["o_proj"],
+            mlp["gate_proj"], mlp["up_proj"], mlp["down_proj"])
 
 
 def _fuse(layer, kernel: str, ranges: dict | None = None, release: bool = False) -> _Fused | None:

@@ -306,3 +306,19 @@ def test_a_guessed_answer_leaves_its_slot_holding_exactly_the_tokens_it_computed
         assert s.steps < len(tokens)  # guesses were taken
     finally:
         s.close()
+
+
+def test_an_unmerged_adapter_runs_through_the_layers_own_modules_and_answers_as_one_at_a_time(tmp_path):
+    """A LoRA kept switchable (`merge_adapter=false`) wraps the projections: those layers are not fused."""
+    from bot.model import load_model
+    from tests.adapters.test_model_adapters import make_adapter
+    from tests.conftest import MODEL_CACHE
+
+    loaded = load_model(None, MODEL_CACHE, adapter_path=make_adapter(tmp_path / "shop", 3), merge_adapter=False)
+    expected = ["".join(TransformersGenerator(loaded, GREEDY).stream(chat(q))) for q in QUESTIONS[:2]]
+    s = BatchScheduler(loaded, GREEDY, DRAFTING, kernel=FLOAT)
+    try:
+        assert all(f is None for f in s.forward.fused)
+        assert run_together(s, QUESTIONS[:2]) == expected
+    finally:
+        s.close()
