@@ -54,8 +54,8 @@ class Settings(BaseSettings):
     generation: Literal["batched", "sequential"] = "batched"
     # auto: ATen's (MKL) or oneDNN's float matmul for the batched model's linear layers, or int8 weights and
     # activations (bot/int8_linear.py, only on CPUs with VNNI), whichever this CPU runs fastest, timed at
-    # start-up (bot/linear_kernels.py): int8 on an AMD EPYC with AVX-512 (a one-stream decode step 1.9x faster
-    # than bfloat16; eval 0.957-0.962 vs 0.948 float32), oneDNN on one with AVX2 only. int8 set by hand without VNNI
+    # start-up (bot/linear_kernels.py): int8 on an AMD EPYC with AVX-512 (a one-stream decode step 22-24 ms
+    # against bfloat16's ~60; eval 0.957-0.962 vs 0.948 float32), oneDNN on one with AVX2 only. int8 set by hand without VNNI
     # quantizes activations to 7 bits, quality unmeasured
     linear_kernel: Literal["auto", "aten", "onednn", "int8"] = "auto"
     # bfloat16: the batched model's keys and values stored in bfloat16 whatever the weights (half the memory per
