@@ -97,12 +97,10 @@ def resolve(kernel: str, weight: torch.Tensor) -> str:
     return pick(measured(weight))
 
 
-def prepare(kernel: str, weight: torch.Tensor, bias: torch.Tensor | None,
-            input_absmax: torch.Tensor | None = None) -> Projection:
+def prepare(kernel: str, weight: torch.Tensor, bias: torch.Tensor | None) -> Projection:
     """The linear layer `x -> x @ weight.T + bias` through a resolved kernel, its weights packed once if it
-    packs them; `input_absmax` (per input channel, `bot/calibration.py`) lets int8 smooth its inputs."""
+    packs them (int8 here unsmoothed: `bot/batch_forward.py` smooths the model's own layers)."""
     if kernel == INT8:
-        smooth = None if input_absmax is None else int8_linear.smoothing(input_absmax, weight)
-        return int8_linear.Int8Linear(weight, bias, smooth)
+        return int8_linear.Int8Linear(weight, bias)
     linear = KERNELS[kernel]
     return lambda x: linear(x, weight, bias)

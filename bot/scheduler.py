@@ -104,15 +104,17 @@ def prefill_budget(tokens_per_s: float | None, limits: BatchLimits) -> int:
     return max(MIN_PREFILL_TOKENS, min(limits.prefill_chunk_tokens, int(tokens_per_s * limits.prefill_step_s)))
 
 
-ONE_CORE_ROWS = 1  # a step of this many rows runs as fast on one core: the other is left to the server
+ONE_CORE_ROWS = 1  # a step of this many rows runs on one core: the other is left to the server
 
 
 def step_threads(segments: list[Segment], cores: int) -> int:
     """Cores for a step. One sequence decoding alone is bound by per-op overhead and memory, not
-    arithmetic: on the AVX-512 EPYC its step took 24-26 ms on one core and 24-25.5 on two (two sequences:
-    28.9 against 25.1; one with 4 guessed tokens 34-37 against 27-31). On one core the step leaves the
-    other to the event loop and the threads that stream text and build the next shopper's prompt, which
-    otherwise preempt the step's second thread."""
+    arithmetic: on the AVX-512 EPYC its step, timed alone, took 25.6-28.0 ms on one core and 23.8-25.5 on
+    two (two sequences: 28.9 against 25.1; one with 4 guessed tokens 34-37 against 27-31), and over a
+    WebSocket one stream decoded as fast either way (35.5 and 38.2 against 40.0 and 35.6 tokens/s). On
+    one core the step leaves the other to the event loop and the threads that stream text and build the
+    next shopper's prompt, and a process whose other threads keep OpenMP teams of their own (the bench
+    building prompts) does not oversubscribe the cores."""
     return 1 if sum(len(s.tokens) for s in segments) <= ONE_CORE_ROWS else cores
 
 
