@@ -268,6 +268,7 @@ class BatchScheduler:
                    self.max_len - len(r.slot.tokens) - 1)
 
     def _step(self, running: list[Request]) -> None:
+        self.cache.shrink_to_fit(max(len(r.prompt) + len(r.generated) for r in running))
         segments: list[Segment] = []
         owners: list[Request] = []
         decoding = [r for r in running if not r.prefilling]

@@ -134,6 +134,23 @@ def test_answers_growing_the_cache_past_its_first_capacity_step_stay_the_same(lo
         s.close()
 
 
+def test_the_cache_shrinks_back_once_a_long_conversation_ends_and_the_others_answer_the_same(loaded_model):
+    """Decode attention reads every slot up to the capacity: one long prompt must not slow the steps after it."""
+    longer = SamplingConfig(max_new_tokens=40, min_new_tokens=40, repetition_penalty=1.0)
+    expected = "".join(TransformersGenerator(loaded_model, longer).stream(chat(QUESTIONS[0])))
+    long_chat = [{"role": "system", "content": " ".join([SYSTEM] * 8)}, {"role": "user", "content": QUESTIONS[1]}]
+    s = BatchScheduler(loaded_model, longer, BatchLimits(max_batch_size=2), kernel=FLOAT)
+    try:
+        assert s.count_tokens(long_chat) > 4 * CAPACITY_STEP
+        long_answer = s.stream(long_chat, max_new_tokens=2)
+        short_answer = s.stream(chat(QUESTIONS[0]))
+        assert "".join(long_answer)
+        assert "".join(short_answer) == expected
+        assert s.cache.capacity <= 2 * CAPACITY_STEP  # the short conversation's length and one step of room
+    finally:
+        s.close()
+
+
 @pytest.mark.parametrize("scheduler", [BatchLimits(max_batch_size=4, prefill_chunk_tokens=16)], indirect=True)
 def test_prompts_fed_in_small_chunks_give_the_same_answers(scheduler, sequential_answers):
     assert run_together(scheduler, QUESTIONS) == sequential_answers

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from bot.slot_cache import SlotCache, common_prefix
+from bot.slot_cache import CAPACITY_STEP, SlotCache, common_prefix
 
 
 def cache(slots=3):
@@ -107,3 +107,31 @@ def test_positions_no_sequence_wrote_read_as_zeros_after_growing():
     c.reserve(500)
     for layer in c.kv:
         assert torch.count_nonzero(layer[:, :, :, 30:]) == 0
+
+
+def test_the_capacity_shrinks_back_to_what_the_running_sequences_use_and_keeps_their_tokens():
+    c = SlotCache(layers=2, kv_heads=1, head_dim=4, slots=3, max_len=1000, dtype=torch.float32)
+    c.reserve(701)
+    assert c.capacity == 768
+    short, _ = c.acquire(list(range(100)))
+    fill(c, short, range(100))
+    long, _ = c.acquire(list(range(500, 1200)))
+    fill(c, long, range(500, 1200))
+    kept = cached(c, short.index, 100).clone()
+    c.release(long)  # the long conversation ends; only the short one runs
+    assert c.shrink_to_fit()
+    assert c.capacity == 256  # the running sequence's 100 positions and one step to grow into
+    assert torch.equal(cached(c, short.index, 100), kept)
+    assert long.tokens == list(range(500, 756))  # a free slot keeps the part of its prefix that fits
+    reused_slot, reused = c.acquire(list(range(500, 900)))
+    assert (reused_slot, reused) == (long, 256)
+
+
+def test_the_capacity_does_not_shrink_for_less_than_two_steps():
+    c = SlotCache(layers=1, kv_heads=1, head_dim=4, slots=2, max_len=1000, dtype=torch.float32)
+    c.reserve(300 + CAPACITY_STEP)
+    a, _ = c.acquire(list(range(300)))
+    fill(c, a, range(300))
+    before = c.capacity
+    assert not c.shrink_to_fit()
+    assert c.capacity == before
