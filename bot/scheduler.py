@@ -104,6 +104,14 @@ def prefill_budget(tokens_per_s: float | None, limits: BatchLimits) -> int:
     return max(MIN_PREFILL_TOKENS, min(limits.prefill_chunk_tokens, int(tokens_per_s * limits.prefill_step_s)))
 
 
+def idle_prefill_budget(running: list[Request], limits: BatchLimits) -> int:
+    """With no answer streaming nobody waits on the step: the first waiting prompt is read whole, in one
+    step, however long (a 575-token prompt read as 512 + 63 took 20 ms more on the AVX-512 EPYC: every
+    weight is read once more, every op launched once more), and at least a full chunk."""
+    first = next((len(r.prompt) - r.fed for r in running if r.prefilling), 0)
+    return max(limits.prefill_chunk_tokens, first)
+
+
 ONE_CORE_ROWS = 1  # a step of this many rows runs on one core: the other is left to the server
 
 
@@ -277,8 +285,8 @@ class BatchScheduler:
             guess = draft(r.prompt + r.generated, self._draft_room(r)) if speculate else []
             segments.append(Segment(r.slot.index, [r.generated[-1], *guess], len(r.slot.tokens), every_row=bool(guess)))
             owners.append(r)
-        # with no answer streaming nobody waits on the step: the whole chunk reads a prompt fastest
-        budget = allowance = prefill_budget(self.prefill_tokens_per_s if owners else None, self.limits)
+        budget = allowance = (prefill_budget(self.prefill_tokens_per_s, self.limits) if owners
+                              else idle_prefill_budget(running, self.limits))
         for r in running:
             if r.prefilling and budget > 0:
                 chunk = r.prompt[r.fed : r.fed + budget]

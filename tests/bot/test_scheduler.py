@@ -164,6 +164,22 @@ def test_the_prefill_chunk_shrinks_to_what_the_cpu_reads_in_the_step_time():
     assert prefill_budget(1.0, limits) == MIN_PREFILL_TOKENS  # a prompt always advances
 
 
+@pytest.mark.parametrize("scheduler", [BatchLimits(max_batch_size=4, prefill_chunk_tokens=16)], indirect=True)
+def test_a_prompt_nobody_waits_beside_is_read_in_one_step_whatever_the_chunk_size(scheduler, sequential_answers):
+    fed = []
+    forward = scheduler.forward
+
+    def recording(segments):
+        fed.append(sum(len(s.tokens) for s in segments))
+        return forward(segments)
+
+    scheduler.forward = recording
+    prompt = scheduler.single.encode(chat(QUESTIONS[2]))
+    assert "".join(scheduler.stream(chat(QUESTIONS[2]))) == sequential_answers[2]
+    assert fed[0] == len(prompt) > 16
+    assert fed[1:] == [1] * (len(fed) - 1)
+
+
 @pytest.mark.parametrize("scheduler", [BatchLimits(max_batch_size=4, prefill_step_s=1e-6)], indirect=True)
 def test_a_new_prompt_beside_a_streaming_answer_is_fed_within_the_step_time(scheduler, sequential_answers):
     fed_beside_a_decode = []
