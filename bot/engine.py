@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from bot.conversations import Conversations
 from bot.generator import GenerationStats, Generator
-from bot.intents import IntentRouter, rule_arguments, tool_for
+from bot.intents import FACT_KINDS, ORDERS, POLICIES, PRODUCTS, IntentRouter, rule_arguments, tool_for
 from bot.prompt import TurnContext, build_messages
 from bot.settings import Settings
 from bot.toolcall import MalformedCall, Shape, ToolFailure, call_complete, parse_call, shape_of, tool_help
@@ -166,22 +166,34 @@ class ChatEngine:
         if previous_user and len(text.split()) <= FOLLOW_UP_MAX_WORDS:
             query = f"{previous_user} {text}"
         ctx = TurnContext()
+        kinds = self._fact_kinds(text)
         vector = self.retriever.embed(query) if s.top_k_products or s.top_k_policies else None
-        if s.top_k_products:
+        if s.top_k_products and PRODUCTS in kinds:
             hits = self.retriever.search(query, "products", s.top_k_products, s.min_product_similarity, vector=vector)
             ids = [h.doc.source_id for h in hits]
             by_id = self.store.products_by_id(ids)
             ctx.products = [by_id[i] for i in ids if i in by_id]
             ctx.asked_tags = self._tags_asked(text, query, ctx.products)
-        if s.top_k_policies:
+        if s.top_k_policies and POLICIES in kinds:
             ctx.policies = [h.doc for h in self.retriever.search(query, "policies", s.top_k_policies,
                                                                       s.min_policy_similarity, vector=vector)]
         if customer_id is not None:
             customer = self.store.customer(customer_id)
             ctx.customer_name = customer.name if customer else customer_id
-            ctx.orders = self._orders_for(customer_id, query)
-            ctx.asked_orders, ctx.foreign_orders = self._numbers_asked(text, ctx.orders)
+            orders = self._orders_for(customer_id, query)
+            ctx.asked_orders, ctx.foreign_orders = self._numbers_asked(text, orders)
+            if ORDERS in kinds or ctx.asked_orders or ctx.foreign_orders:
+                ctx.orders = orders
+            else:
+                ctx.orders_left_out = True
         return ctx
+
+    def _fact_kinds(self, text: str) -> frozenset[str]:
+        """What the message may need: with `facts_by_intent`, the kinds the router does not rule out; a
+        conversation's follow-up ("and the 2 L one?") reads as a follow-up intent, which needs them all."""
+        if not self.settings.facts_by_intent or self.router is None:
+            return FACT_KINDS
+        return self.router.fact_kinds(text)
 
     def _tags_asked(self, text: str, query: str, products: list) -> list[tuple[str, str]]:
         """(product, tag) for each tag the message names about the product it names most fully; a short

@@ -39,6 +39,7 @@ class TurnContext:
     foreign_orders: list[str] = field(default_factory=list)  # order numbers asked about that are not the shopper's
     asked_orders: list[str] = field(default_factory=list)  # the shopper's own orders the question names
     asked_tags: list[tuple[str, str]] = field(default_factory=list)  # (product id, tag) the question asks about
+    orders_left_out: bool = False  # the question needs none of the shopper's orders: the prompt says nothing of them
 
     @property
     def sources(self) -> list[dict[str, str]]:
@@ -120,7 +121,7 @@ def system_message(shop_name: str, ctx: TurnContext) -> str:
     if ctx.customer_name:
         if ctx.orders:
             parts.append("The shopper's orders (newest first):\n" + "\n".join(order_line(o) for o in ctx.orders))
-        else:
+        elif not ctx.orders_left_out:
             parts.append("The shopper has no orders.")
         for order_id in ctx.asked_orders:
             parts.append(f"The shopper asks about their order {order_id}.")
@@ -160,7 +161,7 @@ def build_messages(
     history = list(history)
     ctx = TurnContext(
         list(ctx.products), list(ctx.policies), list(ctx.orders), ctx.customer_name, list(ctx.tool_results),
-        ctx.tool_help, list(ctx.foreign_orders), list(ctx.asked_orders), list(ctx.asked_tags),
+        ctx.tool_help, list(ctx.foreign_orders), list(ctx.asked_orders), list(ctx.asked_tags), ctx.orders_left_out,
     )
     while True:
         messages = [{"role": "system", "content": system_message(shop_name, ctx)}, *history,

@@ -253,3 +253,29 @@ def test_with_model_attribute_answers_the_model_answers_tag_questions(gated):
     engine, counting = gated(attribute_answers="model")
     answer(engine, engine.start(None), None, "is the Barista Oat Milk vegan?")
     assert counting.calls == 1
+
+
+def test_a_price_question_reads_the_catalog_but_none_of_the_shoppers_orders_or_policies(gated):
+    engine, _ = gated()
+    ctx = engine.gather("how much is the oat milk?", "C1", [])
+    assert ctx.products and not ctx.policies and not ctx.orders
+    prompt = system_message("Shop", ctx)
+    assert "orders" not in prompt and "1042" not in prompt  # not even "has no orders": that would be untrue
+
+
+def test_an_order_question_still_reads_the_shoppers_orders(gated):
+    engine, _ = gated()
+    ctx = engine.gather("when will my groceries get here?", "C1", [])
+    assert [o.id for o in ctx.orders] == ["1042"] and not ctx.orders_left_out
+
+
+def test_a_question_naming_the_shoppers_own_order_keeps_the_orders_whatever_it_reads_as(gated):
+    engine, _ = gated()
+    ctx = engine.gather("how much was 1042?", "C1", [])
+    assert [o.id for o in ctx.orders] == ["1042"] and ctx.asked_orders == ["1042"]
+
+
+def test_without_facts_by_intent_every_kind_of_fact_is_gathered(gated):
+    engine, _ = gated(facts_by_intent=False)
+    ctx = engine.gather("how much is the oat milk?", "C1", [])
+    assert ctx.products and [o.id for o in ctx.orders] == ["1042"]

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bot.intents import IntentRouter, rule_arguments, tool_for
+from bot.intents import FACT_KINDS, IntentRouter, rule_arguments, tool_for
 
 
 @pytest.mark.parametrize(
@@ -141,3 +141,16 @@ def test_the_same_phrasings_always_fit_the_same_router(embedder, tmp_path):
         "".join(json.dumps({"text": t, "intent": i, "tool": tool}) + "\n" for t, i, tool in SHAPE_OVER_WORDS))
     first, second = (IntentRouter.open(tmp_path / "routing.jsonl", embedder, tmp_path / "index") for _ in range(2))
     assert first.classes == second.classes and (first.weights == second.weights).all()
+
+
+def test_the_router_leaves_out_only_the_kinds_of_facts_no_likely_intent_reads(embedder, tmp_path):
+    (tmp_path / "routing.jsonl").write_text(
+        "".join(json.dumps({"text": t, "tool": None, "intent": i}) + "\n" for t, i in ORDER_AND_OTHER_PHRASINGS))
+    router = IntentRouter.open(tmp_path / "routing.jsonl", embedder, tmp_path / "index")
+    assert router.fact_kinds("how much does the oat milk cost?") == {"products"}
+    assert "orders" in router.fact_kinds("has my parcel left the warehouse yet?")
+    assert "products" not in router.fact_kinds("has my parcel left the warehouse yet?")
+
+
+def test_a_routing_file_without_intents_leaves_no_kind_of_fact_out(router):
+    assert router.fact_kinds("how much is the oat milk?") == FACT_KINDS
