@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from bot.batch_forward import (
+    CHUNK_QUERY_ROWS,
     _blocked_chunk_attention,
     _decode_attention,
     _query_blocks,
@@ -92,7 +93,7 @@ def test_a_prompt_chunk_attends_causally_over_its_cached_prefix_and_itself(start
     g = torch.Generator().manual_seed(1)
     q = torch.randn(n, KV_HEADS * GROUP, DIM, generator=g).bfloat16()
     keys, values = (torch.randn(KV_HEADS, start + n, DIM, generator=g).bfloat16() for _ in range(2))
-    blocks = _query_blocks(start, n, rows)
+    blocks = _query_blocks(start, n, rows=rows)
     assert [(b.first, b.last) for b in blocks] == [(a, min(a + rows, n)) for a in range(0, n, rows)]
     out = _blocked_chunk_attention(q, keys, values, blocks, DIM ** -0.5)
     assert out.dtype == torch.bfloat16 and out.shape == q.shape
@@ -110,3 +111,24 @@ def test_a_prompt_chunk_never_reads_keys_after_its_own_positions():
     blocks = _query_blocks(start, n, rows=2)
     torch.testing.assert_close(_blocked_chunk_attention(q, garbage_keys, garbage_values, blocks, DIM ** -0.5),
                                _blocked_chunk_attention(q, keys, values, blocks, DIM ** -0.5))
+
+
+def test_within_a_cache_the_blocks_take_few_shapes_and_masked_positions_change_nothing():
+    """oneDNN keeps a kernel, with its buffers, for every matmul shape: keys are padded to whole
+    CHUNK_QUERY_ROWS steps of the cache and a short block's rows to a power of two."""
+    g = torch.Generator().manual_seed(3)
+    capacity = 2 * CHUNK_QUERY_ROWS
+    shapes = {tuple(b.mask.shape) for start in range(0, 40, 3) for n in range(1, 90, 7)
+              for b in _query_blocks(start, n, capacity)}
+    assert all(keys in (CHUNK_QUERY_ROWS, capacity) for _, keys in shapes)
+    assert {rows for rows, _ in shapes} <= {8, 16, 32, 64, 128}
+    start, n = 21, 37
+    q = torch.randn(n, KV_HEADS * GROUP, DIM, generator=g).bfloat16()
+    keys, values = (torch.randn(KV_HEADS, capacity, DIM, generator=g).bfloat16() for _ in range(2))
+    stale_keys, stale_values = keys.clone(), values.clone()
+    stale_keys[:, start + n:] = 1e4  # a former occupant's finite leftovers
+    stale_values[:, start + n:] = -1e4
+    blocks = _query_blocks(start, n, capacity)
+    out = _blocked_chunk_attention(q, stale_keys, stale_values, blocks, DIM ** -0.5)
+    torch.testing.assert_close(out, _blocked_chunk_attention(q, keys, values, blocks, DIM ** -0.5))
+    torch.testing.assert_close(out.double(), causal_reference(q, keys, values, start, DIM ** -0.5), atol=2e-2, rtol=2e-2)
