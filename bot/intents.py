@@ -53,8 +53,8 @@ FACTS_BY_INTENT: dict[str, frozenset[str]] = {
 }
 # A kind of fact is left out only when the intents that read it are together less likely than this: "how much
 # does delivery cost?" reads as a price question (0.59) but as a policy one too (0.12), and keeps its policies.
-# On the 345 eval questions, 0.1 left out orders for 66, policies for 64 and products for 34, and never a kind
-# the question's labelled intent reads.
+# Of the 345 eval questions, 0.1 left something out of 134 (orders 98, policies 90, products 65), and a kind the
+# question's labelled intent reads only for the 13 planted injections, price questions that need no orders.
 MIN_FACT_PROBABILITY = 0.1
 
 _REORDER = re.compile(
