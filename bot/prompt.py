@@ -110,14 +110,14 @@ def system_message(shop_name: str, ctx: TurnContext) -> str:
     parts = [SYSTEM_RULES.format(shop=shop_name)]
     if ctx.tool_help:
         parts.append(ctx.tool_help)
-    if ctx.customer_name:
-        parts.append(f"The shopper is {ctx.customer_name}, signed in.")
-    else:
-        parts.append("The shopper is not signed in: you cannot see any orders. For order questions, ask them to sign in.")
     if ctx.products:
         parts.append("Products:\n" + "\n".join(product_line(p) for p in ctx.products))
     if ctx.policies:
         parts.append("Policies:\n" + "\n".join(policy_line(d) for d in ctx.policies))
+    if ctx.customer_name:
+        parts.append(f"The shopper is {ctx.customer_name}, signed in.")
+    else:
+        parts.append("The shopper is not signed in: you cannot see any orders. For order questions, ask them to sign in.")
     if ctx.customer_name:
         if ctx.orders:
             parts.append("The shopper's orders (newest first):\n" + "\n".join(order_line(o) for o in ctx.orders))

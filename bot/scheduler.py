@@ -29,6 +29,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from bot import linear_kernels
@@ -37,7 +38,7 @@ from bot.calibration import CALIBRATION_CHAT, input_ranges
 from bot.generator import GenerationStats, IncrementalDecoder, Messages, SamplingConfig, TransformersGenerator
 from bot.model import LoadedModel
 from bot.prompt_lookup import draft
-from bot.slot_cache import Slot, SlotCache
+from bot.slot_cache import Slot, SlotCache, common_prefix
 
 _END = object()
 
@@ -287,8 +288,13 @@ class BatchScheduler:
             owners.append(r)
         budget = allowance = (prefill_budget(self.prefill_tokens_per_s, self.limits) if owners
                               else idle_prefill_budget(running, self.limits))
+        fed_now: list[Request] = []
         for r in running:
             if r.prefilling and budget > 0:
+                r.fed = self.cache.extend_prefix(r.slot, r.prompt, self.limits.min_prefix_reuse)
+                if any(self._would_copy(r, other) for other in fed_now):
+                    continue  # its prefix is being read in this step: copied in the next one
+                fed_now.append(r)
                 chunk = r.prompt[r.fed : r.fed + budget]
                 last = r.fed + len(chunk) == len(r.prompt)
                 segments.append(Segment(r.slot.index, chunk, r.fed, wants_logits=last))
@@ -312,6 +318,11 @@ class BatchScheduler:
             with self._wake:
                 for r, reason in finished:
                     self._finish(r, reason)
+
+    def _would_copy(self, r: Request, other: Request) -> bool:
+        """Whether `r` could copy enough of `other`'s prompt, as far as it is fed, to wait a step for it."""
+        shared = common_prefix(np.asarray(r.prompt), np.asarray(other.prompt[:other.fed]))
+        return shared - r.fed >= self.limits.min_prefix_reuse
 
     def _emit(self, r: Request, seg: Segment, logits: torch.Tensor) -> str | None:
         """Sample the segment's next tokens, one logit row after another, for as long as each sampled token

@@ -152,5 +152,29 @@ class SlotCache:
         slot.tokens = list(prompt[:reuse])
         return slot, reuse
 
+    def extend_prefix(self, slot: Slot, prompt: list[int], min_reuse: int = 16) -> int:
+        """Copy into `slot` (which holds the start of `prompt`) what another slot has cached since of the
+        same prompt; how many of its tokens `slot` now holds.
+
+        `acquire` matches a prompt once, on admission. When shoppers arrive together, every prompt is
+        admitted before any is read, so two asking the same question (the same products and policies after
+        the instructions) would both compute them; matched again before each chunk, the later one copies
+        what the earlier one has read by then. At least the last prompt token is left to compute."""
+        have = len(slot.tokens)
+        target = np.asarray(prompt)
+        best, best_len = None, have
+        for s in self.slots:
+            if s is not slot and len(s.tokens) > best_len:
+                n = common_prefix(np.asarray(s.tokens), target)
+                if n > best_len:
+                    best, best_len = s, n
+        reuse = min(best_len, len(prompt) - 1)
+        if best is None or reuse - have < min_reuse:
+            return have
+        for layer in self.kv:
+            layer[:, slot.index, :, have:reuse] = layer[:, best.index, :, have:reuse]
+        slot.tokens.extend(prompt[have:reuse])
+        return reuse
+
     def release(self, slot: Slot) -> None:
         slot.busy = False

@@ -156,6 +156,29 @@ def test_prompts_fed_in_small_chunks_give_the_same_answers(scheduler, sequential
     assert run_together(scheduler, QUESTIONS) == sequential_answers
 
 
+def test_shoppers_arriving_together_with_the_same_facts_compute_them_once_and_answer_the_same(loaded_model, sequential_answers):
+    """Both prompts are admitted before either is read; the second copies the shared system prompt the first read."""
+    s = BatchScheduler(loaded_model, GREEDY, BatchLimits(max_batch_size=2, min_prefix_reuse=16), kernel=FLOAT)
+    fed = []
+    forward = s.forward
+
+    def recording(segments):
+        fed.append(sum(len(seg.tokens) for seg in segments if len(seg.tokens) > 1 or seg.start == 0))
+        return forward(segments)
+
+    s.forward = recording
+    try:
+        prompts = [s.single.encode(chat(q)) for q in QUESTIONS[:2]]
+        shared = next(i for i, (a, b) in enumerate(zip(*prompts)) if a != b)
+        assert shared > 40  # the system prompt
+        with s._wake:  # both admitted at the scheduler's next step, before either prompt is read
+            streams = [s.stream(chat(q)) for q in QUESTIONS[:2]]
+        assert ["".join(stream) for stream in streams] == sequential_answers[:2]
+        assert sum(fed) == len(prompts[0]) + len(prompts[1]) - shared
+    finally:
+        s.close()
+
+
 def test_the_prefill_chunk_shrinks_to_what_the_cpu_reads_in_the_step_time():
     limits = BatchLimits(prefill_chunk_tokens=512, prefill_step_s=0.4)
     assert prefill_budget(None, limits) == 512  # nothing measured yet

@@ -135,3 +135,24 @@ def test_the_capacity_does_not_shrink_for_less_than_two_steps():
     before = c.capacity
     assert not c.shrink_to_fit()
     assert c.capacity == before
+
+
+def test_a_slot_takes_over_what_another_has_cached_since_of_the_same_prompt():
+    c = cache()
+    shared = list(range(20))
+    first, _ = c.acquire(shared + [900, 901])
+    second, reused = c.acquire(shared + [800, 801])
+    assert reused == 0  # admitted together: nothing cached yet
+    fill(c, first, shared + [900, 901])
+    assert c.extend_prefix(second, shared + [800, 801]) == 20
+    assert second.tokens == shared
+    assert torch.equal(cached(c, second.index, 20), cached(c, first.index, 20))
+
+
+def test_a_slot_takes_over_nothing_shorter_than_the_minimum_and_always_leaves_the_last_token():
+    c = cache()
+    first, _ = c.acquire(list(range(30)))
+    second, _ = c.acquire(list(range(20)) + [7, 7])
+    fill(c, first, range(30))
+    assert c.extend_prefix(second, list(range(20)) + [7, 7], min_reuse=21) == 0 and second.tokens == []
+    assert c.extend_prefix(second, list(range(25))) == 24  # the whole prompt is cached elsewhere: its last token is computed
