@@ -107,6 +107,8 @@ def policy_line(d: SearchDoc) -> str:
 
 
 def system_message(shop_name: str, ctx: TurnContext) -> str:
+    """The shop's facts come before the shopper's own: shoppers asking the same thing share the prompt up
+    to their name, and the scheduler's slot cache reads that part once for all of them."""
     parts = [SYSTEM_RULES.format(shop=shop_name)]
     if ctx.tool_help:
         parts.append(ctx.tool_help)
