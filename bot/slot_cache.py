@@ -93,14 +93,12 @@ class SlotCache:
     def _steps_for(self, length: int) -> int:
         return min(max(1, -(-length // CAPACITY_STEP)) * CAPACITY_STEP, self.max_len)
 
-    def shrink_to_fit(self, longest: int | None = None) -> bool:
+    def shrink_to_fit(self, longest: int) -> bool:
         """Give back whole capacity steps the running sequences do not need, if at least `SHRINK_STEPS` of
         them (with one step of room left for the answers to grow into); whether it shrank.
 
-        `longest`: the most positions a running sequence needs now (a prompt still being fed counts whole);
-        by default, the longest busy slot's cached tokens."""
-        if longest is None:
-            longest = max((len(s.tokens) for s in self.slots if s.busy), default=0)
+        `longest`: the most positions a running sequence needs now (a prompt still being fed counts whole,
+        which its slot's cached tokens do not say)."""
         capacity = self._steps_for(longest + CAPACITY_STEP)
         if self.capacity - capacity < SHRINK_STEPS * CAPACITY_STEP:
             return False
@@ -131,50 +129,48 @@ class SlotCache:
         free = [s for s in self.slots if not s.busy]
         if not free:
             raise RuntimeError("no free slot: the scheduler admits a request only when `free` > 0")
-        target = np.asarray(prompt)
-        best, best_len = None, 0
-        for s in self.slots:
-            n = common_prefix(np.asarray(s.tokens), target)
-            if n > best_len or (n == best_len and best is not None and not s.busy and best.busy):
-                best, best_len = s, n
-        reuse = min(best_len, len(prompt) - 1)
-        if reuse < min_reuse or best is None:
-            reuse = 0
-        if best is not None and not best.busy and reuse:
-            slot = best
+        best, matched = self._longest_prefix(prompt)
+        reuse = min(matched, len(prompt) - 1)
+        if best is not None and not best.busy and reuse >= min_reuse:
+            slot, slot.tokens = best, list(prompt[:reuse])
         else:
             # the free slot whose cached tokens are least worth keeping; lowest index keeps the batch view short
             slot = min(free, key=lambda s: (len(s.tokens) > 0, s.index))
-            if reuse:
-                for layer in self.kv:
-                    layer[:, slot.index, :, :reuse] = layer[:, best.index, :, :reuse]
+            slot.tokens = []
+            self.extend_prefix(slot, prompt, min_reuse)
         slot.busy = True
-        slot.tokens = list(prompt[:reuse])
-        return slot, reuse
+        return slot, len(slot.tokens)
 
     def extend_prefix(self, slot: Slot, prompt: list[int], min_reuse: int = 16) -> int:
         """Copy into `slot` (which holds the start of `prompt`) what another slot has cached since of the
         same prompt; how many of its tokens `slot` now holds.
 
-        `acquire` matches a prompt once, on admission. When shoppers arrive together, every prompt is
-        admitted before any is read, so two asking the same question (the same products and policies after
-        the instructions) would both compute them; matched again before each chunk, the later one copies
+        `acquire` matches a prompt on admission. When shoppers arrive together, every prompt is admitted
+        before any is read, so two asking the same question (the same products and policies after the
+        instructions) would both compute them; matched again before each chunk, the later one copies
         what the earlier one has read by then. At least the last prompt token is left to compute."""
         have = len(slot.tokens)
-        target = np.asarray(prompt)
-        best, best_len = None, have
-        for s in self.slots:
-            if s is not slot and len(s.tokens) > best_len:
-                n = common_prefix(np.asarray(s.tokens), target)
-                if n > best_len:
-                    best, best_len = s, n
-        reuse = min(best_len, len(prompt) - 1)
+        best, matched = self._longest_prefix(prompt, skip=slot, beyond=have)
+        reuse = min(matched, len(prompt) - 1)
         if best is None or reuse - have < min_reuse:
             return have
         for layer in self.kv:
             layer[:, slot.index, :, have:reuse] = layer[:, best.index, :, have:reuse]
         slot.tokens.extend(prompt[have:reuse])
         return reuse
+
+    def _longest_prefix(self, prompt: list[int], skip: Slot | None = None, beyond: int = 0) -> tuple[Slot | None, int]:
+        """The slot holding the longest start of `prompt`, among those holding more than `beyond` tokens (a
+        free one on a tie: it can be taken as it is), and how many tokens of it."""
+        target = np.asarray(prompt)
+        best, best_len = None, 0
+        for s in self.slots:
+            if s is skip or len(s.tokens) <= beyond:
+                continue
+            n = common_prefix(np.asarray(s.tokens), target)
+            if n > best_len or (n == best_len and best is not None and not s.busy and best.busy):
+                best, best_len = s, n
+        return best, best_len
 
     def release(self, slot: Slot) -> None:
         slot.busy = False

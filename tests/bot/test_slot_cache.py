@@ -119,7 +119,7 @@ def test_the_capacity_shrinks_back_to_what_the_running_sequences_use_and_keeps_t
     fill(c, long, range(500, 1200))
     kept = cached(c, short.index, 100).clone()
     c.release(long)  # the long conversation ends; only the short one runs
-    assert c.shrink_to_fit()
+    assert c.shrink_to_fit(longest=100)
     assert c.capacity == 256  # the running sequence's 100 positions and one step to grow into
     assert torch.equal(cached(c, short.index, 100), kept)
     assert long.tokens == list(range(500, 756))  # a free slot keeps the part of its prefix that fits
@@ -133,7 +133,7 @@ def test_the_capacity_does_not_shrink_for_less_than_two_steps():
     a, _ = c.acquire(list(range(300)))
     fill(c, a, range(300))
     before = c.capacity
-    assert not c.shrink_to_fit()
+    assert not c.shrink_to_fit(longest=300)
     assert c.capacity == before
 
 
