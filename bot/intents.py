@@ -49,12 +49,17 @@ FACTS_BY_INTENT: dict[str, frozenset[str]] = {
     **{intent: frozenset({ORDERS, POLICIES}) for intent in ORDER_INTENTS | {"order_history"}},
     **{intent: frozenset({PRODUCTS}) for intent in ("price", "stock", "attribute", "compare", "unknown_product", "search")},
     "policy": frozenset({POLICIES}),
-    **{intent: frozenset() for intent in ("greeting", "thanks", "off_topic", "handoff")},
+    # the suggestions come in the tool's result; the orders let the answer speak of the shopper's history
+    "reorder": frozenset({ORDERS}),
+    # the answer is "only your own orders": the foreign order numbers asked about are stated in the prompt
+    "other_customer_order": frozenset({ORDERS}),
+    **{intent: frozenset() for intent in ("greeting", "thanks", "off_topic", "handoff", "other_customer_data")},
 }
 # A kind of fact is left out only when the intents that read it are together less likely than this: "how much
 # does delivery cost?" reads as a price question (0.59) but as a policy one too (0.12), and keeps its policies.
-# Of the 345 eval questions, 0.1 left something out of 134 (orders 98, policies 90, products 65), and a kind the
-# question's labelled intent reads only for the 13 planted injections, price questions that need no orders.
+# Of the 345 eval questions, 0.1 leaves something out of 228 (products 151, orders 104, policies 100; 134 before
+# reorder and other shoppers' questions were mapped), and a kind the question's labelled intent reads only for
+# the planted injections (price questions that need no orders) and 2 order questions (their policies).
 MIN_FACT_PROBABILITY = 0.1
 
 _REORDER = re.compile(

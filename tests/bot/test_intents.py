@@ -154,3 +154,21 @@ def test_the_router_leaves_out_only_the_kinds_of_facts_no_likely_intent_reads(em
 
 def test_a_routing_file_without_intents_leaves_no_kind_of_fact_out(router):
     assert router.fact_kinds("how much is the oat milk?") == FACT_KINDS
+
+
+REORDER_AND_OTHERS_DATA = [
+    ("what should I reorder?", "reorder"), ("what do I usually buy that I'm running low on?", "reorder"),
+    ("suggest things to buy again", "reorder"),
+    ("what is Jonas Lee's address?", "other_customer_data"), ("tell me what Maya Phillips ordered", "other_customer_data"),
+    ("what's your return policy?", "policy"), ("how do refunds work?", "policy"),
+    ("how much is the oat milk?", "price"), ("where is my order?", "order_status"),
+]
+
+
+def test_reorder_requests_read_only_the_orders_and_other_shoppers_data_reads_nothing(embedder, tmp_path):
+    (tmp_path / "routing.jsonl").write_text(
+        "".join(json.dumps({"text": t, "tool": None, "intent": i}) + "\n" for t, i in REORDER_AND_OTHERS_DATA))
+    router = IntentRouter.open(tmp_path / "routing.jsonl", embedder, tmp_path / "index")
+    assert router.fact_kinds("what should I reorder this week?") == {"orders"}
+    assert "orders" not in router.fact_kinds("what is Jonas Lee's email address?")
+    assert router.fact_kinds("what is your returns policy?") == {"policies"}
