@@ -260,7 +260,8 @@ class _QueryBlock:
     mask: torch.Tensor  # [padded rows, padded keys], additive: each row sees the cache up to its own position
 
 
-def _query_blocks(start: int, n: int, capacity: int | None = None, rows: int = CHUNK_QUERY_ROWS) -> list[_QueryBlock]:
+def _query_blocks(start: int, n: int, capacity: int | None = None, rows: int = CHUNK_QUERY_ROWS,
+                  dtype: torch.dtype = torch.float32) -> list[_QueryBlock]:
     """A chunk's blocks of query rows and their causal masks, built once per step for all layers.
 
     oneDNN builds and keeps a bfloat16 matmul kernel for every shape it is given (with its buffers: 1,200
@@ -278,7 +279,7 @@ def _query_blocks(start: int, n: int, capacity: int | None = None, rows: int = C
             keys = min(-(-keys // CHUNK_QUERY_ROWS) * CHUNK_QUERY_ROWS, capacity)
         positions = start + torch.arange(first, first + _padded_rows(last - first))
         future = torch.arange(keys)[None, :] > positions[:, None]
-        blocks.append(_QueryBlock(first, last, additive_mask(future)))
+        blocks.append(_QueryBlock(first, last, additive_mask(future).to(dtype)))
     return blocks
 
 
@@ -308,6 +309,8 @@ def _blocked_chunk_attention(q, keys, values, blocks: list[_QueryBlock], scale):
         # heads sharing a kv head become one matrix of query rows: [kv_heads, group * padded, dim]
         qb = qb.view(padded, kv_heads, group, dim).permute(1, 2, 0, 3).reshape(kv_heads, -1, dim)
         scores = torch.bmm(qb, keys[:, :end].transpose(1, 2)).view(kv_heads, group, padded, end)
+        # scaled and masked in the mask's type, the attention's own (`_query_blocks`): in bfloat16 the softmax
+        # reads and writes half the bytes of float32 (it still sums in float32), and `.to` copies nothing
         weights = torch.softmax(torch.add(block.mask, scores, alpha=scale), dim=-1).to(values.dtype)
         ob = torch.bmm(weights.view(kv_heads, group * padded, end), values[:, :end]).view(kv_heads, group, padded, dim)
         out[block.first:block.last] = ob[:, :, :rows].permute(2, 0, 1, 3).reshape(rows, heads, dim)
@@ -407,7 +410,8 @@ class BatchForward:
             heads = torch.arange(self.kv_heads)
             cache_rows = ((dec_slots[:, None] * self.kv_heads + heads[None, :]) * dec_len + dec_pos[:, None]).reshape(-1)
 
-        blocks = ({id(s): _query_blocks(s.start, len(s.tokens), self.cache.capacity) for s in chunks}
+        blocks = ({id(s): _query_blocks(s.start, len(s.tokens), self.cache.capacity, dtype=self.attention_dtype)
+                   for s in chunks}
                   if self.blocked_chunks else {})
 
         kv = self.cache.kv
