@@ -232,7 +232,7 @@ class DataBuilder:
         self.tools = ToolRegistry([
             reorder_tool(store, ReorderModel.load(settings.reorder_model_dir), settings.now, settings.reorder_limit),
             handoff_tool(_ClosedConversations()),  # type: ignore[arg-type]
-            lookup_order_tool(store, settings.max_orders_in_context),
+            lookup_order_tool(store, settings.lookup_order_limit),
             search_products_tool(store, retriever),
         ])
         self.help = tool_help(list(self.tools.tools.values()))

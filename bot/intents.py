@@ -46,6 +46,8 @@ FACT_KINDS = frozenset({PRODUCTS, POLICIES, ORDERS})
 # The kinds of facts a question of each intent is answered from, where that is fewer than all (intents not
 # listed need all of them). Every fact left out is prompt the CPU need not read before the first token.
 FACTS_BY_INTENT: dict[str, frozenset[str]] = {
+    # order questions keep the policies: the router knows few policy phrasings ("can I return opened food?" reads
+    # as a stock question), and an order intent's share is what keeps them for a policy question it misreads
     **{intent: frozenset({ORDERS, POLICIES}) for intent in ORDER_INTENTS | {"order_history"}},
     **{intent: frozenset({PRODUCTS}) for intent in ("price", "stock", "attribute", "compare", "unknown_product", "search")},
     "policy": frozenset({POLICIES}),

@@ -130,7 +130,7 @@ class Runtime:
             [
                 reorder_tool(self.store, ReorderModel.load(s.reorder_model_dir), s.now, s.reorder_limit),
                 handoff_tool(Conversations(self.store)),
-                lookup_order_tool(self.store, s.max_orders_in_context),
+                lookup_order_tool(self.store, s.lookup_order_limit),
                 search_products_tool(self.store, self.retriever),
             ]
         )

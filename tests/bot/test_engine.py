@@ -279,3 +279,29 @@ def test_without_facts_by_intent_every_kind_of_fact_is_gathered(gated):
     engine, _ = gated(facts_by_intent=False)
     ctx = engine.gather("how much is the oat milk?", "C1", [])
     assert ctx.products and [o.id for o in ctx.orders] == ["1042"]
+
+
+def test_the_prompt_holds_the_newest_orders_and_any_older_one_the_question_names(demo_store, demo_retriever, generator,
+                                                                                 tmp_path):
+    from bot.engine import ChatEngine
+    from bot.settings import Settings
+
+    settings = Settings(data_dir=tmp_path)
+    engine = ChatEngine(settings, demo_store, demo_retriever, generator)
+    customer = next(c for c in ("C0001", "C0002", "C0003", "C0007") if len(demo_store.customer_orders(c)) >= 4)
+    orders = [o.id for o in demo_store.customer_orders(customer)]
+    assert settings.max_orders_in_context == 2
+    assert [o.id for o in engine.gather("where is my order?", customer, []).orders] == orders[:2]
+    named = engine.gather(f"what happened to order {orders[3]}?", customer, []).orders
+    assert [o.id for o in named] == [orders[3], orders[0]]
+
+
+def test_the_order_lookup_tool_lists_more_orders_than_the_prompt_carries(demo_store, tmp_path):
+    from bot.order_tool import lookup_order_tool
+    from bot.settings import Settings
+    from bot.tools import ToolRegistry, ToolSession
+
+    settings = Settings(data_dir=tmp_path)
+    tools = ToolRegistry([lookup_order_tool(demo_store, settings.lookup_order_limit)])
+    result = tools.call(ToolSession("C0007", "conversation"), "lookup_order", {})
+    assert len(result.items) == settings.lookup_order_limit > settings.max_orders_in_context
