@@ -89,6 +89,7 @@ class BatchLimits:
 
 
 MIN_PREFILL_TOKENS = 16  # a prompt always advances, however slow the CPU
+DEFAULT_PREFILL_TOKENS_PER_S = 1000.0  # until a step has measured it: orders prompts, sizes nothing
 PREFILL_RATE_SMOOTHING = 0.5  # weight of the newest step in the measured prompt tokens per second
 
 
@@ -105,11 +106,11 @@ def prefill_budget(tokens_per_s: float | None, limits: BatchLimits) -> int:
     return max(MIN_PREFILL_TOKENS, min(limits.prefill_chunk_tokens, int(tokens_per_s * limits.prefill_step_s)))
 
 
-def idle_prefill_budget(running: list[Request], limits: BatchLimits) -> int:
-    """With no answer streaming nobody waits on the step: the first waiting prompt is read whole, in one
-    step, however long (a 575-token prompt read as 512 + 63 took 20 ms more on the AVX-512 EPYC: every
+def idle_prefill_budget(prefilling: list[Request], limits: BatchLimits) -> int:
+    """With no answer streaming nobody waits on the step: the first prompt to read (`prefilling` is in reading
+    order) is read whole, in one step, however long (a 575-token prompt read as 512 + 63 took 20 ms more on the AVX-512 EPYC: every
     weight is read once more, every op launched once more), and at least a full chunk."""
-    first = next((len(r.prompt) - r.fed for r in running if r.prefilling), 0)
+    first = len(prefilling[0].prompt) - prefilling[0].fed if prefilling else 0
     return max(limits.prefill_chunk_tokens, first)
 
 
@@ -286,12 +287,15 @@ class BatchScheduler:
             guess = draft(r.prompt + r.generated, self._draft_room(r)) if speculate else []
             segments.append(Segment(r.slot.index, [r.generated[-1], *guess], len(r.slot.tokens), every_row=bool(guess)))
             owners.append(r)
+        prefilling = [r for r in running if r.prefilling]
+        for r in prefilling:
+            r.fed = self.cache.extend_prefix(r.slot, r.prompt, self.limits.min_prefix_reuse)
+        prefilling.sort(key=self._prefill_order)
         budget = allowance = (prefill_budget(self.prefill_tokens_per_s, self.limits) if owners
-                              else idle_prefill_budget(running, self.limits))
+                              else idle_prefill_budget(prefilling, self.limits))
         fed_now: list[Request] = []
-        for r in running:
-            if r.prefilling and budget > 0:
-                r.fed = self.cache.extend_prefix(r.slot, r.prompt, self.limits.min_prefix_reuse)
+        for r in prefilling:
+            if budget > 0:
                 if any(self._would_copy(r, other) for other in fed_now):
                     continue  # its prefix is being read in this step: copied in the next one
                 fed_now.append(r)
@@ -318,6 +322,13 @@ class BatchScheduler:
             with self._wake:
                 for r, reason in finished:
                     self._finish(r, reason)
+
+    def _prefill_order(self, r: Request) -> float:
+        """When the prompt would be read through if it had the CPU alone from its arrival: prompts that
+        arrived together are read shortest first (their first tokens come sooner on average, and the last
+        one no later), and a long prompt is passed over only by prompts that would finish before it."""
+        rate = self.prefill_tokens_per_s or DEFAULT_PREFILL_TOKENS_PER_S
+        return r.submitted + (len(r.prompt) - r.fed) / rate
 
     def _would_copy(self, r: Request, other: Request) -> bool:
         """Whether `r` could copy enough of `other`'s prompt, as far as it is fed, to wait a step for it."""

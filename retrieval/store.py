@@ -137,14 +137,18 @@ class Store:
         with self.session() as s:
             return s.get(Customer, customer_id)
 
-    def customer_orders(self, customer_id: str, limit: int | None = None) -> list[OrderView]:
-        """The customer's own orders, newest first. The only order query shopbot has."""
+    def customer_orders(self, customer_id: str, limit: int | None = None,
+                        ids: Sequence[str] | None = None) -> list[OrderView]:
+        """The customer's own orders, newest first, optionally only those of `ids` (never another customer's).
+        The only order query shopbot has."""
         query = (
             select(Order)
             .where(Order.customer_id == customer_id)
             .options(selectinload(Order.items).selectinload(OrderItem.product))
             .order_by(Order.placed_at.desc(), Order.id.desc())
         )
+        if ids is not None:
+            query = query.where(Order.id.in_(list(ids)))
         if limit is not None:
             query = query.limit(limit)
         with self.session() as s:

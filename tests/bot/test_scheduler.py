@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from bot.generator import GenerationStats, SamplingConfig, TransformersGenerator
-from bot.scheduler import MIN_PREFILL_TOKENS, BatchLimits, BatchScheduler, prefill_budget
+from bot.scheduler import MIN_PREFILL_TOKENS, BatchLimits, BatchScheduler, Request, prefill_budget
 from bot.slot_cache import CAPACITY_STEP
 
 SYSTEM = (
@@ -175,6 +175,42 @@ def test_shoppers_arriving_together_with_the_same_facts_compute_them_once_and_an
             streams = [s.stream(chat(q)) for q in QUESTIONS[:2]]
         assert ["".join(stream) for stream in streams] == sequential_answers[:2]
         assert sum(fed) == len(prompts[0]) + len(prompts[1]) - shared
+    finally:
+        s.close()
+
+
+def test_prompts_arriving_together_are_read_shortest_first_and_answer_the_same(loaded_model, sequential_answers):
+    """The long question arrives first; the short one is read first, whole, in the first step."""
+    s = BatchScheduler(loaded_model, GREEDY, BatchLimits(max_batch_size=2, prefill_chunk_tokens=16,
+                                                         min_prefix_reuse=10_000), kernel=FLOAT)
+    steps = []
+    forward = s.forward
+
+    def recording(segments):
+        steps.append([seg.tokens for seg in segments if len(seg.tokens) > 1])
+        return forward(segments)
+
+    s.forward = recording
+    try:
+        long, short = (s.single.encode(chat(QUESTIONS[i])) for i in (2, 0))
+        assert len(long) > len(short)
+        with s._wake:
+            streams = [s.stream(chat(QUESTIONS[i])) for i in (2, 0)]
+        assert ["".join(stream) for stream in streams] == [sequential_answers[2], sequential_answers[0]]
+        assert steps[0] == [short]
+    finally:
+        s.close()
+
+
+def test_a_long_prompt_that_has_waited_is_read_before_a_shorter_newcomer(loaded_model):
+    s = BatchScheduler(loaded_model, GREEDY, BatchLimits(max_batch_size=2), kernel=FLOAT)
+    try:
+        s.prefill_tokens_per_s = 1000.0
+        waited, newcomer = Request(list(range(1000, 1600)), 12, 0), Request(list(range(2000, 2100)), 12, 0)
+        newcomer.submitted = waited.submitted + 1.0  # 600 tokens are 0.6 s: the newcomer could not finish first
+        assert sorted([newcomer, waited], key=s._prefill_order) == [waited, newcomer]
+        newcomer.submitted = waited.submitted + 0.1
+        assert sorted([waited, newcomer], key=s._prefill_order) == [newcomer, waited]
     finally:
         s.close()
 

@@ -13,6 +13,11 @@ def test_customer_orders_for_another_customer_never_include_the_first(tiny_store
     assert [o.id for o in tiny_store.customer_orders("C2")] == ["1043"]
 
 
+def test_orders_asked_for_by_number_are_only_the_customers_own(tiny_store):
+    assert [o.id for o in tiny_store.customer_orders("C1", ids=["1042", "1043"])] == ["1042"]
+    assert tiny_store.customer_orders("C2", ids=["1042"]) == []
+
+
 def test_unknown_customer_sees_no_orders(tiny_store):
     assert tiny_store.customer_orders("C999") == []
 
