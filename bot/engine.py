@@ -246,7 +246,8 @@ class ChatEngine:
         mentioned = set(_ORDER_NUMBER.findall(text))
         named = self.store.customer_orders(customer_id, ids=sorted(mentioned)) if mentioned else []
         newest = self.store.customer_orders(customer_id, limit=limit) if limit else []
-        recent = [o for o in newest if o.id not in {n.id for n in named}]
+        named_ids = {o.id for o in named}
+        recent = [o for o in newest if o.id not in named_ids]
         return (named + recent)[: max(limit, len(named))]
 
     def reply(self, conversation_id: str, customer_id: str | None, text: str) -> Reply:

@@ -107,9 +107,10 @@ def prefill_budget(tokens_per_s: float | None, limits: BatchLimits) -> int:
 
 
 def idle_prefill_budget(prefilling: list[Request], limits: BatchLimits) -> int:
-    """With no answer streaming nobody waits on the step: the first prompt to read (`prefilling` is in reading
-    order) is read whole, in one step, however long (a 575-token prompt read as 512 + 63 took 20 ms more on the AVX-512 EPYC: every
-    weight is read once more, every op launched once more), and at least a full chunk."""
+    """With no answer streaming nobody waits on the step: the first prompt to read (`prefilling` is in
+    reading order) is read whole, in one step, however long (a 575-token prompt read as 512 + 63 took 20 ms
+    more on the AVX-512 EPYC: every weight is read once more, every op launched once more), and at least a
+    full chunk."""
     first = len(prefilling[0].prompt) - prefilling[0].fed if prefilling else 0
     return max(limits.prefill_chunk_tokens, first)
 
