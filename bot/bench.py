@@ -273,6 +273,20 @@ class ServerProcess:
                 pass
             time.sleep(0.1)
 
+    def prompt_tokens(self) -> dict[str, int]:
+        """The server's prompt tokens so far, given and computed (`/metrics`): the difference is what its
+        prefix cache read instead. Empty where the server reports none (sequential generation)."""
+        import httpx
+
+        names = {"shopbot_prompt_tokens_total": "prompt_tokens",
+                 "shopbot_prompt_tokens_computed_total": "prompt_tokens_computed"}
+        counts = {}
+        for line in httpx.get(f"{self.base_url}/metrics", timeout=10).text.splitlines():
+            name, _, value = line.partition(" ")
+            if name in names:
+                counts[names[name]] = int(float(value))
+        return counts
+
     def memory(self) -> dict[str, float | None]:
         return proc_memory_mib(self.proc.pid) if self.proc is not None else {"peak_rss_mib": None, "rss_mib": None}
 
@@ -731,13 +745,14 @@ def run_bench(options: BenchOptions, log: Callable[[str], None] = lambda _: None
             sweep, server_prompt_tokens = [], {}
             for level in options.levels:
                 log(f"level {level}: {level * waves[level]} request(s)")
-                results = []
+                results, counted = [], server.prompt_tokens()
                 for w in range(waves[level]):
                     start = offsets[level] + w * level
                     wave = asyncio.run(run_wave(server.ws_url, tokens, prompts[start:start + level], options.event_timeout_s))
                     server_prompt_tokens.update({start + i: r.prompt_tokens for i, r in enumerate(wave)})
                     results += wave
                 row = level_summary(level, results)
+                row.update({k: v - counted.get(k, 0) for k, v in server.prompt_tokens().items()})
                 memory = server.memory()
                 row["server_rss_mib"], row["server_peak_rss_mib"] = memory["rss_mib"], memory["peak_rss_mib"]
                 row["load_avg_1m"] = round(os.getloadavg()[0], 2)
@@ -813,13 +828,15 @@ def render_tables(result: dict, console) -> None:
     console.print(single)
 
     sweep = Table(title=f"concurrency sweep (naive sequential: {fmt(naive['sequential_aggregate_tokens_per_s'])} tokens/s)")
-    for column in ("shoppers", "tokens/s", "vs naive", "TTFT p50", "TTFT p95", "gap p99", "errors", "max queue", "RSS MiB"):
+    for column in ("shoppers", "tokens/s", "vs naive", "TTFT p50", "TTFT p95", "gap p99", "errors", "max queue",
+                   "prompt computed", "RSS MiB"):
         sweep.add_column(column, justify="right")
     for row in result["sweep"]:
+        computed = (f"{row['prompt_tokens_computed']:,} / {row['prompt_tokens']:,}" if "prompt_tokens" in row else "-")
         sweep.add_row(str(row["level"]), fmt(row["aggregate_tokens_per_s"]),
                       fmt(ratios["aggregate_vs_naive_sequential"][str(row["level"])], "x"),
                       fmt(row["ttft_p50_s"], " s"), fmt(row["ttft_p95_s"], " s"), fmt(row["gap_p99_s"], " s"),
-                      str(row["errors"]), str(row["max_queue_position"]), fmt(row["server_rss_mib"]))
+                      str(row["errors"]), str(row["max_queue_position"]), computed, fmt(row["server_rss_mib"]))
     console.print(sweep)
 
     other = Table(title="latency and memory")

@@ -117,6 +117,12 @@ class Runtime:
         return BatchScheduler(model, sampling, limits, s.linear_kernel, cache_dtype,
                               release_float_weights=self._loaded_its_own_model)
 
+    def generator_status(self) -> dict:
+        """The batching scheduler's counters (`BatchScheduler.status`) once it runs; empty before the model
+        loads (a metrics scrape must not load it) and with sequential generation."""
+        generator = self.__dict__.get("generator")
+        return generator.status() if isinstance(generator, BatchScheduler) else {}
+
     def close(self) -> None:
         """Stops the batching thread, if one was started."""
         generator = self.__dict__.get("generator")

@@ -150,6 +150,9 @@ class BatchScheduler:
         self._wake = threading.Condition()
         self._closed = False
         self.steps = 0
+        # prompt tokens submitted, and those computed (the rest were copied from cached prefixes): the cache's hit rate
+        self.prompt_tokens = 0
+        self.prompt_tokens_computed = 0
         self.prefill_tokens_per_s: float | None = None
         self._thread = threading.Thread(target=self._loop, name="shopbot-batch", daemon=True)
         self._thread.start()
@@ -184,6 +187,7 @@ class BatchScheduler:
             if self._closed:
                 raise RuntimeError("the generation scheduler is closed")
             self._waiting.append(request)
+            self.prompt_tokens += len(request.prompt)
             self._wake.notify()
         return request
 
@@ -217,7 +221,8 @@ class BatchScheduler:
     def status(self) -> dict:
         with self._wake:
             return {"running": len(self._running), "waiting": len(self._waiting),
-                    "free_slots": self.cache.free, "steps": self.steps}
+                    "free_slots": self.cache.free, "steps": self.steps, "prompt_tokens": self.prompt_tokens,
+                    "prompt_tokens_computed": self.prompt_tokens_computed}
 
     def close(self) -> None:
         with self._wake:
@@ -305,6 +310,7 @@ class BatchScheduler:
                 segments.append(Segment(r.slot.index, chunk, r.fed, wants_logits=last))
                 owners.append(r)
                 r.fed += len(chunk)
+                self.prompt_tokens_computed += len(chunk)
                 budget -= len(chunk)
         # per thread with OpenMP; set every step because MKL's count is process-wide
         torch.set_num_threads(step_threads(segments, self.cores))

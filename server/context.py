@@ -49,6 +49,7 @@ class ServerContext:
         slots = GenerationSlots(runtime.concurrent_generations, s.max_queued_generations)
         metrics.generations_active.set_function(lambda: slots.active)
         metrics.generation_queue.set_function(lambda: slots.queued)
+        metrics.watch_prompt_tokens(runtime.generator_status)
         return cls(
             runtime=runtime,
             settings=s,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 TTFT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32)
 RATE_BUCKETS = (1, 2, 5, 10, 15, 20, 30, 50, 100, 200)
@@ -25,5 +29,23 @@ class Metrics:
         self.webhook_failures = Counter("shopbot_webhook_failures", "Handoff webhooks that failed", registry=r)
         self.feedback = Counter("shopbot_feedback", "Ratings of answers", ["rating"], registry=r)
 
+    def watch_prompt_tokens(self, counts: Callable[[], dict[str, int]]) -> None:
+        """Prompt tokens the generator was given and those it computed, read from it at each scrape: the rest
+        came from its prefix cache (the shop's facts that shoppers asking alike share)."""
+        self.registry.register(_PromptTokens(counts))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _PromptTokens(Collector):
+    def __init__(self, counts: Callable[[], dict[str, int]]) -> None:
+        self.counts = counts
+
+    def collect(self):
+        counts = self.counts()
+        yield CounterMetricFamily("shopbot_prompt_tokens", "Prompt tokens given to the generator",
+                                  value=counts.get("prompt_tokens", 0))
+        yield CounterMetricFamily("shopbot_prompt_tokens_computed",
+                                  "Prompt tokens computed; the rest were read from cached prefixes",
+                                  value=counts.get("prompt_tokens_computed", 0))

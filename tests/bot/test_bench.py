@@ -61,6 +61,8 @@ def test_a_tiny_bench_measures_every_section_against_a_real_server(tiny_shop_env
         assert row["ttft_p50_s"] > 0 and row["ttft_p95_s"] >= row["ttft_p50_s"]
         assert row["aggregate_tokens_per_s"] > 0 and row["wall_s"] > 0
         assert row["server_peak_rss_mib"] >= row["server_rss_mib"] > 100
+        # the server's own count of the level's prompt tokens, and of those its prefix cache did not hold
+        assert 0 < row["prompt_tokens_computed"] < row["prompt_tokens"]
     assert result["config"]["max_queued_generations"] + result["config"]["concurrent_generations"] >= 2
 
     # every request had a prompt of its own, and the naive reference answered the very prompts the server built

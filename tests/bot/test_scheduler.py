@@ -175,6 +175,9 @@ def test_shoppers_arriving_together_with_the_same_facts_compute_them_once_and_an
             streams = [s.stream(chat(q)) for q in QUESTIONS[:2]]
         assert ["".join(stream) for stream in streams] == sequential_answers[:2]
         assert sum(fed) == len(prompts[0]) + len(prompts[1]) - shared
+        counts = s.status()
+        assert counts["prompt_tokens"] == len(prompts[0]) + len(prompts[1])
+        assert counts["prompt_tokens_computed"] == sum(fed)
     finally:
         s.close()
 

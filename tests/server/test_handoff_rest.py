@@ -247,6 +247,7 @@ def test_health_readiness_and_metrics(server):
         assert value(name) >= 1, name
     assert value("shopbot_generations_active") == 0 and value("shopbot_generation_queue") == 0
     assert value("shopbot_handoffs_total") >= 0 and value("shopbot_webhook_failures_total") == 0
+    assert value("shopbot_prompt_tokens_total") == 0  # a generator without a prefix cache reports none
 
 
 def test_the_demo_page_and_widget_are_served(server):

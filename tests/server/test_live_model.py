@@ -108,3 +108,26 @@ def test_the_servers_worker_threads_run_torch_on_one_core(live_server):
     ctx = live_server.ctx
     assert ctx.io_executor.submit(after_a_parallel_op).result() == 1
     assert ctx.executor.submit(after_a_parallel_op).result() == 1
+
+
+def test_metrics_count_the_prompt_tokens_read_from_the_prefix_cache(live_server):
+    def counts() -> tuple[float, float]:
+        lines = httpx.get(live_server.url + "metrics").text.splitlines()
+        value = {n: float(next(l for l in lines if l.startswith(n + " ")).split()[-1])
+                 for n in ("shopbot_prompt_tokens_total", "shopbot_prompt_tokens_computed_total")}
+        return value["shopbot_prompt_tokens_total"], value["shopbot_prompt_tokens_computed_total"]
+
+    async def ask(text: str) -> int:
+        async with websockets.connect(live_server.ws_url) as ws:
+            await hello(ws)
+            await ws.send(json.dumps({"type": "message", "text": text}))
+            end, _ = await until(ws, "end")
+            return end["usage"]["prompt_tokens"]
+
+    before = counts()
+    first = run(ask("how much is the whole milk?"))
+    middle = counts()
+    second = run(ask("how much is the whole milk?"))  # a new conversation: the same prompt, all of it cached
+    after = counts()
+    assert middle[0] - before[0] == first and 0 < middle[1] - before[1] <= first
+    assert after[0] - middle[0] == second == first and after[1] - middle[1] < second
