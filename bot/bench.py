@@ -275,7 +275,7 @@ class ServerProcess:
 
     def prompt_tokens(self) -> dict[str, int]:
         """The server's prompt tokens so far, given and computed (`/metrics`): the difference is what its
-        prefix cache read instead. Empty where the server reports none (sequential generation)."""
+        prefix cache read instead (both 0 with sequential generation)."""
         import httpx
 
         names = {"shopbot_prompt_tokens_total": "prompt_tokens",
