@@ -752,7 +752,7 @@ def run_bench(options: BenchOptions, log: Callable[[str], None] = lambda _: None
                     server_prompt_tokens.update({start + i: r.prompt_tokens for i, r in enumerate(wave)})
                     results += wave
                 row = level_summary(level, results)
-                row.update({k: v - counted.get(k, 0) for k, v in server.prompt_tokens().items()})
+                row.update({k: v - counted[k] for k, v in server.prompt_tokens().items()})
                 memory = server.memory()
                 row["server_rss_mib"], row["server_peak_rss_mib"] = memory["rss_mib"], memory["peak_rss_mib"]
                 row["load_avg_1m"] = round(os.getloadavg()[0], 2)
@@ -832,7 +832,7 @@ def render_tables(result: dict, console) -> None:
                    "prompt computed", "RSS MiB"):
         sweep.add_column(column, justify="right")
     for row in result["sweep"]:
-        computed = (f"{row['prompt_tokens_computed']:,} / {row['prompt_tokens']:,}" if "prompt_tokens" in row else "-")
+        computed = f"{row['prompt_tokens_computed']:,} / {row['prompt_tokens']:,}"
         sweep.add_row(str(row["level"]), fmt(row["aggregate_tokens_per_s"]),
                       fmt(ratios["aggregate_vs_naive_sequential"][str(row["level"])], "x"),
                       fmt(row["ttft_p50_s"], " s"), fmt(row["ttft_p95_s"], " s"), fmt(row["gap_p99_s"], " s"),
