@@ -421,6 +421,8 @@ class DataBuilder:
                 intent = sc.intent if last else FIRST_TURN_INTENTS[sc.intent]
                 rows.setdefault(text, {"text": text, "tool": TOOL_INTENTS.get(sc.intent) if last else None,
                                        "intent": intent})
+        for text in T.POLICY_QUESTIONS_TRAIN:
+            rows.setdefault(text, {"text": text, "tool": None, "intent": "policy"})
         return list(rows.values())
 
     def heldout_examples(self, n_scenarios: int, seed: int) -> list[Example]:

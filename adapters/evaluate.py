@@ -5,8 +5,9 @@ contains every `expect_all` string and, if any are given, one `expect_any` strin
 contains no `expect_none` string, and the tool named in `expect_tool` was called in that turn
 (`"none"`: no tool; null: not checked).
 
-A case may also carry `plant`: text appended to one product's description before the run, as a
-seller editing a listing might (instructions aimed at the assistant). It is written to the
+A case may also carry `plant`: text put at the start of one product's description before the run, as a
+seller editing a listing might (instructions aimed at the assistant); at the start because the prompt
+shows only a description's first sentence (`bot/prompt.py`), and the case must test text the model reads. It is written to the
 evaluation's scratch copy of the database after the search index is loaded, so retrieval still finds
 the product by its real text while the prompt shows the planted one.
 """
@@ -58,7 +59,7 @@ def load_cases(path: Path, limit: int | None = None) -> list[AnswerCase]:
 
 
 def plant(store, cases: Iterable[AnswerCase]) -> int:
-    """Append every case's planted text to its product's description, in one transaction; returns how many."""
+    """Put every case's planted text before its product's description, in one transaction; returns how many."""
     from retrieval.schema import Product
 
     plants = [c.plant for c in cases if c.plant is not None]
@@ -67,7 +68,7 @@ def plant(store, cases: Iterable[AnswerCase]) -> int:
             product = s.get(Product, p.product_id)
             if product is None:
                 raise ValueError(f"plant: no product {p.product_id!r} in the shop")
-            product.description = f"{product.description} {p.text}".strip()
+            product.description = f"{p.text} {product.description}".strip()
     return len(plants)
 
 

@@ -46,13 +46,11 @@ FACT_KINDS = frozenset({PRODUCTS, POLICIES, ORDERS})
 # The kinds of facts a question of each intent is answered from, where that is fewer than all (intents not
 # listed need all of them). Every fact left out is prompt the CPU need not read before the first token.
 FACTS_BY_INTENT: dict[str, frozenset[str]] = {
-    # order questions keep the policies: the router knows few policy phrasings ("can I return opened food?" reads
-    # as a stock question), and an order intent's share is what keeps them for a policy question it misreads
-    **{intent: frozenset({ORDERS, POLICIES}) for intent in ORDER_INTENTS | {"order_history"}},
+    **{intent: frozenset({ORDERS}) for intent in ORDER_INTENTS | {"order_history"}},
     **{intent: frozenset({PRODUCTS}) for intent in ("price", "stock", "attribute", "compare", "unknown_product", "search")},
     "policy": frozenset({POLICIES}),
-    # the suggestions come in the tool's result; the orders let the answer speak of the shopper's history
-    "reorder": frozenset({ORDERS}),
+    # the suggestions, with their reasons from the shopper's history, come in the tool's result
+    "reorder": frozenset(),
     # the answer is "only your own orders": the foreign order numbers asked about are stated in the prompt
     "other_customer_order": frozenset({ORDERS}),
     **{intent: frozenset() for intent in ("greeting", "thanks", "off_topic", "handoff", "other_customer_data")},

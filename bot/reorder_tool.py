@@ -22,6 +22,8 @@ from bot.tools import Tool, ToolArgs, ToolResult, ToolSession
 from retrieval.schema import Product
 from retrieval.store import Store
 
+PROMPT_REORDER_LINES = 3
+PROMPT_COMPLEMENT_LINES = 1
 _PRODUCT_ID = re.compile(r"\bwith (\S+)$")
 
 
@@ -107,8 +109,12 @@ def _line(card: dict) -> str:
 
 
 def as_text(items: list[dict]) -> str:
-    reorder = [_line(c) for c in items if c["kind"] == "reorder"]
-    extra = [_line(c) for c in items if c["kind"] == "complement"]
+    """What the model reads: the best few of the cards, which the shopper sees in full beside the answer.
+
+    The answer names the first three suggestions; every further line was ~45 tokens of every
+    reorder prompt, read before the first token."""
+    reorder = [_line(c) for c in items if c["kind"] == "reorder"][:PROMPT_REORDER_LINES]
+    extra = [_line(c) for c in items if c["kind"] == "complement"][:PROMPT_COMPLEMENT_LINES]
     if not reorder:
         return "No reorder suggestions: the shopper has no completed orders yet."
     text = "Suggested reorders:\n" + "\n".join(reorder)

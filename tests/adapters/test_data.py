@@ -83,3 +83,18 @@ def test_committed_eval_cases_are_many_valid_and_from_eval_phrasings():
     tempting = [c for c in cases if c.intent == "price" and any(s.startswith("$") for s in c.expect_none)]
     assert tempting  # a similar product's price sits in the same prompt
     assert json.loads(EVAL_CASES.read_text().splitlines()[0])["intent"]
+
+
+def test_routing_learns_policy_questions_as_shoppers_ask_them(builder):
+    rows = builder.routing_examples(len(TRAIN_CYCLE), seed=0)
+    policy = {r["text"] for r in rows if r["intent"] == "policy"}
+    assert set(T.POLICY_QUESTIONS_TRAIN) <= policy
+    assert all(r["tool"] is None for r in rows if r["intent"] == "policy")
+    evals = {t.lower() for ts in T.EVAL.values() for t in ts}
+    assert not {q.lower() for q in T.POLICY_QUESTIONS_TRAIN} & evals
+
+
+def test_the_shipped_routing_file_holds_the_policy_questions():
+    shipped = Path(__file__).resolve().parents[2] / "adapters" / "demo" / "routing.jsonl"
+    rows = [json.loads(line) for line in shipped.read_text().splitlines()]
+    assert {q: "policy" for q in T.POLICY_QUESTIONS_TRAIN}.items() <= {r["text"]: r["intent"] for r in rows}.items()

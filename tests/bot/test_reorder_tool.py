@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.reorder_tool import ReorderModel, reorder_tool
+from bot.reorder_tool import PROMPT_COMPLEMENT_LINES, PROMPT_REORDER_LINES, ReorderModel, reorder_tool
 from bot.settings import SHIPPED_REORDER_MODEL
 from bot.tools import ToolRegistry, ToolSession
 from retrieval.schema import Customer, Order, OrderItem, Product
@@ -56,6 +56,17 @@ def test_cards_carry_catalog_names_prices_and_plain_reasons(demo_tools, demo_sto
     for item in reorder:
         assert item["id"] in bought and item["reason"].startswith("you ")
         assert f"{item['name']}" in result.text and item["reason"] in result.text
+
+
+def test_the_model_reads_the_best_few_cards_and_the_shopper_sees_them_all(demo_tools):
+    result = suggest(demo_tools, "C0001", limit=6)
+    reorder = [i for i in result.items if i["kind"] == "reorder"]
+    complements = [i for i in result.items if i["kind"] == "complement"]
+    assert len(reorder) > PROMPT_REORDER_LINES and len(complements) > PROMPT_COMPLEMENT_LINES
+    shown = reorder[:PROMPT_REORDER_LINES] + complements[:PROMPT_COMPLEMENT_LINES]
+    assert all(f"[{i['id']}]" in result.text for i in shown)
+    assert not any(f"[{i['id']}]" in result.text for i in result.items if i not in shown)
+    assert result.text.count("\n- ") == len(shown)
 
 
 def test_complements_never_repeat_a_reorder_item(demo_tools, demo_store):
