@@ -59,6 +59,9 @@ def test_a_tiny_bench_measures_every_section_against_a_real_server(tiny_shop_env
         assert row["requests"] == row["level"] and row["errors"] == 0, row
         assert row["tokens"] == 4 * row["requests"]  # the answer cap and floor reached the server
         assert row["ttft_p50_s"] > 0 and row["ttft_p95_s"] >= row["ttft_p50_s"]
+        # each shopper's wait, and the server's part of it (the facts' gathering and the socket are the rest)
+        assert len(row["ttfts_s"]) == row["requests"] and row["ttfts_s"] == sorted(row["ttfts_s"])
+        assert 0 < row["server_ttft_p50_s"] <= row["ttft_p50_s"] and 0 < row["server_ttft_p95_s"] <= row["ttft_p95_s"]
         assert row["aggregate_tokens_per_s"] > 0 and row["wall_s"] > 0
         assert row["server_peak_rss_mib"] >= row["server_rss_mib"] > 100
         # the server's own count of the level's prompt tokens, and of those its prefix cache did not hold
