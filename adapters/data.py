@@ -222,11 +222,13 @@ def answer_from_tool(intent: str, result: ToolResult, subject: dict) -> str:
 class DataBuilder:
     """Plays scenarios through the engine's context gathering and prompt building."""
 
-    def __init__(self, settings: Settings, store: Store, retriever, tokenizer) -> None:
+    def __init__(self, settings: Settings, store: Store, retriever, tokenizer, router=None) -> None:
+        """`router`: the serving router, so that `facts_by_intent` leaves out of a training prompt what it
+        leaves out of the same question's served prompt (without one, every prompt holds every kind of fact)."""
         self.settings = settings
         self.store = store
         self.counter = TokenCounter(tokenizer)
-        self.engine = ChatEngine(settings, store, retriever, self.counter)
+        self.engine = ChatEngine(settings, store, retriever, self.counter, router=router)
         policy_docs = retriever.kinds["policies"].dense.docs
         self.facts = ShopFacts(store, policy_docs)
         self.tools = ToolRegistry([

@@ -13,7 +13,7 @@ EVAL_CASES = Path(__file__).parent / "eval_cases.jsonl"
 EVAL_SEED = 20261123
 
 
-def builder_from_runtime(runtime) -> DataBuilder:
+def builder_from_runtime(runtime, router=None) -> DataBuilder:
     """A DataBuilder over the runtime's shop, with the serving tokenizer (the model weights are not loaded)."""
     from transformers import AutoTokenizer
 
@@ -21,7 +21,7 @@ def builder_from_runtime(runtime) -> DataBuilder:
 
     s = runtime.settings
     tokenizer = AutoTokenizer.from_pretrained(resolve_model_dir(s.model_path, s.model_cache_dir), local_files_only=True)
-    return DataBuilder(s, runtime.store, runtime.retriever, tokenizer)
+    return DataBuilder(s, runtime.store, runtime.retriever, tokenizer, router=router)
 
 
 def main(n: int = 330, planted: int = 15, seed: int = EVAL_SEED, out: Path = EVAL_CASES) -> None:

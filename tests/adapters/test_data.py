@@ -98,3 +98,20 @@ def test_the_shipped_routing_file_holds_the_policy_questions():
     shipped = Path(__file__).resolve().parents[2] / "adapters" / "demo" / "routing.jsonl"
     rows = [json.loads(line) for line in shipped.read_text().splitlines()]
     assert {q: "policy" for q in T.POLICY_QUESTIONS_TRAIN}.items() <= {r["text"]: r["intent"] for r in rows}.items()
+
+
+def test_with_the_serving_router_training_prompts_leave_out_what_served_prompts_do(
+        demo_settings, demo_store, demo_retriever, loaded_model, embedder, tmp_path):
+    from adapters.data import DataBuilder
+    from bot.intents import IntentRouter
+    from tests.bot.test_intents import ORDER_AND_OTHER_PHRASINGS
+
+    (tmp_path / "routing.jsonl").write_text(
+        "".join(json.dumps({"text": t, "tool": None, "intent": i}) + "\n" for t, i in ORDER_AND_OTHER_PHRASINGS))
+    router = IntentRouter.open(tmp_path / "routing.jsonl", embedder, tmp_path / "index")
+    routed = DataBuilder(demo_settings, demo_store, demo_retriever, loaded_model.tokenizer, router=router)
+    unrouted = DataBuilder(demo_settings, demo_store, demo_retriever, loaded_model.tokenizer)
+    question = "how much is the Meadowvale Whole Milk 4 L?"
+    assert router.fact_kinds(question) == {"products"}
+    assert routed.engine.gather(question, "C0001", []).orders == []
+    assert unrouted.engine.gather(question, "C0001", []).orders

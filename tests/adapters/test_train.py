@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from adapters.data import Example
 from adapters.train import PRESETS, FactsPrefill, encode, example_loss, facts_detached_loss, lora_model, train
@@ -91,3 +92,15 @@ def test_two_step_smoke_training_checkpoints_and_resumes(small_builder, tmp_path
     assert resumed["steps"] == 3
     assert json.loads((work / "losses.json").read_text())[:2] == losses
     assert set(resumed["heldout_perplexity"]) == {"tuned", "untuned"}
+
+    # a run may start from a trained adapter: with a learning rate of ~0 it writes that adapter back
+    from safetensors.torch import load_file
+
+    start = load_file(out / "adapter_model.safetensors")
+    again = tmp_path / "again"
+    train(cfg.model_copy(update={"max_steps": 1, "learning_rate": 1e-12, "init_adapter": str(out)}),
+          builder_factory=lambda: small_builder, loaded=load_model(None, MODEL_CACHE), out=again,
+          work=tmp_path / "work-again", resume=True, progress_bar=False, log=lambda *_: None)
+    written = load_file(again / "adapter_model.safetensors")
+    assert written.keys() == start.keys() and any(v.abs().sum() > 0 for k, v in start.items() if "lora_B" in k)
+    assert all(torch.allclose(written[k].float(), start[k].float(), atol=1e-3) for k in start)
