@@ -49,8 +49,10 @@ class Settings(BaseSettings):
     attribute_answers: Literal["catalog", "model"] = "catalog"
     # true: the prompt holds only the kinds of facts (products, policies, the shopper's orders) the routing
     # classifier's intents may need (bot/intents.py FACTS_BY_INTENT): a price question reads no orders or
-    # policies, a policy question no orders, a reorder request only the orders. The 16 bench prompts: 11,345 ->
-    # 8,939 tokens (stop 22), 7,809 with reorder and other shoppers' questions mapped (stop 23); eval 0.948 either way
+    # policies, a policy question no orders, an order question no policies, a reorder request nothing but the
+    # tool's result. The 16 bench prompts: 11,345 -> 8,939 tokens (stop 22), 7,809 with reorder and other
+    # shoppers' questions mapped (stop 23; eval 0.948 either way). As the bench counts them (`/metrics`), the
+    # server was given 7,235 of them at stop 23's end and 5,100 with stop 24's shorter prompts
     facts_by_intent: bool = True
     # auto: whichever of the two this CPU runs faster, timed at start-up (bot/precision.py). bfloat16 on CPUs with
     # bf16 matrix units (AMX: 1.9x the decode and 3.5x the prompt speed, accuracy within a point); float32 elsewhere
