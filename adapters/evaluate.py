@@ -7,9 +7,9 @@ contains no `expect_none` string, and the tool named in `expect_tool` was called
 
 A case may also carry `plant`: text put at the start of one product's description before the run, as a
 seller editing a listing might (instructions aimed at the assistant); at the start because the prompt
-shows only a description's first sentence (`bot/prompt.py`), and the case must test text the model reads. It is written to the
-evaluation's scratch copy of the database after the search index is loaded, so retrieval still finds
-the product by its real text while the prompt shows the planted one.
+shows only a description's first sentence (`bot/prompt.py`), and the case must test text the model
+reads. It is written to the evaluation's scratch copy of the database after the search index is loaded,
+so retrieval still finds the product by its real text while the prompt shows the planted one.
 """
 
 from __future__ import annotations

@@ -398,7 +398,6 @@ EVAL: dict[str, list[str]] = {
     "follow_up_stock": ["do you have it right now?", "got any left?"],
 }
 
-# Things no grocery shop sells, for "the facts don't answer" cases.
 # Policy questions as shoppers ask them, for routing only: the "policy" templates above are built on the
 # policies' section titles ("tell me about if you are not home"), and a router fitted on those alone read
 # "how much does delivery cost?" as a price question (0.59) and "can I return opened food?" as a stock
@@ -432,6 +431,7 @@ POLICY_QUESTIONS_TRAIN = [
     "how do I make a complaint?", "what are your opening hours?",
 ]
 
+# Things no grocery shop sells, for "the facts don't answer" cases.
 UNKNOWN_THINGS_TRAIN = ["a lawn mower", "iPhone chargers", "car tires", "a sofa", "concert tickets", "a bicycle",
                         "printer ink", "winter boots", "a gaming laptop", "garden hoses", "a washing machine",
                         "running shoes", "a camping tent", "a smartphone", "car batteries", "a mattress", "wall paint",

@@ -329,9 +329,9 @@ def train(cfg: TrainConfig, *, builder_factory, loaded, out: Path, work: Path, r
 
     if checkpoint is None and cfg.init_adapter:
         start = {k: v.float() for k, v in load_file(Path(cfg.init_adapter) / "adapter_model.safetensors").items()}
-        missing = set_peft_model_state_dict(model, start).unexpected_keys
-        if missing:
-            raise ValueError(f"{cfg.init_adapter} does not fit this preset's LoRA layers: {sorted(missing)[:3]}")
+        unexpected = set_peft_model_state_dict(model, start).unexpected_keys
+        if unexpected:
+            raise ValueError(f"{cfg.init_adapter} does not fit this preset's LoRA layers: {sorted(unexpected)[:3]}")
         log(f"starting from the adapter in {cfg.init_adapter}")
     if checkpoint is not None:
         set_peft_model_state_dict(model, load_file(checkpoint / "adapter_model.safetensors"))

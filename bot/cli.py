@@ -366,8 +366,10 @@ def _print_comparison(tuned: dict, base: dict) -> None:
 
 @train_app.command("lora")
 def train_lora(
-    preset: Annotated[str, typer.Option(help="smoke (2 steps, CI), full (from zeros, ~60 min on CPU) or refresh (150 steps on from the shipped adapter)")] = "smoke",
-    out: Annotated[Path | None, typer.Option(help="Adapter folder (default: adapters/demo for full, var/adapters/smoke for smoke).")] = None,
+    preset: Annotated[str, typer.Option(help="smoke (2 steps, CI), full (from zeros, ~60 min on CPU) or refresh "
+                                             "(150 steps on from the shipped adapter)")] = "smoke",
+    out: Annotated[Path | None, typer.Option(help="Adapter folder (default: adapters/demo for full, "
+                                                  "var/adapters/PRESET for the others).")] = None,
     work: Annotated[Path | None, typer.Option(help="Data, checkpoints and losses (default: DATA_DIR/train/lora-PRESET).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from the newest checkpoint in the work folder.")] = True,
     bf16: Annotated[bool | None, typer.Option(help="bfloat16 autocast (default: where this CPU runs it faster than float32).")] = None,
@@ -390,8 +392,8 @@ def train_lora(
     work = work or s.data_dir / "train" / f"lora-{preset}"
     loaded = load_model(s.model_path, s.model_cache_dir, dtype="float32")
     # the router the server fits on the shipped phrasings: training prompts leave out what served prompts do
-    result = train(cfg, builder_factory=lambda: builder_from_runtime(runtime, runtime.router), loaded=loaded, out=out, work=work,
-                   resume=resume, log=console.print)
+    result = train(cfg, builder_factory=lambda: builder_from_runtime(runtime, runtime.router), loaded=loaded,
+                   out=out, work=work, resume=resume, log=console.print)
     console.print(f"adapter saved to {out} ({result['adapter_bytes'] / 1e6:.1f} MB), loss curve {out / 'loss.png'}")
     print(json.dumps(result))
 

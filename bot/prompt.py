@@ -25,8 +25,8 @@ SYSTEM_RULES = (
 # (and of the first-token wait) for questions that are nearly always about status and delivery.
 ORDER_ITEMS_SHOWN = 3
 # A description's first sentence says what the product is; the rest is marketing ("the better buy for big
-# households") that no answer in the training data or the eval uses. 4 products of 2-3 sentences were ~25%
-# of a product question's prompt. Part of the format the adapter is trained on, hence not a setting.
+# households") that no training answer or eval check uses: cutting it took the 16 bench prompts from 4,344 to
+# 4,091 tokens computed. Part of the format the adapter is trained on, hence not a setting.
 DESCRIPTION_SENTENCES = 1
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\[])")
 

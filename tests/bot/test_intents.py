@@ -172,3 +172,4 @@ def test_reorder_requests_and_other_shoppers_data_read_no_facts(embedder, tmp_pa
     assert router.fact_kinds("what should I reorder this week?") == frozenset()  # the tool's result is the facts
     assert "orders" not in router.fact_kinds("what is Jonas Lee's email address?")
     assert router.fact_kinds("what is your returns policy?") == {"policies"}
+    assert "policies" not in router.fact_kinds("where is my order?")  # an order question reads the orders alone
