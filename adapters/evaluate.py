@@ -109,7 +109,18 @@ def run_case(engine: ChatEngine, case: AnswerCase) -> dict:
     text = shown_text(reply.text.strip(), reply.tool_results)
     passed, tool_ok, why = score(case, text, called)
     return {"id": case.id, "intent": case.intent, "passed": passed, "tool_ok": tool_ok, "why": why,
-            "answer": reply.text.strip(), "tools": called}
+            "answer": reply.text.strip(), "tools": called,
+            "names_suggestion": names_suggestion(reply.text, reply.tool_results)}
+
+
+def names_suggestion(text: str, tool_results) -> bool | None:
+    """Whether the answer's own words name one of the first three reorder suggestions (None: none were made).
+
+    The cards carry the names whatever the answer says, so a case scored on the shown text passes a
+    reorder answer of "I can only help with..." too; this is the figure that catches it."""
+    names = [item["name"] for name, result in tool_results if name == "suggest_reorder"
+             for item in result.items if item.get("kind") == "reorder"][:3]
+    return any(n.lower() in text.lower() for n in names) if names else None
 
 
 def _refused(reply) -> list[dict]:
@@ -121,6 +132,7 @@ def _refused(reply) -> list[dict]:
 def summarize(results: list[dict]) -> dict:
     n = len(results)
     tool_checked = [r for r in results if r["tool_ok"] is not None]
+    suggested = [r for r in results if r.get("names_suggestion") is not None]
     by_intent: dict[str, dict] = {}
     for r in results:
         group = by_intent.setdefault(r["intent"] or "other", {"cases": 0, "passed": 0})
@@ -132,6 +144,8 @@ def summarize(results: list[dict]) -> dict:
         "cases": n,
         "accuracy": round(sum(r["passed"] for r in results) / n, 4) if n else 0.0,
         "tool_accuracy": round(sum(r["tool_ok"] for r in tool_checked) / len(tool_checked), 4) if tool_checked else None,
+        "reorder_answers_naming_a_suggestion": f"{sum(r['names_suggestion'] for r in suggested)}/{len(suggested)}"
+        if suggested else None,
         "by_intent": dict(sorted(by_intent.items())),
         "failures": [{k: r[k] for k in ("id", "why", "answer", "tools")} for r in results if not r["passed"]],
     }

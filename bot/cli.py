@@ -321,7 +321,8 @@ def eval_answers(
     result = _score_answers(settings, loaded, workers)
     if untuned and settings.use_adapter and settings.adapter_path:
         base = _score_answers(settings.model_copy(update={"use_adapter": False}), loaded, workers)
-        result["untuned"] = {k: base[k] for k in ("cases", "accuracy", "tool_accuracy", "model")}
+        result["untuned"] = {k: base[k] for k in ("cases", "accuracy", "tool_accuracy",
+                                                  "reorder_answers_naming_a_suggestion", "model")}
         result["untuned"]["by_intent"] = {k: v["accuracy"] for k, v in base["by_intent"].items()}
         if not as_json:
             _print_comparison(result, base)
@@ -361,6 +362,8 @@ def _print_comparison(tuned: dict, base: dict) -> None:
         table.add_row(intent, f"{group['accuracy']:.2f}", f"{base['by_intent'].get(intent, {}).get('accuracy', 0):.2f}")
     table.add_row("[b]accuracy[/]", f"{tuned['accuracy']:.3f}", f"{base['accuracy']:.3f}")
     table.add_row("[b]tool accuracy[/]", f"{tuned['tool_accuracy']}", f"{base['tool_accuracy']}")
+    table.add_row("[b]reorder answers naming a suggestion[/]", f"{tuned['reorder_answers_naming_a_suggestion']}",
+                  f"{base['reorder_answers_naming_a_suggestion']}")
     console.print(table)
 
 

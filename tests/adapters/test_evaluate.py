@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.evaluate import AnswerCase, evaluate, plant, score, shown_text, summarize
+from adapters.evaluate import AnswerCase, evaluate, names_suggestion, plant, score, shown_text, summarize
 from bot.tools import ToolResult
 
 
@@ -43,6 +43,18 @@ def test_summary_groups_by_intent():
     assert (s["cases"], s["accuracy"], s["tool_accuracy"]) == (3, round(1 / 3, 4), 0.5)
     assert s["by_intent"]["price"] == {"cases": 2, "passed": 1, "accuracy": 0.5}
     assert [f["id"] for f in s["failures"]] == ["b", "c"]
+
+
+def test_a_reorder_answer_must_name_a_suggestion_in_its_own_words():
+    cards = ToolResult("", [{"name": "Oat Milk", "kind": "reorder"}, {"name": "Rye Bread", "kind": "reorder"},
+                            {"name": "Jam", "kind": "complement"}])
+    assert names_suggestion("You may want to reorder Rye Bread.", [("suggest_reorder", cards)]) is True
+    assert names_suggestion("I can only help with your orders.", [("suggest_reorder", cards)]) is False
+    assert names_suggestion("Jam goes well with it.", [("suggest_reorder", cards)]) is False  # a complement
+    assert names_suggestion("Hello!", []) is None
+    results = [{"id": i, "intent": "reorder", "passed": True, "tool_ok": True, "why": [], "answer": "", "tools": [],
+                "names_suggestion": named} for i, named in enumerate([True, False, None])]
+    assert summarize(results)["reorder_answers_naming_a_suggestion"] == "1/2"
 
 
 @pytest.mark.model
