@@ -108,13 +108,15 @@ def _line(card: dict) -> str:
     return f"- {card['name']}{size}{price} [{card['id']}]: {card['reason']}"
 
 
-def as_text(items: list[dict]) -> str:
-    """What the model reads: the best few of the cards, which the shopper sees in full beside the answer.
-
-    The answer names the first three suggestions; every further line was ~45 tokens of every
-    reorder prompt, read before the first token."""
-    reorder = [_line(c) for c in items if c["kind"] == "reorder"][:PROMPT_REORDER_LINES]
-    extra = [_line(c) for c in items if c["kind"] == "complement"][:PROMPT_COMPLEMENT_LINES]
+def as_text(items: list[dict], whole: bool = False) -> str:
+    """What the model reads. By default the best few of the cards, which the shopper sees in full beside the
+    answer: the answer names the first three suggestions, and every further line was ~45 tokens of every
+    reorder prompt, read before the first token. `whole`: every card, for a caller that asked for a number
+    of them (a LangChain agent reads only this text)."""
+    reorder = [_line(c) for c in items if c["kind"] == "reorder"]
+    extra = [_line(c) for c in items if c["kind"] == "complement"]
+    if not whole:
+        reorder, extra = reorder[:PROMPT_REORDER_LINES], extra[:PROMPT_COMPLEMENT_LINES]
     if not reorder:
         return "No reorder suggestions: the shopper has no completed orders yet."
     text = "Suggested reorders:\n" + "\n".join(reorder)
@@ -130,7 +132,7 @@ def reorder_tool(store: Store, model: ReorderModel, clock: Callable[[], datetime
         rec = recommend_for_customer(store, model, session.customer_id, clock(), limit)
         products = store.products_by_id([s.product_id for s in rec.items + rec.complements])
         items = cards(rec, products, limit)
-        return ToolResult(as_text(items), items)
+        return ToolResult(as_text(items, whole=args.limit is not None), items)
 
     return Tool(
         name="suggest_reorder",

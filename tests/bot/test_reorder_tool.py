@@ -59,7 +59,7 @@ def test_cards_carry_catalog_names_prices_and_plain_reasons(demo_tools, demo_sto
 
 
 def test_the_model_reads_the_best_few_cards_and_the_shopper_sees_them_all(demo_tools):
-    result = suggest(demo_tools, "C0001", limit=6)
+    result = suggest(demo_tools, "C0001")  # as rule routing calls it, for every reorder request
     reorder = [i for i in result.items if i["kind"] == "reorder"]
     complements = [i for i in result.items if i["kind"] == "complement"]
     assert len(reorder) > PROMPT_REORDER_LINES and len(complements) > PROMPT_COMPLEMENT_LINES
@@ -67,6 +67,12 @@ def test_the_model_reads_the_best_few_cards_and_the_shopper_sees_them_all(demo_t
     assert all(f"[{i['id']}]" in result.text for i in shown)
     assert not any(f"[{i['id']}]" in result.text for i in result.items if i not in shown)
     assert result.text.count("\n- ") == len(shown)
+
+
+def test_a_caller_that_names_a_limit_reads_every_card(demo_tools):
+    result = suggest(demo_tools, "C0001", limit=6)
+    assert len(result.items) > PROMPT_REORDER_LINES + PROMPT_COMPLEMENT_LINES
+    assert all(f"[{i['id']}]" in result.text for i in result.items)
 
 
 def test_complements_never_repeat_a_reorder_item(demo_tools, demo_store):
