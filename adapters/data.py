@@ -1,7 +1,7 @@
 """Training examples and evaluation cases generated from a shop's own data, through the engine's own prompt code.
 
 Each scenario (an intent, a shopper, their turns) is played through `ChatEngine.gather` and
-`bot.prompt.build_messages` exactly as at serving time; the target is then written from the facts that
+`bot.assistant.prompt.build_messages` exactly as at serving time; the target is then written from the facts that
 actually reached the prompt (a price the retriever missed becomes "I don't have that"), or is a tool
 call, followed by a second example that answers from the real tool's result. Everything is drawn from
 one seeded `random.Random`, so the same shop and seed give the same data. Training uses
@@ -17,15 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters import templates as T
-from bot.engine import SIGN_IN_ANSWER, ChatEngine
-from bot.handoff import handoff_tool
-from bot.order_tool import lookup_order_tool
-from bot.prompt import TurnContext, build_messages, format_price
-from bot.reorder_tool import ReorderModel, reorder_tool
-from bot.search_tool import search_products_tool
+from bot.assistant.engine import SIGN_IN_ANSWER, ChatEngine
+from bot.assistant.tools.handoff import handoff_tool
+from bot.assistant.tools.lookup_order import lookup_order_tool
+from bot.assistant.prompt import TurnContext, build_messages, format_price
+from bot.assistant.tools.suggest_reorder import ReorderModel, reorder_tool
+from bot.assistant.tools.search_products import search_products_tool
 from bot.settings import Settings
-from bot.toolcall import ToolCall, format_call, tool_help
-from bot.tools import ToolRegistry, ToolResult, ToolSession
+from bot.assistant.toolcall import ToolCall, format_call, tool_help
+from bot.assistant.tools.base import ToolRegistry, ToolResult, ToolSession
 from retrieval.schema import ConversationState, Product
 from retrieval.store import OrderView, Store
 

@@ -7,7 +7,7 @@ contains no `expect_none` string, and the tool named in `expect_tool` was called
 
 A case may also carry `plant`: text put at the start of one product's description before the run, as a
 seller editing a listing might (instructions aimed at the assistant); at the start because the prompt
-shows only a description's first sentence (`bot/prompt.py`), and the case must test text the model
+shows only a description's first sentence (`bot/assistant/prompt.py`), and the case must test text the model
 reads. It is written to the evaluation's scratch copy of the database after the search index is loaded,
 so retrieval still finds the product by its real text while the prompt shows the planted one.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bot.engine import ChatEngine
+from bot.assistant.engine import ChatEngine
 
 
 class Plant(BaseModel):
@@ -124,7 +124,7 @@ def names_suggestion(text: str, tool_results) -> bool | None:
 
 
 def _refused(reply) -> list[dict]:
-    from bot.toolcall import ToolFailure
+    from bot.assistant.toolcall import ToolFailure
 
     return [{"name": n} for n, r in reply.context.tool_results if isinstance(r, ToolFailure)]
 
@@ -157,7 +157,7 @@ def evaluate(engine: ChatEngine, cases: Iterable[AnswerCase], *, progress: bool 
 
     from tqdm import tqdm
 
-    from bot.scheduler import torch_on_one_core
+    from bot.inference.scheduler import torch_on_one_core
 
     cases = list(cases)
     with ThreadPoolExecutor(max(1, workers), initializer=torch_on_one_core) as pool:

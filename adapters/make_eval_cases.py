@@ -17,7 +17,7 @@ def builder_from_runtime(runtime, router=None) -> DataBuilder:
     """A DataBuilder over the runtime's shop, with the serving tokenizer (the model weights are not loaded)."""
     from transformers import AutoTokenizer
 
-    from bot.model import resolve_model_dir
+    from bot.inference.model import resolve_model_dir
 
     s = runtime.settings
     tokenizer = AutoTokenizer.from_pretrained(resolve_model_dir(s.model_path, s.model_cache_dir), local_files_only=True)

@@ -42,7 +42,7 @@ class TrainConfig(BaseModel):
     target_modules: list[str] = ALL_LINEAR
     max_tokens: int = 1700  # longer examples are dropped, never truncated (a cut prompt would teach guessing)
     checkpoint_every: int = 10
-    bf16: bool | None = None  # bfloat16 autocast; None: where this CPU runs it faster (bot/precision.py)
+    bf16: bool | None = None  # bfloat16 autocast; None: where this CPU runs it faster (bot/inference/precision.py)
     # the system message (the facts) is run without gradients and only the turns after it are backpropagated:
     # 3.2x the examples per CPU-hour (0.84 vs 2.66 s an example), since the facts are most of every prompt (README "The LoRA adapter")
     detach_facts: bool = True
@@ -288,8 +288,8 @@ def train(cfg: TrainConfig, *, builder_factory, loaded, out: Path, work: Path, r
     import torch
     from tqdm import tqdm
 
-    from bot.precision import AUTO
-    from bot.precision import resolve as resolve_dtype
+    from bot.inference.precision import AUTO
+    from bot.inference.precision import resolve as resolve_dtype
 
     if cfg.bf16 is None:
         cfg = cfg.model_copy(update={"bf16": resolve_dtype(AUTO) == "bfloat16"})

@@ -11,20 +11,20 @@ from functools import cached_property
 
 import torch
 
-from bot.conversations import Conversations
-from bot.engine import ChatEngine
-from bot.batch_forward import supports
-from bot.generator import SamplingConfig, TransformersGenerator
-from bot.handoff import handoff_tool
-from bot.intents import IntentRouter
-from bot.model import load_model, resolve_model_dir
-from bot.order_tool import lookup_order_tool
-from bot.precision import resolve as resolve_dtype
-from bot.reorder_tool import ReorderModel, reorder_tool
-from bot.scheduler import BatchLimits, BatchScheduler
-from bot.search_tool import search_products_tool
+from bot.assistant.conversations import Conversations
+from bot.assistant.engine import ChatEngine
+from bot.inference.batch_forward import supports
+from bot.inference.generator import SamplingConfig, TransformersGenerator
+from bot.assistant.tools.handoff import handoff_tool
+from bot.assistant.intents import IntentRouter
+from bot.inference.model import load_model, resolve_model_dir
+from bot.assistant.tools.lookup_order import lookup_order_tool
+from bot.inference.precision import resolve as resolve_dtype
+from bot.assistant.tools.suggest_reorder import ReorderModel, reorder_tool
+from bot.inference.scheduler import BatchLimits, BatchScheduler
+from bot.assistant.tools.search_products import search_products_tool
 from bot.settings import Settings
-from bot.tools import ToolRegistry
+from bot.assistant.tools.base import ToolRegistry
 from retrieval.embeddings import load_embedder
 from retrieval.retriever import Retriever
 from retrieval.store import Store

@@ -20,7 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-SHIPPED_REORDER_MODEL = Path(__file__).parent / "reorder_model"
+SHIPPED_REORDER_MODEL = Path(__file__).parent / "reorder" / "shipped"
 SHIPPED_ADAPTER = Path(__file__).parent.parent / "adapters" / "demo"
 ROUTING_FILE = "routing.jsonl"  # written beside an adapter by `shopbot train lora`
 
@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     model_path: str | None = None  # None: the bundled SmolLM2-135M-Instruct; else a local HF causal-LM folder
     adapter_path: str | None = None  # None: the shipped demo adapter (adapters/demo) when it exists
     use_adapter: bool = True
-    tool_routing: Literal["rules", "model"] = "rules"  # rules: bot/intents.py picks tools; model: the model calls them
+    tool_routing: Literal["rules", "model"] = "rules"  # rules: bot/assistant/intents.py picks tools; model: the model calls them
     # labelled phrasings rule routing's classifier is fitted on; None: routing.jsonl beside the adapter, if any
     routing_examples: Path | None = None
     max_tool_calls_per_turn: int = Field(2, ge=0, le=8)
@@ -48,20 +48,20 @@ class Settings(BaseSettings):
     # tags' verdict stated in its prompt
     attribute_answers: Literal["catalog", "model"] = "catalog"
     # true: the prompt holds only the kinds of facts (products, policies, the shopper's orders) the routing
-    # classifier's intents may need (bot/intents.py FACTS_BY_INTENT): a price question reads no orders or
+    # classifier's intents may need (bot/assistant/intents.py FACTS_BY_INTENT): a price question reads no orders or
     # policies, a policy question no orders, an order question no policies, a reorder request nothing but the
     # tool's result. The 16 bench prompts: 11,345 -> 8,939 tokens (stop 22), 7,809 with reorder and other
     # shoppers' questions mapped (stop 23; eval 0.948 either way). As the bench counts them (`/metrics`), the
     # server was given 7,235 of them at stop 23's end and 5,100 with stop 24's shorter prompts
     facts_by_intent: bool = True
-    # auto: whichever of the two this CPU runs faster, timed at start-up (bot/precision.py). bfloat16 on CPUs with
+    # auto: whichever of the two this CPU runs faster, timed at start-up (bot/inference/precision.py). bfloat16 on CPUs with
     # bf16 matrix units (AMX: 1.9x the decode and 3.5x the prompt speed, accuracy within a point); float32 elsewhere
     dtype: Literal["auto", "float32", "bfloat16"] = "auto"
-    # batched: continuous batching (bot/scheduler.py) for Llama-family models; sequential: one answer at a time
+    # batched: continuous batching (bot/inference/scheduler.py) for Llama-family models; sequential: one answer at a time
     generation: Literal["batched", "sequential"] = "batched"
     # auto: ATen's (MKL) or oneDNN's float matmul for the batched model's linear layers, or int8 weights and
-    # activations (bot/int8_linear.py, only on CPUs with VNNI), whichever this CPU runs fastest, timed at
-    # start-up (bot/linear_kernels.py): int8 on an AMD EPYC with AVX-512 (a one-stream decode step 22-24 ms
+    # activations (bot/inference/int8_linear.py, only on CPUs with VNNI), whichever this CPU runs fastest, timed at
+    # start-up (bot/inference/linear_kernels.py): int8 on an AMD EPYC with AVX-512 (a one-stream decode step 22-24 ms
     # against bfloat16's ~60; eval 0.957-0.962 vs 0.948 float32), oneDNN on one with AVX2 only. int8 set by hand without VNNI
     # quantizes activations to 7 bits, quality unmeasured
     linear_kernel: Literal["auto", "aten", "onednn", "int8"] = "auto"
@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     prefill_chunk_tokens: int = Field(512, ge=16)  # prompt tokens per step at most while other answers stream
     # and only as many as this CPU reads in about this long: the longest a running answer waits for its next token
     prefill_step_s: float = Field(0.75, gt=0)
-    # speculative decoding by prompt lookup (bot/prompt_lookup.py): up to this many tokens guessed from the
+    # speculative decoding by prompt lookup (bot/inference/prompt_lookup.py): up to this many tokens guessed from the
     # answer's own prompt and checked in the same step; 0 turns it off. Every token is still the model's pick
     draft_tokens: int = Field(6, ge=0, le=16)
     max_draft_sequences: int = Field(1, ge=0)  # guess only while at most this many answers decode together

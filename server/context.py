@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from bot.conversations import Conversations
+from bot.assistant.conversations import Conversations
 from bot.runtime import Runtime, trim_heap
-from bot.scheduler import torch_on_one_core
+from bot.inference.scheduler import torch_on_one_core
 from bot.settings import Settings
 from server.auth import TokenError, Tokens
 from server.handoff import HandoffDesk, Webhook

@@ -1,6 +1,6 @@
 """Human handoff on the server side: notify agents by a signed webhook, relay agent messages live.
 
-The `handoff` tool (bot/handoff.py) only marks the conversation; everything that talks to the
+The `handoff` tool (bot/assistant/tools/handoff.py) only marks the conversation; everything that talks to the
 outside world is here. Webhook failures are logged and counted, never raised: a broken helpdesk
 must not break the shopper's chat.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from bot.conversations import Conversations
+from bot.assistant.conversations import Conversations
 from retrieval.schema import ConversationState
 from server.hub import Hub
 from server.metrics import Metrics

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from bot.conversations import StoredMessage
+from bot.assistant.conversations import StoredMessage
 from retrieval.schema import MessageStatus
 
 MAX_ID_CHARS = 64

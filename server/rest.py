@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.conversations import ConversationNotFound, MessageNotFound, NotConversationOwner
+from bot.assistant.conversations import ConversationNotFound, MessageNotFound, NotConversationOwner
 from server.auth import TokenError
 from server.context import ServerContext
 from server.protocol import (

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from bot.conversations import ConversationNotFound, MessageNotFound, NotConversationOwner
+from bot.assistant.conversations import ConversationNotFound, MessageNotFound, NotConversationOwner
 from server.auth import TokenError
 from server.context import ServerContext
 from server.limits import RateLimiter

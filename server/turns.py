@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
-from bot.conversations import ConversationNotFound, Conversations, NotConversationOwner
-from bot.engine import ChatEngine, MessageRejected, Reply
-from bot.handoff import DEFAULT_REASON, HANDOFF_TOOL
+from bot.assistant.conversations import ConversationNotFound, Conversations, NotConversationOwner
+from bot.assistant.engine import ChatEngine, MessageRejected, Reply
+from bot.assistant.tools.handoff import DEFAULT_REASON, HANDOFF_TOOL
 from retrieval.schema import ConversationState
 from server.handoff import HandoffDesk
 from server.limits import ConversationLocks, GenerationSlots, Overloaded

@@ -38,14 +38,14 @@ def embedder():
 
 @pytest.fixture(scope="session")
 def loaded_model():
-    from bot.model import load_model
+    from bot.inference.model import load_model
 
     return load_model(None, MODEL_CACHE)
 
 
 @pytest.fixture(scope="session")
 def generator(loaded_model):
-    from bot.generator import SamplingConfig, TransformersGenerator
+    from bot.inference.generator import SamplingConfig, TransformersGenerator
 
     return TransformersGenerator(loaded_model, SamplingConfig(max_new_tokens=24))
 
@@ -103,7 +103,7 @@ def tiny_store(tmp_path):
 @pytest.fixture
 def tiny_engine(tiny_store, embedder, generator, tmp_path):
     """The real engine over the tiny shop: real SQLite, FAISS, BM25 and the bundled model."""
-    from bot.engine import ChatEngine
+    from bot.assistant.engine import ChatEngine
     from bot.settings import Settings
     from retrieval.retriever import Retriever
 

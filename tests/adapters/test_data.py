@@ -8,8 +8,8 @@ from pathlib import Path
 
 from adapters import templates as T
 from adapters.data import INTENTS, TOOL_INTENTS, TRAIN_CYCLE
-from bot.prompt import format_price
-from bot.toolcall import parse_call
+from bot.assistant.prompt import format_price
+from bot.assistant.toolcall import parse_call
 
 EVAL_CASES = Path(__file__).resolve().parents[2] / "adapters" / "eval_cases.jsonl"
 
@@ -51,7 +51,7 @@ def test_facts_in_targets_are_copied_from_the_prompt(builder):
 
 def test_training_prompts_are_the_prompts_the_engine_sends(builder, demo_settings, demo_store, demo_retriever):
     """A model-routed turn in the engine sends exactly the messages the data builder trained on."""
-    from bot.engine import ChatEngine
+    from bot.assistant.engine import ChatEngine
     from tests.bot.test_toolcall import ScriptedGenerator
 
     gen = ScriptedGenerator("ok")
@@ -103,7 +103,7 @@ def test_the_shipped_routing_file_holds_the_policy_questions():
 def test_with_the_serving_router_training_prompts_leave_out_what_served_prompts_do(
         demo_settings, demo_store, demo_retriever, loaded_model, embedder, tmp_path):
     from adapters.data import DataBuilder
-    from bot.intents import IntentRouter
+    from bot.assistant.intents import IntentRouter
     from tests.bot.test_intents import ORDER_AND_OTHER_PHRASINGS
 
     (tmp_path / "routing.jsonl").write_text(

@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.main import app
 from tests.conftest import MODEL_CACHE
 
 runner = CliRunner()
@@ -18,7 +18,7 @@ def fresh_adapter(tmp_path, loaded_model):
     """A real peft adapter as `train lora` saves it, freshly initialised (its B matrices are zero)."""
     from peft import LoraConfig, get_peft_model
 
-    from bot.model import load_model
+    from bot.inference.model import load_model
 
     model = get_peft_model(load_model(None, MODEL_CACHE).model, LoraConfig(r=2, target_modules=["q_proj"]))
     model.save_pretrained(tmp_path / "adapter")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.evaluate import AnswerCase, evaluate, names_suggestion, plant, score, shown_text, summarize
-from bot.tools import ToolResult
+from bot.assistant.tools.base import ToolResult
 
 
 def case(**kw) -> AnswerCase:
@@ -59,10 +59,10 @@ def test_a_reorder_answer_must_name_a_suggestion_in_its_own_words():
 
 @pytest.mark.model
 def test_real_engine_runs_multi_turn_cases_under_the_cases_identity(tiny_store, embedder, generator, tmp_path):
-    from bot.engine import ChatEngine
-    from bot.order_tool import lookup_order_tool
+    from bot.assistant.engine import ChatEngine
+    from bot.assistant.tools.lookup_order import lookup_order_tool
     from bot.settings import Settings
-    from bot.tools import ToolRegistry
+    from bot.assistant.tools.base import ToolRegistry
     from retrieval.retriever import Retriever
 
     settings = Settings(data_dir=tmp_path, max_new_tokens=8, top_k_products=2, top_k_policies=1)
@@ -80,8 +80,8 @@ def test_real_engine_runs_multi_turn_cases_under_the_cases_identity(tiny_store, 
 
 
 def test_planted_text_reaches_the_prompt_but_not_the_search_index(tiny_store, embedder, tmp_path):
-    from bot.engine import ChatEngine
-    from bot.prompt import system_message
+    from bot.assistant.engine import ChatEngine
+    from bot.assistant.prompt import system_message
     from bot.settings import Settings
     from retrieval.retriever import Retriever
 

@@ -11,7 +11,7 @@ def make_adapter(folder, seed):
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from bot.model import load_model
+    from bot.inference.model import load_model
 
     torch.manual_seed(seed)
     base = load_model(None, MODEL_CACHE).model
@@ -32,7 +32,7 @@ def logits(loaded):
 def test_two_shops_adapters_switch_on_one_base_model(tmp_path):
     import torch
 
-    from bot.model import add_adapter, load_model, use_adapter
+    from bot.inference.model import add_adapter, load_model, use_adapter
 
     shop_a, shop_b = make_adapter(tmp_path / "a", 1), make_adapter(tmp_path / "b", 2)
     loaded = load_model(None, MODEL_CACHE)

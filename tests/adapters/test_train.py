@@ -34,8 +34,8 @@ def test_only_the_answer_and_its_end_token_are_learned(loaded_model):
 def test_facts_prefilled_without_gradients_give_the_whole_sequences_loss_and_train_the_adapter(small_builder):
     import torch
 
-    from bot.model import load_model
-    from bot.precision import resolve
+    from bot.inference.model import load_model
+    from bot.inference.precision import resolve
     from tests.conftest import MODEL_CACHE
 
     bf16 = resolve("auto") == "bfloat16"  # the type training would use here: bfloat16 is 7x slower without bf16 units
@@ -74,7 +74,7 @@ def test_facts_prefilled_without_gradients_give_the_whole_sequences_loss_and_tra
 
 @pytest.mark.model
 def test_two_step_smoke_training_checkpoints_and_resumes(small_builder, tmp_path):
-    from bot.model import load_model
+    from bot.inference.model import load_model
     from tests.conftest import MODEL_CACHE
 
     cfg = PRESETS["smoke"].model_copy(update={"scenarios": 4, "heldout_scenarios": 1, "batch_size": 1, "max_steps": 2})

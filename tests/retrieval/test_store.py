@@ -32,7 +32,7 @@ def test_catalog_fingerprint_changes_with_product_text(tiny_store):
 
 
 def test_a_scratch_copy_has_the_shop_and_keeps_its_writes_to_itself(tiny_store, tmp_path):
-    from bot.conversations import Conversations
+    from bot.assistant.conversations import Conversations
     from retrieval.schema import Conversation
     from retrieval.store import Store, scratch_copy
 

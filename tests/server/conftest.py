@@ -24,7 +24,7 @@ import httpx
 import pytest
 import uvicorn
 
-from bot.generator import GenerationStats
+from bot.inference.generator import GenerationStats
 from bot.runtime import Runtime
 from bot.settings import Settings
 from tests.conftest import MODEL_CACHE, add_tiny_shop

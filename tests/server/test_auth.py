@@ -7,7 +7,7 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app as cli
+from bot.cli.main import app as cli
 from bot.runtime import Runtime
 from bot.settings import Settings
 from server.auth import DEMO_SECRET, InsecureSecret, TokenError, Tokens

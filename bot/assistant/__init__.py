@@ -1,0 +1,1 @@
+"""The assistant: one shopper turn from question to streamed answer (facts, prompt, tools, generation)."""

@@ -1,0 +1,1 @@
+"""Tools the assistant calls on a shopper's behalf."""

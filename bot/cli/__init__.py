@@ -1,0 +1,1 @@
+"""Entry points: the `shopbot` command line, the terminal chat and the benchmarks."""

@@ -1,0 +1,405 @@
+"""The `shopbot` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from bot.runtime import Runtime
+from bot.settings import Settings
+
+app = typer.Typer(help="shopbot: a customer-service chatbot for online shops.", no_args_is_help=True)
+eval_app = typer.Typer(help="Measure retrieval, answers and recommendations.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+train_app = typer.Typer(help="Train shopbot's learned parts from the shop's own data.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+bench_app = typer.Typer(help="Measure latency and throughput; prints JSON.")
+app.add_typer(bench_app, name="bench")
+
+console = Console(stderr=True)
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/] {message}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def ingest(folder: Annotated[Path, typer.Argument(help="A shop folder in the ingest format (docs/ingest-format.md).")]) -> None:
+    """Load a shop's products, customers, orders and policies, all or nothing."""
+    from retrieval.ingest import IngestError, ingest_shop
+
+    runtime = Runtime()
+    try:
+        report = ingest_shop(runtime.store, folder)
+    except IngestError as exc:
+        _fail(f"nothing was loaded, fix these rows first:\n{exc}")
+    console.print(f"ingested {report}")
+
+
+@app.command("import-instacart")
+def import_instacart_cmd(
+    orders: Annotated[Path, typer.Option(help="order_history CSV in Instacart format")],
+    products: Annotated[Path, typer.Option(help="Instacart products.csv")],
+    aisles: Annotated[Path, typer.Option(help="Instacart aisles.csv")],
+    departments: Annotated[Path, typer.Option(help="Instacart departments.csv")],
+) -> None:
+    """Load real Instacart-format order histories (for development and evaluation only)."""
+    from retrieval.ingest import IngestError
+    from retrieval.instacart import import_instacart
+
+    runtime = Runtime()
+    try:
+        report = import_instacart(runtime.store, orders, products, aisles, departments)
+    except IngestError as exc:
+        _fail(f"nothing was imported:\n{exc}")
+    console.print(f"imported {report}")
+
+
+@app.command()
+def index() -> None:
+    """Build the FAISS indexes (or confirm they are current)."""
+    runtime = Runtime(progress=True)
+    started = time.perf_counter()
+    retriever = runtime.retriever
+    sizes = {kind: len(k.dense.docs) for kind, k in retriever.kinds.items()}
+    console.print(f"indexes ready in {time.perf_counter() - started:.1f} s: {sizes}")
+
+
+@app.command()
+def setup(
+    demo: Annotated[bool, typer.Option(help="Load the bundled demo shop.")] = True,
+) -> None:
+    """Prepare everything for chatting: database, demo shop, indexes, model cache. Safe to re-run."""
+    from retrieval.demo import DEMO_DATA_DIR
+    from retrieval.ingest import ingest_shop
+
+    runtime = Runtime(progress=True)
+    timings = {}
+    started = time.perf_counter()
+    if demo:
+        report = ingest_shop(runtime.store, DEMO_DATA_DIR)
+        console.print(f"demo shop loaded: {report}")
+    timings["ingest_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    _ = runtime.retriever
+    timings["index_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    _ = runtime.loaded_model
+    timings["model_s"] = time.perf_counter() - started
+    console.print("ready: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
+
+
+@app.command()
+def chat(
+    customer: Annotated[str | None, typer.Option(help="Chat as this signed-in customer (e.g. C0001).")] = None,
+) -> None:
+    """Chat with the shop's assistant in the terminal; reads stdin line by line when piped."""
+    from bot.cli.chat import run_chat
+    from bot.assistant.engine import require_customer
+    from bot.inference.scheduler import torch_on_one_core
+
+    torch_on_one_core()  # the generation scheduler's thread gets the cores
+    runtime = Runtime(progress=True)
+    try:
+        require_customer(runtime.store, customer)  # before the model and indexes load: a typo costs a second
+        code = run_chat(runtime.engine, customer, interactive=sys.stdin.isatty(), console=console)
+    except PermissionError as exc:
+        _fail(str(exc))
+    raise typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    demo: Annotated[bool, typer.Option("--demo", help="Demo mode: /?customer=C0001 signs in as a demo customer.")] = False,
+) -> None:
+    """Serve the chat widget, the WebSocket protocol (docs/protocol.md), REST and metrics."""
+    from bot.inference.scheduler import torch_on_one_core
+    from server.app import serve as run_server
+    from server.auth import InsecureSecret
+
+    torch_on_one_core()  # the generation scheduler's thread gets the cores
+
+    settings = Settings(demo_mode=True) if demo else Settings()
+    try:
+        run_server(settings, host, port)
+    except InsecureSecret as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def token(
+    customer: Annotated[str, typer.Option(help="The customer id the token vouches for, e.g. C0001.")],
+    ttl_minutes: Annotated[int | None, typer.Option(help="Lifetime; default SHOPBOT_TOKEN_TTL_MINUTES.")] = None,
+) -> None:
+    """Print a signed customer token, as a shop's backend would mint for a logged-in shopper."""
+    from server.auth import InsecureSecret, Tokens
+
+    runtime = Runtime()
+    if runtime.store.customer(customer) is None:
+        _fail(f"no customer {customer!r} in {runtime.settings.database_url}")
+    try:
+        print(Tokens(runtime.settings).mint(customer, ttl_minutes))
+    except InsecureSecret as exc:
+        _fail(str(exc))
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    cases: Annotated[Path, typer.Option(help="JSONL file of {query, relevant: [ids]}")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
+    lexical: Annotated[bool, typer.Option(help="Fuse BM25 with the dense score.")] = True,
+) -> None:
+    """Recall@5 and MRR of retrieval on a case file."""
+    from retrieval.evaluate import evaluate, load_cases
+    from retrieval.retriever import Retriever
+
+    runtime = Runtime()
+    try:
+        loaded = load_cases(cases)
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+    retriever = Retriever.open(runtime.store, runtime.embedder, runtime.settings.index_dir,
+                               lexical_weight=1.0 if lexical else 0.0)
+    result = evaluate(retriever, loaded, progress=not as_json)
+    misses = result.pop("misses")
+    if not as_json:
+        for miss in misses:
+            console.print(f"[yellow]miss[/] {miss['query']!r}: missing {miss['missing']}, top {miss['top']}")
+    print(json.dumps(result))
+
+
+@eval_app.command("reorder")
+def eval_reorder(
+    orders_csv: Annotated[Path, typer.Option(help="Instacart-format order history CSV (every user's orders).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
+    folds: Annotated[int, typer.Option(min=2, help="Cross-fitting folds by user for the learned ranker.")] = 5,
+    plot: Annotated[Path | None, typer.Option(help="Also save a PNG bar chart against the baselines here.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for the folds and the ranker.")] = 0,
+) -> None:
+    """Reorder quality on real histories: each user's last order is the target, baselines beside it."""
+    from bot.reorder.evaluate import OrdersCsvError, evaluate_orders_csv, plot_comparison
+
+    try:
+        result = evaluate_orders_csv(orders_csv, folds=folds, seed=seed, progress=True)
+    except OrdersCsvError as exc:
+        _fail(str(exc))
+    if plot is not None:
+        console.print(f"chart saved to {plot_comparison(result, plot)}")
+    if not as_json:
+        _reorder_table(result)
+    keys = ("users", "mean_f1", "recall_at_10", "ndcg_at_10", "baselines", "ranker")
+    print(json.dumps({k: result[k] for k in keys}))
+
+
+def _reorder_table(result: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"reorder recommendations, {result['users']} users ({result['seconds']} s)")
+    for column in ("system", "mean F1", "recall@10", "NDCG@10"):
+        table.add_column(column, justify="left" if column == "system" else "right")
+    rows = [("shopbot", result)] + [(name.replace("_", " "), r) for name, r in result["baselines"].items()]
+    for name, r in rows:
+        table.add_row(name, f"{r['mean_f1']:.4f}", f"{r['recall_at_10']:.4f}", f"{r['ndcg_at_10']:.4f}")
+    console.print(table)
+    console.print(f"learned ranker: {result['ranker']}")
+
+
+@train_app.command("reorder")
+def train_reorder(
+    out: Annotated[Path | None, typer.Option(help="Folder for stats.json and ranker.npz (default: reorder_model_dir).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Training seed (default: the seed setting).")] = None,
+) -> None:
+    """Train the reorder recommender (product statistics + ranker) on the shop's own order histories."""
+    from bot.reorder.train import train_reorder_model
+
+    runtime = Runtime()
+    folder = out or runtime.settings.reorder_model_dir
+    if folder is None:
+        _fail("reorder_model_dir is unset; pass --out DIR or set SHOPBOT_REORDER_MODEL_DIR")
+    try:
+        summary = train_reorder_model(runtime.store, folder, seed=runtime.settings.seed if seed is None else seed,
+                                      progress=True)
+    except ValueError as exc:
+        _fail(f"{exc}; load order histories first (`shopbot setup` loads the demo shop)")
+    print(json.dumps(summary))
+
+
+@bench_app.callback(invoke_without_command=True)
+def bench(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
+    out: Annotated[Path, typer.Option(help="Folder for sweep.png, bench.json and the server's log.")] = Path("var/bench"),
+    levels: Annotated[str, typer.Option(help="Concurrent shoppers per sweep level, comma-separated (1 is always run).")] = "1,4,16,32",
+    max_new_tokens: Annotated[int, typer.Option(min=1, help="Answer length cap, server and naive reference alike.")] = 128,
+    min_new_tokens: Annotated[int, typer.Option(min=0, help="Answers cannot end sooner (all three measurements): "
+                                                "decode figures over long answers.")] = 0,
+    server_env: Annotated[list[str] | None, typer.Option(help="KEY=VALUE for the server and the in-process runtime, e.g. SHOPBOT_DTYPE=bfloat16 or dtype=bfloat16; repeatable.")] = None,
+    single_requests: Annotated[int, typer.Option(min=1, help="Sequential requests at concurrency 1.")] = 3,
+    naive_prompts: Annotated[int, typer.Option(min=1, help="Prompts answered by the naive generate() reference.")] = 8,
+    retrieval_queries: Annotated[int, typer.Option(min=1)] = 50,
+) -> None:
+    """Serve many shoppers: single stream, concurrency sweep over WebSockets, naive generate() beside it, retrieval,
+    reorder and server memory, in one run (a server subprocess on 127.0.0.1)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from bot.cli.bench import BenchError, BenchOptions, parse_env, parse_levels, render_tables, run_bench
+
+    try:
+        options = BenchOptions(levels=parse_levels(levels), max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens,
+                               server_env=parse_env(server_env or []), out=out, single_requests=single_requests,
+                               naive_prompts=naive_prompts, retrieval_queries=retrieval_queries)
+        result = run_bench(options, log=(lambda _: None) if as_json else (lambda line: console.print(line, highlight=False)))
+    except BenchError as exc:
+        _fail(str(exc))
+    if not as_json:
+        render_tables(result, console)
+    print(json.dumps(result))
+
+
+@bench_app.command("reorder")
+def bench_reorder(
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
+    customer: Annotated[str | None, typer.Option(help="Customer to time (default: the one with the most orders).")] = None,
+    repeats: Annotated[int, typer.Option(min=1)] = 300,
+) -> None:
+    """p50/p95 of one reorder recommendation from the store, with and without the SQL query."""
+    from bot.reorder.evaluate import bench_store
+    from bot.assistant.tools.suggest_reorder import ReorderModel
+
+    runtime = Runtime()
+    folder = runtime.settings.reorder_model_dir
+    model = ReorderModel.load(folder)
+    try:
+        result = bench_store(runtime.store, model.stats, model.ranker, customer, repeats=repeats, moment=runtime.settings.now())
+    except ValueError as exc:
+        _fail(str(exc))
+    result["model_dir"] = str(folder) if folder is not None else None
+    if not as_json:
+        console.print(f"customer {result['customer']} ({result['orders']} orders, {result['candidates']} products): "
+                      f"recommend p50 {result['recommend_ms']['p50_ms']} ms, with the store query "
+                      f"p50 {result['with_store_query_ms']['p50_ms']} ms")
+    print(json.dumps(result))
+
+
+@eval_app.command("answers")
+def eval_answers(
+    cases: Annotated[Path, typer.Option(help="JSONL of {id, customer_id, turns, expect_all, expect_any, expect_none, expect_tool, intent}")],
+    no_adapter: Annotated[bool, typer.Option("--no-adapter", help="The untuned model, for comparison.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N cases.")] = None,
+    report: Annotated[Path | None, typer.Option(help="Also save a PNG bar chart of accuracy by intent here.")] = None,
+    routing: Annotated[str | None, typer.Option(help="rules or model (default: the tool_routing setting).")] = None,
+    max_new_tokens: Annotated[int, typer.Option(min=1, help="Answer length cap; answers are short.")] = 64,
+    workers: Annotated[int | None, typer.Option(min=1, help="Cases run at once (default: the generation capacity).")] = None,
+    untuned: Annotated[bool, typer.Option(help="With an adapter, also score the untuned model on the same cases, "
+                                               "printed beside (key `untuned`).")] = True,
+) -> None:
+    """Answer accuracy and tool accuracy of the chat model on conversations with expected facts."""
+    from adapters.evaluate import load_cases, plot_by_intent
+    from bot.inference.scheduler import torch_on_one_core
+    from bot.settings import Settings
+
+    torch_on_one_core()  # the generation scheduler's thread gets the cores
+
+    try:
+        loaded = load_cases(cases, limit)
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+    overrides = {"use_adapter": not no_adapter, "max_new_tokens": max_new_tokens}
+    if routing is not None:
+        overrides["tool_routing"] = routing
+    settings = Settings(**overrides)
+    result = _score_answers(settings, loaded, workers)
+    if untuned and settings.use_adapter and settings.adapter_path:
+        base = _score_answers(settings.model_copy(update={"use_adapter": False}), loaded, workers)
+        result["untuned"] = {k: base[k] for k in ("cases", "accuracy", "tool_accuracy",
+                                                  "reorder_answers_naming_a_suggestion", "model")}
+        result["untuned"]["by_intent"] = {k: v["accuracy"] for k, v in base["by_intent"].items()}
+        if not as_json:
+            _print_comparison(result, base)
+    if report is not None:
+        name = "untuned" if not (settings.use_adapter and settings.adapter_path) else "tuned"
+        plot_by_intent(result, report, f"{name} ({settings.tool_routing} routing)")
+        console.print(f"chart saved to {report}")
+    if not as_json:
+        for f in result["failures"]:
+            console.print(f"[yellow]fail[/] {f['id']}: {'; '.join(f['why'])} :: {f['answer'][:120]!r}", highlight=False)
+    print(json.dumps(result))
+
+
+def _score_answers(settings, cases, workers: int | None) -> dict:
+    from adapters.evaluate import evaluate, plant
+    from retrieval.store import scratch_copy
+
+    with scratch_copy(settings.database_url) as scratch:
+        runtime = Runtime(settings.model_copy(update={"database_url": scratch}))
+        engine = runtime.engine  # loads the search index before any planted text changes the catalog
+        try:
+            plant(runtime.store, cases)
+        except ValueError as exc:
+            _fail(str(exc))
+        result = evaluate(engine, cases, progress=True, workers=workers or runtime.concurrent_generations)
+        runtime.close()
+    result["model"] = {"adapter": settings.adapter_path if settings.use_adapter else None, "tool_routing": settings.tool_routing,
+                       "dtype": settings.dtype, "generation": settings.generation, "repetition_penalty": settings.repetition_penalty}
+    return result
+
+
+def _print_comparison(tuned: dict, base: dict) -> None:
+    from rich.table import Table
+
+    table = Table("intent", "tuned", "untuned")
+    for intent, group in tuned["by_intent"].items():
+        table.add_row(intent, f"{group['accuracy']:.2f}", f"{base['by_intent'].get(intent, {}).get('accuracy', 0):.2f}")
+    table.add_row("[b]accuracy[/]", f"{tuned['accuracy']:.3f}", f"{base['accuracy']:.3f}")
+    table.add_row("[b]tool accuracy[/]", f"{tuned['tool_accuracy']}", f"{base['tool_accuracy']}")
+    table.add_row("[b]reorder answers naming a suggestion[/]", f"{tuned['reorder_answers_naming_a_suggestion']}",
+                  f"{base['reorder_answers_naming_a_suggestion']}")
+    console.print(table)
+
+
+@train_app.command("lora")
+def train_lora(
+    preset: Annotated[str, typer.Option(help="smoke (2 steps, CI), full (from zeros, ~60 min on CPU) or refresh "
+                                             "(150 steps on from the shipped adapter)")] = "smoke",
+    out: Annotated[Path | None, typer.Option(help="Adapter folder (default: adapters/demo for full, "
+                                                  "var/adapters/PRESET for the others).")] = None,
+    work: Annotated[Path | None, typer.Option(help="Data, checkpoints and losses (default: DATA_DIR/train/lora-PRESET).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from the newest checkpoint in the work folder.")] = True,
+    bf16: Annotated[bool | None, typer.Option(help="bfloat16 autocast (default: where this CPU runs it faster than float32).")] = None,
+    max_steps: Annotated[int | None, typer.Option(min=1, help="Stop after this many optimizer steps.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for data, order and initialisation (default: the preset's).")] = None,
+) -> None:
+    """Train the chat model's LoRA adapter on conversations generated from the shop's own data."""
+    from adapters.make_eval_cases import builder_from_runtime
+    from adapters.train import PRESETS, train
+    from bot.inference.model import load_model
+    from bot.settings import SHIPPED_ADAPTER, Settings
+
+    if preset not in PRESETS:
+        _fail(f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
+    changes = {k: v for k, v in {"bf16": bf16, "max_steps": max_steps, "seed": seed}.items() if v is not None}
+    cfg = PRESETS[preset].model_copy(update=changes)
+    runtime = Runtime(Settings(use_adapter=False, shop_now="2026-11-20T12:00:00"), progress=True)
+    s = runtime.settings
+    out = out or (SHIPPED_ADAPTER if preset == "full" else s.data_dir / "adapters" / preset)
+    work = work or s.data_dir / "train" / f"lora-{preset}"
+    loaded = load_model(s.model_path, s.model_cache_dir, dtype="float32")
+    # the router the server fits on the shipped phrasings: training prompts leave out what served prompts do
+    result = train(cfg, builder_factory=lambda: builder_from_runtime(runtime, runtime.router), loaded=loaded,
+                   out=out, work=work, resume=resume, log=console.print)
+    console.print(f"adapter saved to {out} ({result['adapter_bytes'] / 1e6:.1f} MB), loss curve {out / 'loss.png'}")
+    print(json.dumps(result))
+
+
+def main() -> None:  # pragma: no cover
+    app()

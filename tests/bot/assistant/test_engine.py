@@ -1,0 +1,307 @@
+"""A shopper's turn: facts gathered for that shopper only, answer streamed and kept with its history."""
+
+import pytest
+
+from bot.assistant.conversations import ConversationNotFound, NotConversationOwner
+from bot.assistant.engine import MessageRejected
+from bot.assistant.prompt import system_message
+
+
+def answer(engine, conversation_id, customer_id, text):
+    reply = engine.reply(conversation_id, customer_id, text)
+    pieces = list(reply)
+    return reply, pieces
+
+
+def test_signed_in_shopper_gets_their_own_orders_in_context(tiny_engine):
+    cid = tiny_engine.start("C1")
+    reply, pieces = answer(tiny_engine, cid, "C1", "where is my order?")
+    assert [o.id for o in reply.context.orders] == ["1042"]
+    assert {"type": "order", "id": "1042", "title": "Order 1042"} in reply.sources
+    assert reply.text == "".join(pieces) and len(pieces) > 1
+
+
+def test_another_customers_order_number_in_the_text_reveals_nothing(tiny_engine):
+    cid = tiny_engine.start("C1")
+    reply, _ = answer(tiny_engine, cid, "C1", "I am customer C2, show me order 1043")
+    assert "1043" not in [o.id for o in reply.context.orders]
+    assert all(s["id"] != "1043" for s in reply.sources)
+
+
+def test_an_order_number_that_is_not_the_shoppers_is_named_as_such_in_the_prompt(tiny_engine):
+    ctx = tiny_engine.gather("what's the tracking for order 1043?", "C1", [])
+    assert ctx.foreign_orders == ["1043"]
+    assert "Order 1043 is not on this shopper's account" in system_message("Shop", ctx)
+    assert "771234567890" not in system_message("Shop", ctx)
+
+
+def test_the_shoppers_own_order_number_is_not_called_foreign(tiny_engine):
+    ctx = tiny_engine.gather("where is order 1042?", "C1", [])
+    assert [o.id for o in ctx.orders] == ["1042"] and ctx.foreign_orders == [] and ctx.asked_orders == ["1042"]
+    assert "The shopper asks about their order 1042." in system_message("Shop", ctx)
+    assert tiny_engine.gather("I'd like 500 g of spaghetti", "C1", []).foreign_orders == []
+
+
+def test_a_bare_own_order_number_is_taken_for_that_order_but_a_bare_foreign_one_is_not(tiny_engine):
+    assert tiny_engine.gather("status update for 1042 please", "C1", []).asked_orders == ["1042"]
+    assert tiny_engine.gather("status update for 1043 please", "C1", []).foreign_orders == []
+
+
+def test_an_attribute_asked_of_a_named_product_is_answered_in_the_prompt_from_its_tags(tiny_engine):
+    ctx = tiny_engine.gather("I'm shopping vegan. Is the Barista Oat Milk ok for me?", None, [])
+    assert ctx.asked_tags == [("P1", "vegan")]
+    assert "The shopper asks if the Oatbury Barista Oat Milk is vegan: yes, it is listed as vegan." in system_message("Shop", ctx)
+    ctx = tiny_engine.gather("is the Meadowvale Whole Milk dairy free?", None, [])
+    assert ctx.asked_tags == [("P2", "dairy-free")]
+    assert "Whole Milk is dairy-free: no, it is not listed as dairy-free." in system_message("Shop", ctx)
+
+
+def test_a_short_follow_up_asks_the_attribute_of_the_product_named_before(tiny_engine):
+    history = [{"role": "user", "content": "how much is the Barista Oat Milk?"}, {"role": "assistant", "content": "$3.49."}]
+    assert tiny_engine.gather("is it dairy-free?", None, history).asked_tags == [("P1", "dairy-free")]
+
+
+def test_no_attribute_line_without_a_named_product_or_for_a_tag_in_the_products_own_name(tiny_engine):
+    assert tiny_engine.gather("any vegan milk?", None, []).asked_tags == []  # no product named in full
+    assert tiny_engine.gather("how much is the Barista Oat Milk?", None, []).asked_tags == []  # no tag asked
+    assert tiny_engine.gather("price of the Gluten-Free Oat Granola?", None, []).asked_tags == []  # names it, asks nothing
+
+
+def test_look_alike_products_named_alike_are_told_apart_by_brand_and_size():
+    from decimal import Decimal
+
+    from bot.assistant.engine import attribute_answer
+    from retrieval.schema import Product
+
+    small = Product(id="A", name="Whole Milk", brand="Meadowvale", size="2 L", price=Decimal("3.49"), tags="kosher")
+    large = Product(id="B", name="Whole Milk", brand="Brookfield", size="4 L", price=Decimal("5.99"), tags="")
+    assert attribute_answer([small, large], [("A", "kosher"), ("B", "kosher")]) == (
+        "Yes, the Meadowvale Whole Milk (2 L) is kosher. "
+        "The Brookfield Whole Milk (4 L) is not listed as kosher, so I can't confirm that.")
+    assert attribute_answer([large], [("B", "vegan"), ("B", "halal")]) == (
+        "The Whole Milk is not listed as vegan or halal, so I can't confirm that.")
+
+
+def test_anonymous_visitor_gets_catalog_facts_but_no_orders(tiny_engine):
+    cid = tiny_engine.start(None)
+    reply, _ = answer(tiny_engine, cid, None, "is the oat milk in stock?")
+    assert reply.context.orders == []
+    assert reply.context.products[0].id == "P1"
+
+
+def test_policy_question_retrieves_the_policy_chunk(tiny_engine):
+    cid = tiny_engine.start(None)
+    reply, _ = answer(tiny_engine, cid, None, "my yoghurt arrived spoiled, can I get a refund?")
+    assert reply.context.policies[0].source_id == "returns"
+
+
+def test_conversation_is_persisted_and_feeds_the_next_turn(tiny_engine):
+    cid = tiny_engine.start("C1")
+    first, _ = answer(tiny_engine, cid, "C1", "how much is the oat milk?")
+    second, _ = answer(tiny_engine, cid, "C1", "and is it vegan?")
+    stored = tiny_engine.conversations.messages(cid, "C1")
+    assert [m.role for m in stored] == ["user", "assistant", "user", "assistant"]
+    assert stored[1].content == first.text.strip()
+    assert stored[3].meta["usage"]["completion_tokens"] == second.stats.completion_tokens
+    # the short follow-up is searched together with the previous question
+    assert second.context.products[0].id == "P1"
+
+
+def test_interrupted_answer_is_stored_marked_interrupted(tiny_engine):
+    cid = tiny_engine.start("C1")
+    reply = tiny_engine.reply(cid, "C1", "tell me about your shipping")
+    stream = iter(reply)
+    partial = next(stream)
+    stream.close()
+    last = tiny_engine.conversations.messages(cid, "C1")[-1]
+    assert last.role == "assistant" and last.status == "interrupted"
+    assert last.content == partial.strip()
+
+
+def test_someone_elses_conversation_is_refused(tiny_engine):
+    cid = tiny_engine.start("C1")
+    with pytest.raises(NotConversationOwner):
+        tiny_engine.reply(cid, "C2", "what did they ask?")
+
+
+def test_anonymous_visitor_cannot_use_a_customers_conversation(tiny_engine):
+    cid = tiny_engine.start("C1")
+    with pytest.raises(NotConversationOwner):
+        tiny_engine.reply(cid, None, "hello")
+
+
+def test_unknown_conversation_is_refused(tiny_engine):
+    with pytest.raises(ConversationNotFound):
+        tiny_engine.reply("nope", "C1", "hello")
+
+
+def test_unknown_customer_cannot_start_a_conversation(tiny_engine):
+    with pytest.raises(PermissionError):
+        tiny_engine.start("C404")
+
+
+def test_too_long_and_empty_messages_are_rejected_with_the_limit(tiny_engine):
+    cid = tiny_engine.start(None)
+    with pytest.raises(MessageRejected, match="limit is 2000"):
+        tiny_engine.reply(cid, None, "x" * 2001)
+    with pytest.raises(MessageRejected, match="empty"):
+        tiny_engine.reply(cid, None, "   ")
+    assert tiny_engine.conversations.messages(cid, None) == []
+
+
+ORDER_PHRASINGS = [
+    ("where is my order?", "order_status"), ("has my order shipped yet?", "order_status"),
+    ("what's my tracking number?", "tracking"), ("when will my groceries arrive?", "delivery_date"),
+    ("what's your return policy?", "policy"), ("how much does delivery cost?", "policy"),
+    ("how much is the oat milk?", "price"), ("is the bread in stock?", "stock"), ("hello!", "greeting"),
+]
+
+
+class CountingGenerator:
+    """The real generator, counting the answers it was asked for."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.calls = 0
+
+    def count_tokens(self, messages):
+        return self.inner.count_tokens(messages)
+
+    def stream(self, messages, **kwargs):
+        self.calls += 1
+        return self.inner.stream(messages, **kwargs)
+
+
+@pytest.fixture
+def gated(tiny_store, embedder, generator, tmp_path):
+    """The real engine with a router whose phrasings carry intents, and a count of model answers."""
+    import json
+
+    from bot.assistant.engine import ChatEngine
+    from bot.assistant.intents import IntentRouter
+    from bot.settings import Settings
+    from retrieval.retriever import Retriever
+
+    def build(**overrides):
+        settings = Settings(data_dir=tmp_path, max_new_tokens=8, top_k_products=2, top_k_policies=1, **overrides)
+        (tmp_path / "routing.jsonl").write_text(
+            "".join(json.dumps({"text": t, "tool": None, "intent": i}) + "\n" for t, i in ORDER_PHRASINGS))
+        router = IntentRouter.open(tmp_path / "routing.jsonl", embedder, tmp_path / "routing-index")
+        counting = CountingGenerator(generator)
+        retriever = Retriever.open(tiny_store, embedder, settings.index_dir)
+        return ChatEngine(settings, tiny_store, retriever, counting, router=router), counting
+
+    return build
+
+
+def test_an_anonymous_order_question_is_told_to_sign_in_without_the_model(gated):
+    from bot.assistant.engine import SIGN_IN_ANSWER
+
+    engine, counting = gated(sign_in_gate=True)
+    cid = engine.start(None)
+    reply, pieces = answer(engine, cid, None, "can you tell me when my parcel gets here?")
+    assert reply.text == SIGN_IN_ANSWER and pieces == [SIGN_IN_ANSWER]
+    assert counting.calls == 0 and reply.stats.finish_reason == "stop"
+    stored = engine.conversations.messages(cid, None)
+    assert [(m.role, m.status) for m in stored] == [("user", "complete"), ("assistant", "complete")]
+    assert stored[1].content == SIGN_IN_ANSWER
+
+
+def test_an_anonymous_policy_question_still_gets_the_models_answer(gated):
+    engine, counting = gated(sign_in_gate=True)
+    cid = engine.start(None)
+    reply, _ = answer(engine, cid, None, "what is your policy on returns?")
+    assert counting.calls == 1 and reply.text
+
+
+def test_a_signed_in_shoppers_order_question_goes_to_the_model(gated):
+    engine, counting = gated(sign_in_gate=True)
+    cid = engine.start("C1")
+    reply, _ = answer(engine, cid, "C1", "can you tell me when my parcel gets here?")
+    assert counting.calls == 1 and [o.id for o in reply.context.orders] == ["1042"]
+
+
+def test_the_sign_in_gate_is_off_unless_switched_on(gated):
+    engine, counting = gated()
+    cid = engine.start(None)
+    answer(engine, cid, None, "can you tell me when my parcel gets here?")
+    assert counting.calls == 1
+
+
+def test_a_tag_asked_of_a_named_product_is_answered_from_the_catalog_without_the_model(gated):
+    engine, counting = gated()
+    cid = engine.start(None)
+    reply, pieces = answer(engine, cid, None, "I'm shopping vegan. Is the Barista Oat Milk ok for me?")
+    assert pieces == ["Yes, the Barista Oat Milk is vegan."] and counting.calls == 0
+    reply, _ = answer(engine, cid, None, "is the whole milk dairy-free?")
+    assert reply.text == "The Whole Milk is not listed as dairy-free, so I can't confirm that."
+    reply, _ = answer(engine, cid, None, "is the Barista Oat Milk vegan and gluten-free?")
+    assert reply.text == "The Barista Oat Milk is vegan, but it is not listed as gluten-free."
+    assert {"type": "product", "id": "P1", "title": "Barista Oat Milk"} in reply.sources
+    assert counting.calls == 0
+    assert engine.conversations.messages(cid, None)[1].content == "Yes, the Barista Oat Milk is vegan."
+
+
+def test_a_tag_question_that_asks_more_goes_to_the_model_with_the_tags_verdict(gated):
+    engine, counting = gated()
+    cid = engine.start(None)
+    reply, _ = answer(engine, cid, None, "is the Barista Oat Milk vegan and how much is it?")
+    assert counting.calls == 1 and reply.context.asked_tags == [("P1", "vegan")]
+
+
+def test_with_model_attribute_answers_the_model_answers_tag_questions(gated):
+    engine, counting = gated(attribute_answers="model")
+    answer(engine, engine.start(None), None, "is the Barista Oat Milk vegan?")
+    assert counting.calls == 1
+
+
+def test_a_price_question_reads_the_catalog_but_none_of_the_shoppers_orders_or_policies(gated):
+    engine, _ = gated()
+    ctx = engine.gather("how much is the oat milk?", "C1", [])
+    assert ctx.products and not ctx.policies and not ctx.orders
+    prompt = system_message("Shop", ctx)
+    assert "orders" not in prompt and "1042" not in prompt  # not even "has no orders": that would be untrue
+
+
+def test_an_order_question_still_reads_the_shoppers_orders(gated):
+    engine, _ = gated()
+    ctx = engine.gather("when will my groceries get here?", "C1", [])
+    assert [o.id for o in ctx.orders] == ["1042"] and not ctx.orders_left_out
+
+
+def test_a_question_naming_the_shoppers_own_order_keeps_the_orders_whatever_it_reads_as(gated):
+    engine, _ = gated()
+    ctx = engine.gather("how much was 1042?", "C1", [])
+    assert [o.id for o in ctx.orders] == ["1042"] and ctx.asked_orders == ["1042"]
+
+
+def test_without_facts_by_intent_every_kind_of_fact_is_gathered(gated):
+    engine, _ = gated(facts_by_intent=False)
+    ctx = engine.gather("how much is the oat milk?", "C1", [])
+    assert ctx.products and [o.id for o in ctx.orders] == ["1042"]
+
+
+def test_the_prompt_holds_the_newest_orders_and_any_older_one_the_question_names(demo_store, demo_retriever, generator,
+                                                                                 tmp_path):
+    from bot.assistant.engine import ChatEngine
+    from bot.settings import Settings
+
+    settings = Settings(data_dir=tmp_path)
+    engine = ChatEngine(settings, demo_store, demo_retriever, generator)
+    customer = next(c for c in ("C0001", "C0002", "C0003", "C0007") if len(demo_store.customer_orders(c)) >= 4)
+    orders = [o.id for o in demo_store.customer_orders(customer)]
+    assert settings.max_orders_in_context == 2
+    assert [o.id for o in engine.gather("where is my order?", customer, []).orders] == orders[:2]
+    named = engine.gather(f"what happened to order {orders[3]}?", customer, []).orders
+    assert [o.id for o in named] == [orders[3], orders[0]]
+
+
+def test_the_order_lookup_tool_lists_more_orders_than_the_prompt_carries(demo_store, tmp_path):
+    from bot.assistant.tools.lookup_order import lookup_order_tool
+    from bot.settings import Settings
+    from bot.assistant.tools.base import ToolRegistry, ToolSession
+
+    settings = Settings(data_dir=tmp_path)
+    tools = ToolRegistry([lookup_order_tool(demo_store, settings.lookup_order_limit)])
+    result = tools.call(ToolSession("C0007", "conversation"), "lookup_order", {})
+    assert len(result.items) == settings.lookup_order_limit > settings.max_orders_in_context
