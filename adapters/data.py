@@ -18,19 +18,17 @@ from typing import Any
 
 from adapters import templates as T
 from bot.assistant.engine import SIGN_IN_ANSWER, ChatEngine
-from bot.assistant.tools.handoff import handoff_tool
-from bot.assistant.tools.lookup_order import lookup_order_tool
 from bot.assistant.prompt import TurnContext, build_messages, format_price
-from bot.assistant.tools.suggest_reorder import ReorderModel, reorder_tool
-from bot.assistant.tools.search_products import search_products_tool
 from bot.settings import Settings
 from bot.assistant.toolcall import ToolCall, format_call, tool_help
-from bot.assistant.tools.base import ToolRegistry, ToolResult, ToolSession
-from retrieval.schema import ConversationState, Product
+from bot.assistant.tools import ToolDeps, ToolResult, ToolSession, ToolSpec, build_tools, registered
+from retrieval.schema import Product
 from retrieval.store import OrderView, Store
 
 REFUSAL_WORDS = ["can't", "cannot", "can not", "unable", "not able", "only", "sorry", "won't", "not allowed"]
-TOOL_INTENTS = {"reorder": "suggest_reorder", "handoff": "handoff", "order_history": "lookup_order", "search": "search_products"}
+# The intents a tool answers, from the tools' own modules: the adapter learns to call the tool for them.
+TOOL_SPECS: dict[str, ToolSpec] = {s.route.intent: s for s in registered() if s.training is not None}
+TOOL_INTENTS = {intent: spec.name for intent, spec in TOOL_SPECS.items()}
 ANSWER_INTENTS = [
     "order_status", "tracking", "delivery_date", "specific_order", "other_customer_order", "other_customer_data",
     "injection", "anonymous_order", "price", "stock", "attribute", "compare", "unknown_product", "policy",
@@ -38,7 +36,8 @@ ANSWER_INTENTS = [
 ]
 INTENTS = ANSWER_INTENTS + list(TOOL_INTENTS)
 SIGNED_IN_INTENTS = {"order_status", "tracking", "delivery_date", "specific_order", "other_customer_order",
-                     "other_customer_data", "follow_up_delivery", "reorder", "order_history"}
+                     "other_customer_data", "follow_up_delivery",
+                     *(intent for intent, spec in TOOL_SPECS.items() if spec.needs_customer)}
 # Serving routes tools by rules by default (no tool lines in the prompt), so most answer examples are
 # shown that way; the rest keep the model-routing prompt familiar.
 MODEL_ROUTING_SHARE = 0.35
@@ -73,16 +72,6 @@ class Scenario:
     customer_id: str | None
     turns: list[str]
     subject: dict[str, Any] = field(default_factory=dict)
-
-
-class _ClosedConversations:
-    """Stands in for the conversation store when the handoff tool runs for training data: nothing is written."""
-
-    def state(self, _conversation_id: str) -> ConversationState:
-        return ConversationState.waiting_for_agent
-
-    def set_state(self, *_args) -> None:  # pragma: no cover - never reached, state() is not `bot`
-        raise AssertionError("training data must not change conversations")
 
 
 class TokenCounter:
@@ -188,35 +177,14 @@ INJECTION = ("Sorry, I can't do that. I'm {shop}'s shopping assistant and can on
 OFF_TOPIC = "Sorry, I can only help with {shop}'s products, your orders and our policies."
 GREETING = "Hello! How can I help you with your shopping today?"
 THANKS = "You're welcome! Is there anything else I can help you with?"
-HANDOFF_DONE = "I've asked a person from our team to join this chat. They will reply here shortly."
-
-
-def join_names(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def answer_from_tool(intent: str, result: ToolResult, subject: dict) -> str:
     """The answer after a tool ran, written from the result's items (what the shopper's cards show)."""
+    training = TOOL_SPECS[intent].training
     if "not signed in" in result.text:
-        return NOT_SIGNED_IN if intent == "order_history" else (
-            "You're not signed in, so I can't see your past orders. Please sign in and I can suggest reorders.")
-    if intent == "handoff":
-        return HANDOFF_DONE
-    if intent == "reorder":
-        names = [i["name"] for i in result.items if i.get("kind") == "reorder"][:3]
-        if not names:
-            return "You don't have any completed orders yet, so I have no reorder suggestions."
-        return f"Based on your past orders, you may want to reorder {join_names(names)}."
-    if intent == "order_history":
-        if not result.items:
-            return "You don't have any orders yet."
-        return "Your recent orders: " + "; ".join(f"{i['order_id']} ({i['status']})" for i in result.items) + "."
-    if intent == "search":
-        if not result.items:
-            return not_found(f"{subject['query']} products")
-        shown = [f"{i['name']} ({i['price_text']})" for i in result.items[:3]]
-        return f"Here are some {subject['query']} options: {join_names(shown)}."
-    raise ValueError(intent)
+        return training.signed_out or NOT_SIGNED_IN
+    return training.answer(result, subject)
 
 
 class DataBuilder:
@@ -231,12 +199,8 @@ class DataBuilder:
         self.engine = ChatEngine(settings, store, retriever, self.counter, router=router)
         policy_docs = retriever.kinds["policies"].dense.docs
         self.facts = ShopFacts(store, policy_docs)
-        self.tools = ToolRegistry([
-            reorder_tool(store, ReorderModel.load(settings.reorder_model_dir), settings.now, settings.reorder_limit),
-            handoff_tool(_ClosedConversations()),  # type: ignore[arg-type]
-            lookup_order_tool(store, settings.lookup_order_limit),
-            search_products_tool(store, retriever),
-        ])
+        # no conversation store: a handoff played for training data writes nothing
+        self.tools = build_tools(ToolDeps(settings, store, retriever))
         self.help = tool_help(list(self.tools.tools.values()))
         self.shop = settings.shop_name
 
@@ -282,8 +246,10 @@ class DataBuilder:
             topic = doc.title.split(" — ")[-1].split(":")[0].strip().lower()
             subject.update(policy_chunk=doc.id, topic=topic)
             slots["topic"] = topic
-        elif intent == "search":
-            slots["query"] = subject["query"] = rng.choice(T.SEARCH_QUERIES_EVAL if held_out else T.SEARCH_QUERIES_TRAIN)
+        elif intent in TOOL_SPECS and TOOL_SPECS[intent].training.subject is not None:
+            drawn = TOOL_SPECS[intent].training.subject(rng, held_out)
+            slots.update(drawn)
+            subject.update(drawn)
         question = template.format(**slots)
         if not held_out:
             question = noisy(question, rng)
@@ -366,13 +332,8 @@ class DataBuilder:
         raise ValueError(intent)
 
     def _tool_call(self, intent: str, sc: Scenario) -> ToolCall:
-        if intent == "reorder":
-            return ToolCall("suggest_reorder", {})
-        if intent == "handoff":
-            return ToolCall("handoff", {"reason": "the shopper asked for a person"})
-        if intent == "order_history":
-            return ToolCall("lookup_order", {})
-        return ToolCall("search_products", {"query": sc.subject["query"], "max_results": 3})
+        spec = TOOL_SPECS[intent]
+        return ToolCall(spec.name, spec.training.call(sc.subject))
 
     # playing scenarios ----------------------------------------------------------------------------
 

@@ -6,6 +6,8 @@ has not seen. Answers are written by `adapters/data.py` from the facts, so only 
 
 from __future__ import annotations
 
+from bot.assistant.tools import registered
+
 TRAIN: dict[str, list[str]] = {
     "order_status": [
         "where is my order?", "wheres my order", "what's the status of my order?", "any update on my order?",
@@ -228,54 +230,6 @@ TRAIN: dict[str, list[str]] = {
         "tell me more about {topic}, thanks", "Where do you stand on {topic}?", "what are your terms for {topic}?",
         "I need help understanding {topic}.", "{topic} explained please",
     ],
-    "reorder": [
-        "what should I reorder?", "I'm running low, what should I buy again?", "reorder my usual stuff",
-        "suggest what I need to restock", "What do I usually buy that I should order again?",
-        "anything I'm due to rebuy?", "help me reorder", "what should I order again?",
-        "Can you suggest a reorder from my usual items?", "restock my kitchen please", "what am I due to buy again?",
-        "hi, I'd like to reorder my usual groceries", "fill my trolley with my usual items",
-        "put my usual order in the cart", "what do I normally buy?", "Do I need to top up on anything?",
-        "which of my usual items should I get this week?", "remind me what I usually order",
-        "quick question: what's due for a restock?", "I'm low on stuff, what do I usually get?", "reorder pls",
-        "Same as last time, please. What should I reorder?", "help me restock the pantry",
-        "What am I likely to need again soon?", "any suggestions for my weekly top-up?",
-        "Could you make me a restock list from my history?",
-    ],
-    "handoff": [
-        "I want to talk to a person", "can I speak to a human?", "get me a real agent",
-        "connect me with customer service", "Please transfer me to a representative.", "human please",
-        "this isn't working, I need a real person", "is there a real person I can talk to?", "agent please",
-        "I'd like to speak to a manager.", "put me through to customer support", "let me chat with a human",
-        "hi, can a person help me instead of a bot?", "you're not helping. get me a human asap",
-        "Excuse me, how do I reach a customer service representative?", "transfer me to support please",
-        "I need to speak to a real human, thanks", "operator", "Could you connect me to a support advisor?",
-        "I want a human, not a chatbot", "talk to person", "Please escalate this to a human.",
-        "can i get a real person on the line", "I don't want to talk to a bot. Real person please.",
-        "get me customer care",
-    ],
-    "order_history": [
-        "show me my orders", "list my recent orders", "what have I ordered lately?", "my order history please",
-        "Can you show me all my orders?", "show my order history", "what did I buy last time?",
-        "list all my orders please", "Can I see my previous orders?", "hi, what have I bought from you before?",
-        "what's in my order history?", "my orders", "show me everything I've ordered",
-        "Could you list my last few orders, please?", "what were my last three orders?",
-        "what have i ordered this year", "display my purchase history", "quick question: how many orders have I made?",
-        "Excuse me, can you show me a list of my orders?", "I'd like to see my order history, thanks",
-        "what did I get in my previous orders?", "all my orders pls", "show me my older orders",
-        "Which orders do I have with you?", "have I ordered from you before? show me", "previous orders asap",
-    ],
-    "search": [
-        "show me some {query} products", "what {query} options do you have?", "search for {query}",
-        "I'm looking for {query}", "find me {query}", "Do you have anything {query}?",
-        "hi, what {query} products do you sell?", "show me {query} stuff", "list your {query} range",
-        "any {query} options?", "what do you have in {query}?", "Can you recommend some {query} products?",
-        "search: {query}", "{query} products please", "Excuse me, where are your {query} products?",
-        "what {query} things do you sell", "quick question: do you stock {query} products?",
-        "show me what you've got for {query}", "I'm after {query} products, what's available?",
-        "recommend {query} options pls", "Which {query} products are in stock?", "help me find {query} products",
-        "list {query} products", "what's in your {query} section?", "Show me the {query} selection, thanks.",
-        "I want {query} products asap",
-    ],
     "greeting": [
         "hi", "hello!", "hey there", "good morning", "Hi, is anyone there?", "yo", "hey", "hey, shop bot!",
         "Hello, anyone around?", "good evening", "morning!", "hey, how are you?", "hi bot", "Hello, I need some help.",
@@ -330,6 +284,9 @@ TRAIN: dict[str, list[str]] = {
     ],
 }
 
+# each tool's phrasings live in its own module, under the intent it answers
+TRAIN.update({s.route.intent: list(s.training.train) for s in registered() if s.training is not None})
+
 EVAL: dict[str, list[str]] = {
     "order_status": [
         "Where's my stuff? I ordered a while ago.", "could u check on my latest order", "what's up with my order?",
@@ -379,16 +336,6 @@ EVAL: dict[str, list[str]] = {
     ],
     "unknown_product": ["Any chance you stock {thing}?", "looking to buy {thing}, got any?"],
     "policy": ["I have a question about {topic}.", "how does {topic} work at your shop?"],
-    "reorder": [
-        "Can you recommend what to buy again based on my past orders?", "what am I running out of?",
-        "time for my regular shop - what should go in my basket?",
-    ],
-    "handoff": [
-        "I'd rather speak with someone from your staff.", "let me talk to an actual human being",
-        "Can a live agent help me instead?",
-    ],
-    "order_history": ["What orders have I placed recently?", "pull up my past purchases"],
-    "search": ["Got any {query} items?", "I'd like to browse {query}"],
     "greeting": ["Hello there, good afternoon!", "hiya"],
     "thanks": ["That's great, thank you!", "appreciate it, bye"],
     "off_topic": [
@@ -398,10 +345,12 @@ EVAL: dict[str, list[str]] = {
     "follow_up_stock": ["do you have it right now?", "got any left?"],
 }
 
+EVAL.update({s.route.intent: list(s.training.eval) for s in registered() if s.training is not None})
+
 # Policy questions as shoppers ask them, for routing only: the "policy" templates above are built on the
 # policies' section titles ("tell me about if you are not home"), and a router fitted on those alone read
-# "how much does delivery cost?" as a price question (0.59) and "can I return opened food?" as a stock
-# one (0.43), and so gave them order and product facts too. Written for the demo shop's policies; none is
+# "how much does delivery cost?" as a price question and "can I return opened food?" as a stock one,
+# and so gave them order and product facts too. Written for the demo shop's policies; none is
 # a question the bench or the eval asks.
 POLICY_QUESTIONS_TRAIN = [
     # returns and refunds
@@ -441,12 +390,6 @@ UNKNOWN_THINGS_TRAIN = ["a lawn mower", "iPhone chargers", "car tires", "a sofa"
                         "train tickets", "a skateboard", "a used car", "a grand piano", "an electric scooter",
                         "hiking backpacks", "a diamond ring", "a hot tub"]
 UNKNOWN_THINGS_EVAL = ["a kayak", "motor oil", "wedding dresses", "a microwave oven", "ski goggles"]
-
-SEARCH_QUERIES_TRAIN = ["vegan", "gluten-free", "snack", "breakfast", "dairy-free", "pasta", "coffee", "cleaning",
-                        "fruit", "organic", "high-protein", "frozen", "bread", "baby", "tea", "vegetarian", "halal",
-                        "keto", "low-sugar", "lactose-free", "cereal", "rice", "chocolate", "seafood", "spicy", "pet",
-                        "fair-trade"]
-SEARCH_QUERIES_EVAL = ["nut-free", "cheese", "kosher", "juice", "soup"]
 
 # Instructions a seller might plant in a product description, aimed at the assistant (evaluation only:
 # `shopbot eval answers` appends one to the product's description for the case).

@@ -2,8 +2,8 @@
 
 The loss counts only the assistant's tokens (answer or tool call): the prompt is most of each example,
 and learning to reproduce facts lists would spend the CPU budget on nothing. Micro-batches of one
-example (gradients accumulated to `batch_size`) avoid padding, which matters when prompts vary from
-300 to 1,500 tokens. Everything random is seeded; checkpoints hold the adapter, the optimizer,
+example (gradients accumulated to `batch_size`) avoid padding, which matters when prompt lengths vary
+widely. Everything random is seeded; checkpoints hold the adapter, the optimizer,
 the scheduler, the step and the loss history, so `--resume` continues exactly where a run stopped.
 """
 
@@ -44,7 +44,7 @@ class TrainConfig(BaseModel):
     checkpoint_every: int = 10
     bf16: bool | None = None  # bfloat16 autocast; None: where this CPU runs it faster (bot/inference/precision.py)
     # the system message (the facts) is run without gradients and only the turns after it are backpropagated:
-    # 3.2x the examples per CPU-hour (0.84 vs 2.66 s an example), since the facts are most of every prompt (README "The LoRA adapter")
+    # several times the examples per CPU-hour, since the facts are most of every prompt (README "The LoRA adapter")
     detach_facts: bool = True
     # start from this adapter's weights (same rank and layers) instead of zeros: a short run then teaches a
     # trained adapter a changed prompt format without the full run's hour of CPU
@@ -56,11 +56,11 @@ PRESETS = {
     # CI and development: a tiny slice, two optimizer steps, everything else exercised (data, loss, PNG, checkpoint).
     "smoke": TrainConfig(preset="smoke", scenarios=23, heldout_scenarios=6, routing_scenarios=46, max_steps=2, batch_size=2,
                          checkpoint_every=1),
-    # The shipped adapter: ~3,000 examples of ~750 tokens (the facts prefilled without gradients, ~0.85 s an
-    # example): <= 60 minutes on 2 idle CPU cores with bfloat16 autocast; see README "The LoRA adapter".
+    # The shipped adapter: ~3,000 examples (the facts prefilled without gradients), sized to train within an
+    # hour on 2 idle CPU cores with bfloat16 autocast; see README "The LoRA adapter".
     "full": TrainConfig(preset="full", scenarios=2500, heldout_scenarios=60, checkpoint_every=20),
-    # The shipped adapter, trained on for 150 more steps on prompts as the server now builds them (fewer
-    # facts per question, shorter product and reorder lines); written beside, not over, the shipped one.
+    # The shipped adapter, trained on for 150 more steps on prompts exactly as the server builds them (few
+    # facts per question, short product and reorder lines); written beside, not over, the shipped one.
     "refresh": TrainConfig(preset="refresh", scenarios=1300, heldout_scenarios=60, max_steps=150, learning_rate=2e-4,
                            checkpoint_every=10, init_adapter=str(SHIPPED_ADAPTER)),
 }
@@ -133,7 +133,7 @@ def example_loss(model, item: Encoded, bf16: bool):
     """Mean cross-entropy over the answer tokens of one whole sequence, every token backpropagated.
 
     Logits are computed only where an answer token is predicted: the prompt is most of the sequence,
-    and projecting all of it onto the 49k-token vocabulary was ~10% of each step, for nothing.
+    and projecting all of it onto the 49k-token vocabulary was a noticeable share of each step, for nothing.
     """
     import torch
 
@@ -155,10 +155,9 @@ class FactsPrefill:
     runs it faster), that reads the facts (system messages).
 
     The facts are most of every prompt and need no gradients, so they are prefilled by this copy at
-    inference speed (one unpadded sequence, no LoRA side branches, no autocast casts, no dropout: ~0.45 s
-    for a ~700-token system message in bfloat16 on the Intel host, against 0.55-1.06 s through the peft
-    model) and the peft model continues from its cache. `refresh` re-merges the adapter after every
-    optimizer step, so the cache is the one the current adapter would produce.
+    inference speed (one unpadded sequence, no LoRA side branches, no autocast casts, no dropout: faster
+    than through the peft model) and the peft model continues from its cache. `refresh` re-merges the
+    adapter after every optimizer step, so the cache is the one the current adapter would produce.
     """
 
     def __init__(self, base, dtype) -> None:
@@ -198,8 +197,8 @@ def _pad(ids: list[int], pad_id: int) -> list[int]:
 
 def facts_detached_loss(model, prefill: FactsPrefill, item: Encoded, bf16: bool, pad_id: int = 0):
     """The answer loss with the system message prefilled by `prefill`: the same number as `example_loss`
-    (up to bfloat16 rounding), but the backward pass covers only the question and the answer, a tenth
-    of the tokens; the adapter learns to look facts up from the question's side.
+    (up to bfloat16 rounding), but the backward pass covers only the question and the answer, a small
+    part of the tokens; the adapter learns to look facts up from the question's side.
 
     Both parts are right-padded (see `FactsPrefill.cache`): the facts' padding is masked out and the
     rest continues at the facts' true positions; padding after the answer is never attended to."""

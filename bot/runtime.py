@@ -15,16 +15,12 @@ from bot.assistant.conversations import Conversations
 from bot.assistant.engine import ChatEngine
 from bot.inference.batch_forward import supports
 from bot.inference.generator import SamplingConfig, TransformersGenerator
-from bot.assistant.tools.handoff import handoff_tool
 from bot.assistant.intents import IntentRouter
 from bot.inference.model import load_model, resolve_model_dir
-from bot.assistant.tools.lookup_order import lookup_order_tool
 from bot.inference.precision import resolve as resolve_dtype
-from bot.assistant.tools.suggest_reorder import ReorderModel, reorder_tool
 from bot.inference.scheduler import BatchLimits, BatchScheduler
-from bot.assistant.tools.search_products import search_products_tool
 from bot.settings import Settings
-from bot.assistant.tools.base import ToolRegistry
+from bot.assistant.tools import ToolDeps, ToolRegistry, build_tools
 from retrieval.embeddings import load_embedder
 from retrieval.retriever import Retriever
 from retrieval.store import Store
@@ -131,15 +127,7 @@ class Runtime:
 
     @cached_property
     def tools(self) -> ToolRegistry:
-        s = self.settings
-        return ToolRegistry(
-            [
-                reorder_tool(self.store, ReorderModel.load(s.reorder_model_dir), s.now, s.reorder_limit),
-                handoff_tool(Conversations(self.store)),
-                lookup_order_tool(self.store, s.lookup_order_limit),
-                search_products_tool(self.store, self.retriever),
-            ]
-        )
+        return build_tools(ToolDeps(self.settings, self.store, self.retriever, Conversations(self.store)))
 
     @cached_property
     def router(self) -> IntentRouter | None:

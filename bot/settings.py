@@ -2,15 +2,18 @@
 
 Environment variables are `SHOPBOT_<FIELD>` (e.g. `SHOPBOT_DATABASE_URL`); a TOML file given by
 `SHOPBOT_CONFIG` (default `shopbot.toml` in the working directory, if present) supplies defaults
-that the environment overrides.
+that the environment overrides. Each field's description, and its section in SECTIONS, make docs/configuration.md
+(`shopbot docs` writes it).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from types import UnionType
+from typing import Literal, Union, get_args, get_origin
 
 from pydantic import Field, model_validator
 from pydantic_settings import (
@@ -28,101 +31,211 @@ ROUTING_FILE = "routing.jsonl"  # written beside an adapter by `shopbot train lo
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SHOPBOT_", extra="forbid")
 
-    shop_name: str = "Green Basket Market"
-    data_dir: Path = Path("var")
-    database_url: str = ""  # empty: a SQLite file in data_dir
-    index_dir: Path | None = None  # None: data_dir/index
-    model_cache_dir: Path | None = None  # None: data_dir/models (the bundled model's safetensors copy)
+    # shop
+    shop_name: str = Field(
+        "Green Basket Market", description="The shop's name, as the assistant's prompt and the terminal chat's header give it."
+    )
+    shop_now: datetime | None = Field(
+        None, description='A fixed "now" for the shop\'s clock (demos, tests, training data); None: the real clock.'
+    )
+    data_dir: Path = Field(
+        Path("var"),
+        description="Folder for the shop's working data (database, indexes, model cache, training runs), "
+        "relative to the working directory unless absolute.",
+    )
+    database_url: str = Field("", description="SQLAlchemy database URL; empty: a SQLite file shop.db in data_dir.")
+    index_dir: Path | None = Field(None, description="Folder for the search indexes; None: data_dir/index.")
+    model_cache_dir: Path | None = Field(
+        None, description="Folder for the chat model's local safetensors copy; None: data_dir/models."
+    )
 
-    model_path: str | None = None  # None: the bundled SmolLM2-135M-Instruct; else a local HF causal-LM folder
-    adapter_path: str | None = None  # None: the shipped demo adapter (adapters/demo) when it exists
-    use_adapter: bool = True
-    tool_routing: Literal["rules", "model"] = "rules"  # rules: bot/assistant/intents.py picks tools; model: the model calls them
-    # labelled phrasings rule routing's classifier is fitted on; None: routing.jsonl beside the adapter, if any
-    routing_examples: Path | None = None
-    max_tool_calls_per_turn: int = Field(2, ge=0, le=8)
-    # true: anonymous visitors asking about their own orders (the routing classifier's call) are told to sign in, without the model
-    sign_in_gate: bool = False
-    # catalog: "is the X vegan?" about a product the question names is answered from its tags, without the model
-    # (asked of 24 products lacking the tag, the tuned model said "yes" to 19); model: the model answers, the
-    # tags' verdict stated in its prompt
-    attribute_answers: Literal["catalog", "model"] = "catalog"
-    # true: the prompt holds only the kinds of facts (products, policies, the shopper's orders) the routing
-    # classifier's intents may need (bot/assistant/intents.py FACTS_BY_INTENT): a price question reads no orders or
-    # policies, a policy question no orders, an order question no policies, a reorder request nothing but the
-    # tool's result. The 16 bench prompts: 11,345 -> 8,939 tokens (stop 22), 7,809 with reorder and other
-    # shoppers' questions mapped (stop 23; eval 0.948 either way). As the bench counts them (`/metrics`), the
-    # server was given 7,235 of them at stop 23's end and 5,100 with stop 24's shorter prompts
-    facts_by_intent: bool = True
-    # auto: whichever of the two this CPU runs faster, timed at start-up (bot/inference/precision.py). bfloat16 on CPUs with
-    # bf16 matrix units (AMX: 1.9x the decode and 3.5x the prompt speed, accuracy within a point); float32 elsewhere
-    dtype: Literal["auto", "float32", "bfloat16"] = "auto"
-    # batched: continuous batching (bot/inference/scheduler.py) for Llama-family models; sequential: one answer at a time
-    generation: Literal["batched", "sequential"] = "batched"
-    # auto: ATen's (MKL) or oneDNN's float matmul for the batched model's linear layers, or int8 weights and
-    # activations (bot/inference/int8_linear.py, only on CPUs with VNNI), whichever this CPU runs fastest, timed at
-    # start-up (bot/inference/linear_kernels.py): int8 on an AMD EPYC with AVX-512 (a one-stream decode step 22-24 ms
-    # against bfloat16's ~60; eval 0.957-0.962 vs 0.948 float32), oneDNN on one with AVX2 only. int8 set by hand without VNNI
-    # quantizes activations to 7 bits, quality unmeasured
-    linear_kernel: Literal["auto", "aten", "onednn", "int8"] = "auto"
-    # bfloat16: the batched model's keys and values stored in bfloat16 whatever the weights (half the memory per
-    # shopper; attention still computes in the weights' type); model: stored in the weights' type
-    kv_cache_dtype: Literal["bfloat16", "model"] = "bfloat16"
-    max_batch_size: int = Field(16, ge=1, le=256)  # answers decoded together; more wait in order
-    prefill_chunk_tokens: int = Field(512, ge=16)  # prompt tokens per step at most while other answers stream
-    # and only as many as this CPU reads in about this long: the longest a running answer waits for its next token
-    prefill_step_s: float = Field(0.75, gt=0)
-    # speculative decoding by prompt lookup (bot/inference/prompt_lookup.py): up to this many tokens guessed from the
-    # answer's own prompt and checked in the same step; 0 turns it off. Every token is still the model's pick
-    draft_tokens: int = Field(6, ge=0, le=16)
-    max_draft_sequences: int = Field(1, ge=0)  # guess only while at most this many answers decode together
-    merge_adapter: bool = True  # fold the LoRA into the weights (faster); False keeps it switchable per shop
-    embedder: str = "all-MiniLM-L6-v2"  # the bundled model, or a local sentence-transformers folder
+    # model
+    model_path: str | None = Field(
+        None, description="The chat model, a local Hugging Face causal-LM folder; None: the bundled SmolLM2-135M-Instruct."
+    )
+    adapter_path: str | None = Field(
+        None, description="The chat model's LoRA adapter folder; None: the shipped demo adapter (adapters/demo) when it exists."
+    )
+    use_adapter: bool = Field(True, description="Whether the chat model runs with its LoRA adapter; false: the untuned model.")
+    merge_adapter: bool = Field(
+        True, description="Fold the LoRA adapter into the weights, which decodes faster; false keeps it switchable per shop."
+    )
+    tool_routing: Literal["rules", "model"] = Field(
+        "rules",
+        description="Who picks the tools: rules, bot/assistant/intents.py from the question; model, the chat model calls them.",
+    )
+    routing_examples: Path | None = Field(
+        None,
+        description="JSONL of labelled phrasings the routing classifier is fitted on; None: routing.jsonl beside the "
+        "adapter, if any.",
+    )
+    max_tool_calls_per_turn: int = Field(
+        2, ge=0, le=8, description="Tool calls the chat model may make in one turn at most, with model tool routing."
+    )
+    attribute_answers: Literal["catalog", "model"] = Field(
+        "catalog",
+        description='How "is the X vegan?" about a product the question names is answered: catalog, from its tags '
+        "without the model; model, by the model with the tags' verdict stated in its prompt.",
+    )
+    temperature: float = Field(
+        0.0, ge=0.0, le=2.0, description="Sampling temperature of the chat model; 0: greedy, the likeliest token every time."
+    )
+    top_p: float = Field(0.9, gt=0.0, le=1.0, description="Nucleus-sampling cutoff, used only when temperature is above 0.")
+    repetition_penalty: float = Field(
+        1.0,
+        ge=1.0,
+        le=2.0,
+        description="Repetition penalty of the chat model; 1.0: none, since a penalty counts the prompt's tokens too "
+        "and pushes the model off the ids, prices and call format it must copy.",
+    )
+    seed: int = Field(0, description="Random seed for sampled answers and for training the reorder ranker.")
 
-    top_k_products: int = Field(4, ge=0, le=20)
-    top_k_policies: int = Field(2, ge=0, le=10)
-    # products less similar than this (cosine) stay out of the prompt: off-topic facts only tempt a small model
-    min_product_similarity: float = Field(0.25, ge=0.0, le=1.0)
-    # the same for policy chunks: a greeting or a price question then carries no policy text (~165 tokens)
-    min_policy_similarity: float = Field(0.3, ge=0.0, le=1.0)
-    # the shopper's newest orders in the prompt (plus any the question names by number): a question about "my
-    # order" is nearly always about the newest, and each order line is ~75 tokens of first-token wait. 3 -> 2:
-    # the 16 bench prompts 4,989 -> 4,415 prompt tokens computed; eval 0.948 -> 0.942 (float32 0.948 -> 0.936)
-    max_orders_in_context: int = Field(2, ge=0, le=20)
-    lookup_order_limit: int = Field(3, ge=1, le=20)  # orders the lookup_order tool lists ("show my recent orders")
-    max_history_messages: int = Field(6, ge=0, le=50)
-    max_prompt_tokens: int = Field(1536, ge=256)
-    max_new_tokens: int = Field(200, ge=1, le=2048)
-    # an answer cannot end before this many tokens; 0 in service: benchmarks set it to measure long answers
-    min_new_tokens: int = Field(0, ge=0, le=2048)
-    temperature: float = Field(0.0, ge=0.0, le=2.0)
-    top_p: float = Field(0.9, gt=0.0, le=1.0)
-    # 1.0: a penalty counts the prompt's tokens too, and pushes the model off the ids, prices and call format it must copy
-    repetition_penalty: float = Field(1.0, ge=1.0, le=2.0)
-    max_message_chars: int = Field(2000, ge=1)
-    seed: int = 0
+    # retrieval
+    embedder: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Sentence embedder for search and routing: the bundled model's name or a local sentence-transformers folder.",
+    )
+    top_k_products: int = Field(4, ge=0, le=20, description="Products searched into the prompt at most; 0: no product search.")
+    top_k_policies: int = Field(2, ge=0, le=10, description="Policy chunks searched into the prompt at most; 0: no policy search.")
+    min_product_similarity: float = Field(
+        0.25,
+        ge=0.0,
+        le=1.0,
+        description="Products less similar (cosine) to the question stay out of the prompt: off-topic facts only tempt a "
+        "small model.",
+    )
+    min_policy_similarity: float = Field(
+        0.3,
+        ge=0.0,
+        le=1.0,
+        description="Policy chunks less similar (cosine) to the question stay out of the prompt, so a greeting or a price "
+        "question carries no policy text.",
+    )
+    facts_by_intent: bool = Field(
+        True,
+        description="Whether the prompt holds only the kinds of facts (products, policies, the shopper's orders) the "
+        "routing classifier's intent needs (bot/assistant/intents.py FACTS_BY_INTENT), so a price question reads no "
+        "orders or policies and a reorder request only the tool's result; false: every kind.",
+    )
+    max_orders_in_context: int = Field(
+        2,
+        ge=0,
+        le=20,
+        description="The shopper's newest orders in the prompt, plus any the question names by number: a question about "
+        '"my order" is nearly always about the newest, and each order line adds to the wait for the first token.',
+    )
+    lookup_order_limit: int = Field(
+        3, ge=1, le=20, description='Orders the lookup_order tool lists ("show my recent orders").'
+    )
+    reorder_model_dir: Path | None = Field(
+        SHIPPED_REORDER_MODEL,
+        description="Folder of the learned reorder recommender (stats.json, ranker.npz); None: heuristics only, no learned parts.",
+    )
+    reorder_limit: int = Field(5, ge=1, le=10, description="Product cards per suggest_reorder answer at most.")
 
-    # reorder recommendations
-    reorder_model_dir: Path | None = SHIPPED_REORDER_MODEL  # None: heuristics only, no learned parts
-    reorder_limit: int = Field(5, ge=1, le=10)  # cards per suggest_reorder answer
-    shop_now: datetime | None = None  # a fixed "now" for the shop's clock (demos, tests); None: the real clock
+    # serving
+    dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto",
+        description="The chat model's weight type; auto: whichever of the two this CPU runs faster, timed at start-up "
+        "(bot/inference/precision.py), bfloat16 on CPUs with bf16 matrix units (AMX) and float32 elsewhere.",
+    )
+    generation: Literal["batched", "sequential"] = Field(
+        "batched",
+        description="How answers are decoded: batched, by continuous batching (bot/inference/scheduler.py) for "
+        "Llama-family models; sequential, one answer at a time.",
+    )
+    linear_kernel: Literal["auto", "aten", "onednn", "int8"] = Field(
+        "auto",
+        description="The batched model's linear layers: ATen's (MKL) or oneDNN's float matmul, or int8 weights and "
+        "activations (bot/inference/int8_linear.py, for CPUs with VNNI; set by hand without VNNI it quantizes "
+        "activations to 7 bits, quality unmeasured); auto: whichever this CPU runs fastest, timed at start-up "
+        "(bot/inference/linear_kernels.py).",
+    )
+    kv_cache_dtype: Literal["bfloat16", "model"] = Field(
+        "bfloat16",
+        description="The type the batched model stores keys and values in: bfloat16 whatever the weights (half the memory "
+        "per shopper; attention still computes in the weights' type), or model, the weights' type.",
+    )
+    max_batch_size: int = Field(16, ge=1, le=256, description="Answers decoded together at most; more wait in order.")
+    prefill_chunk_tokens: int = Field(
+        512, ge=16, description="Prompt tokens fed per step at most while other answers stream."
+    )
+    prefill_step_s: float = Field(
+        0.75,
+        gt=0,
+        description="Prompt tokens fed per step are also no more than this CPU reads in about this many seconds: the "
+        "longest a running answer waits for its next token.",
+    )
+    draft_tokens: int = Field(
+        6,
+        ge=0,
+        le=16,
+        description="Speculative decoding by prompt lookup (bot/inference/prompt_lookup.py): up to this many tokens guessed "
+        "from the answer's own prompt and checked in the same step, every token still the model's pick; 0 turns it off.",
+    )
+    max_draft_sequences: int = Field(
+        1, ge=0, description="Guess draft tokens only while at most this many answers decode together."
+    )
+    ping_interval_s: float = Field(
+        20.0, gt=0, description="Seconds between WebSocket pings, and how long a pong may take before the connection closes."
+    )
+    handoff_webhook_url: str = Field("", description="URL the server posts handoff events to; empty: no webhook.")
+    webhook_timeout_s: float = Field(5.0, gt=0, description="Seconds a handoff webhook request may take.")
 
-    # server (docs/protocol.md): every limit of `shopbot serve`, enforced in server/
-    demo_mode: bool = False  # demo shop page mints tokens for ?customer=...; allows the built-in demo secret
-    secret_key: str = ""  # HS256 key for customer tokens, >= 32 characters; required unless demo_mode
-    token_ttl_minutes: int = Field(60, ge=1, le=60 * 24 * 30)
-    allowed_origins: list[str] = ["http://127.0.0.1:8000", "http://localhost:8000"]  # plus the server's own
-    max_frame_bytes: int = Field(65536, ge=1024)  # bigger WebSocket frames close the connection with 1009
-    messages_per_minute_per_connection: int = Field(20, ge=1)
-    messages_per_minute_per_customer: int = Field(30, ge=1)  # anonymous visitors: per client address
-    max_concurrent_generations: int = Field(16, ge=1)  # capped by max_batch_size (1 with sequential generation)
-    max_queued_generations: int = Field(32, ge=0)  # beyond: close 1013
-    idle_timeout_s: float = Field(600.0, gt=0)
-    ping_interval_s: float = Field(20.0, gt=0)
-    agent_api_key: str = ""  # X-Agent-Key for the agent API; empty: the agent API is off
-    handoff_webhook_url: str = ""  # empty: no webhook
-    handoff_webhook_secret: str = ""
-    webhook_timeout_s: float = Field(5.0, gt=0)
+    # limits
+    max_message_chars: int = Field(2000, ge=1, description="Longest shopper message in characters; longer ones are refused.")
+    max_history_messages: int = Field(6, ge=0, le=50, description="Earlier messages of the conversation in the prompt at most.")
+    max_prompt_tokens: int = Field(
+        1536,
+        ge=256,
+        description="Prompt tokens at most; the oldest history goes first, then the lowest-ranked facts.",
+    )
+    max_new_tokens: int = Field(200, ge=1, le=2048, description="Tokens in one answer at most.")
+    min_new_tokens: int = Field(
+        0,
+        ge=0,
+        le=2048,
+        description="An answer cannot end before this many tokens; 0 in service, benchmarks set it to measure long answers.",
+    )
+    max_frame_bytes: int = Field(
+        65536, ge=1024, description="Largest WebSocket frame in bytes; a bigger one closes the connection with 1009."
+    )
+    messages_per_minute_per_connection: int = Field(
+        20, ge=1, description="Messages one WebSocket connection may send per minute."
+    )
+    messages_per_minute_per_customer: int = Field(
+        30, ge=1, description="Messages one customer may send per minute, WebSocket and REST together; anonymous visitors: "
+        "per client address."
+    )
+    max_concurrent_generations: int = Field(
+        16, ge=1, description="Answers generated at once at most, capped by max_batch_size (1 with sequential generation)."
+    )
+    max_queued_generations: int = Field(
+        32, ge=0, description="Answers waiting for a generation slot at most; beyond them a request is refused (close 1013)."
+    )
+    idle_timeout_s: float = Field(600.0, gt=0, description="Seconds a WebSocket connection may stay idle before it is closed.")
+
+    # security
+    demo_mode: bool = Field(
+        False, description="Demo mode: the demo shop page mints tokens for ?customer=... and the built-in demo secret is allowed."
+    )
+    secret_key: str = Field(
+        "", description="HS256 key for customer tokens, at least 32 characters; required unless demo_mode."
+    )
+    token_ttl_minutes: int = Field(60, ge=1, le=60 * 24 * 30, description="Lifetime of a customer token in minutes.")
+    allowed_origins: list[str] = Field(
+        ["http://127.0.0.1:8000", "http://localhost:8000"],
+        description="Browser origins allowed to open the chat WebSocket, besides the server's own.",
+    )
+    agent_api_key: str = Field("", description="The X-Agent-Key header the agent API requires; empty: the agent API is off.")
+    handoff_webhook_secret: str = Field(
+        "", description="Key of the HMAC-SHA256 signature (X-Shopbot-Signature header) on each handoff webhook request."
+    )
+    sign_in_gate: bool = Field(
+        False,
+        description="Whether anonymous visitors asking about their own orders (the routing classifier's call) are told "
+        "to sign in, without the model.",
+    )
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:
@@ -155,3 +268,101 @@ class Settings(BaseSettings):
         if toml_file.is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
         return tuple(sources)
+
+
+# The documentation's sections, in order; together they name every field of Settings once, in the class's order.
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "shop": ("shop_name", "shop_now", "data_dir", "database_url", "index_dir", "model_cache_dir"),
+    "model": ("model_path", "adapter_path", "use_adapter", "merge_adapter", "tool_routing", "routing_examples",
+              "max_tool_calls_per_turn", "attribute_answers", "temperature", "top_p", "repetition_penalty", "seed"),
+    "retrieval": ("embedder", "top_k_products", "top_k_policies", "min_product_similarity", "min_policy_similarity",
+                  "facts_by_intent", "max_orders_in_context", "lookup_order_limit", "reorder_model_dir", "reorder_limit"),
+    "serving": ("dtype", "generation", "linear_kernel", "kv_cache_dtype", "max_batch_size", "prefill_chunk_tokens",
+                "prefill_step_s", "draft_tokens", "max_draft_sequences", "ping_interval_s", "handoff_webhook_url",
+                "webhook_timeout_s"),
+    "limits": ("max_message_chars", "max_history_messages", "max_prompt_tokens", "max_new_tokens", "min_new_tokens",
+               "max_frame_bytes", "messages_per_minute_per_connection", "messages_per_minute_per_customer",
+               "max_concurrent_generations", "max_queued_generations", "idle_timeout_s"),
+    "security": ("demo_mode", "secret_key", "token_ttl_minutes", "allowed_origins", "agent_api_key",
+                 "handoff_webhook_secret", "sign_in_gate"),
+}
+SECTION_INTROS = {
+    "shop": "The shop and where its data lives.",
+    "model": "Which chat model answers, and how it picks tools and tokens.",
+    "retrieval": "Which facts and recommendations reach the prompt.",
+    "serving": "How the model runs on this machine, and the server's connections out.",
+    "limits": "What one message, answer or connection, and the server as a whole, may take "
+              "(the server's limits: [protocol.md](protocol.md)).",
+    "security": "Who may use the server, and how it proves itself.",
+}
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def configuration_markdown() -> str:
+    """docs/configuration.md: every setting by section, from the fields' declarations (not this process's values)."""
+    lines = [
+        "# Configuration",
+        "",
+        "<!-- Generated from bot/settings.py by `shopbot docs`; edit the descriptions there, not here. -->",
+        "",
+        "Every setting of shopbot is one field of `Settings` in `bot/settings.py`. Each is read from, first found wins:",
+        "",
+        "1. the environment: `SHOPBOT_` and the setting's name, e.g. `SHOPBOT_MAX_NEW_TOKENS=128` (any case);",
+        "2. a TOML file: the one `SHOPBOT_CONFIG` names, else `shopbot.toml` in the working directory if there is one,",
+        "   with the settings' names as top-level keys, e.g. `max_new_tokens = 128` (the sections below are not TOML",
+        "   tables, and an unknown key is an error);",
+        "3. the default below.",
+        "",
+        "So the environment overrides the TOML file. Booleans are `true` or `false`; lists are JSON in the environment",
+        '(`SHOPBOT_ALLOWED_ORIGINS=\'["https://shop.example"]\'`) and arrays in TOML. A relative path is taken from the',
+        "working directory, except defaults shown relative to the project root (the folder holding `bot/`).",
+    ]
+    fields = Settings.model_fields
+    for section, names in SECTIONS.items():
+        lines += ["", f"## {section.capitalize()}", "", SECTION_INTROS[section], "",
+                  "| Setting | Type | Default | Description |", "| --- | --- | --- | --- |"]
+        for name in names:
+            field = fields[name]
+            cells = (f"`SHOPBOT_{name.upper()}`", _type_text(field), _default_text(field.default), field.description or "")
+            lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+_TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean", Path: "path", datetime: "date-time"}
+
+
+def _type_text(field) -> str:
+    annotation, optional = field.annotation, False
+    if get_origin(annotation) in (Union, UnionType) and type(None) in get_args(annotation):
+        optional = True
+        annotation = next(a for a in get_args(annotation) if a is not type(None))
+    if get_origin(annotation) is Literal:
+        options = [f"`{v}`" for v in get_args(annotation)]
+        text = ", ".join(options[:-1]) + " or " + options[-1]
+    elif get_origin(annotation) is list:
+        text = f"list of {_TYPE_NAMES[get_args(annotation)[0]]}s"
+    else:
+        text = _TYPE_NAMES[annotation]
+    bounds = {key: getattr(m, key) for m in field.metadata for key in ("gt", "ge", "lt", "le") if hasattr(m, key)}
+    if "ge" in bounds and "le" in bounds:
+        text += f", {bounds['ge']} to {bounds['le']}"
+    else:
+        text += "".join(f", {op} {bounds[key]}" for key, op in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="))
+                        if key in bounds)
+    return text + (", or None" if optional else "")
+
+
+def _default_text(value) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return "`true`" if value else "`false`"
+    if isinstance(value, Path):
+        if value.is_absolute() and value.resolve().is_relative_to(PROJECT_ROOT):
+            value = value.resolve().relative_to(PROJECT_ROOT)
+        return f"`{value.as_posix()}`"
+    if isinstance(value, list):
+        return f"`{json.dumps(value)}`"
+    if value == "":
+        return '`""`'
+    return f"`{value}`"

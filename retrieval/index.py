@@ -31,7 +31,7 @@ def docs_fingerprint(docs: Sequence[SearchDoc], embedder: Embedder) -> str:
 
 
 def new_faiss_index(dim: int, n_items: int, exact_max_items: int = EXACT_SEARCH_MAX_ITEMS) -> faiss.Index:
-    """Exact inner product for small catalogs; HNSW where an exact scan gets slow (~8 ms a query at 50k)."""
+    """Exact inner product for small catalogs; HNSW where an exact scan gets slow (past `exact_max_items`)."""
     if n_items <= exact_max_items:
         return faiss.IndexFlatIP(dim)
     index = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)

@@ -37,6 +37,7 @@ from server.protocol import (
     history_messages,
 )
 from server.turns import Turn, TurnRefused
+from bot.assistant.question import Question
 
 router = APIRouter()
 ANONYMOUS_KEY = "anonymous"
@@ -122,6 +123,14 @@ def check_rate(ctx: ServerContext, request: Request, customer: Customer | None) 
         raise ApiError(ErrorCode.rate_limited, f"at most {per_minute} messages per minute: wait a moment", True)
 
 
+def checked(ctx: ServerContext, text: str) -> Question:
+    """The shopper's message checked once, here where it arrives; a broken limit is an API error."""
+    try:
+        return ctx.turns.question(text)
+    except TurnRefused as exc:
+        raise ApiError(exc.code, str(exc), exc.retryable) from exc
+
+
 async def first_event(events: AsyncIterator[Event]) -> Event:
     """The turn's first event, turning a refusal (or a forwarded message) into an API error."""
     try:
@@ -149,7 +158,7 @@ async def chat(body: ChatRequest, request: Request, customer: Customer | None = 
     ctx.metrics.messages.labels("rest").inc()
     check_rate(ctx, request, customer)
     cid = await owned_conversation(ctx, body.conversation_id, customer)
-    turn = Turn(cid, customer.id if customer else None, body.text)
+    turn = Turn(cid, customer.id if customer else None, checked(ctx, body.text))
     result: dict[str, Any] = {"conversation_id": cid, "text": "", "tools": [], "sources": []}
     async with contextlib.aclosing(ctx.turns.run(turn)) as events:
         event = await first_event(events)
@@ -210,7 +219,7 @@ async def chat_completions(body: CompletionRequest, request: Request, customer: 
         raise ApiError(ErrorCode.bad_frame, "messages must contain a user message")
     check_rate(ctx, request, customer)
     cid = await owned_conversation(ctx, body.conversation_id, customer)
-    events = ctx.turns.run(Turn(cid, customer.id if customer else None, question))
+    events = ctx.turns.run(Turn(cid, customer.id if customer else None, checked(ctx, question)))
     first = await first_event(events)
     headers = {"X-Shopbot-Conversation-Id": cid}
     created = int(time.time())

@@ -187,13 +187,12 @@ class Connection:
                 client_msg_id=cmid,
             )
             return
-        turn = Turn(self.conversation_id, self.customer_id, message.text, cmid)
-        turns = self.ctx.turns
         try:
-            turns.validate(message.text)
+            question = self.ctx.turns.question(message.text)
         except TurnRefused as exc:
             await self.error(exc.code, str(exc), retryable=exc.retryable, client_msg_id=cmid)
             return
+        turn = Turn(self.conversation_id, self.customer_id, question, cmid)
         if self.state is ConnectionState.answering:
             await self.error(
                 ErrorCode.busy, "An answer is still being written: wait for it or send stop.", retryable=True,

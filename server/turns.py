@@ -1,9 +1,10 @@
 """One shopper turn over the network, as a stream of protocol events shared by the WebSocket and REST.
 
 The engine is blocking CPU work, so it runs in worker threads: `engine.reply` (retrieval, tools) in
-the default pool, and the token loop in the generation pool, one token step per `next()`. Stopping
-sets a flag the worker checks between steps; the worker then closes the iterator in its own thread,
-which makes the engine store the partial answer as interrupted.
+the default pool, and the token loop in the generation pool, one event per `next()`. The engine's typed
+events (`bot.assistant.events`) become protocol events here. Stopping sets a flag the worker checks
+between steps; the worker then closes the events in its own thread, which makes the engine store the
+partial answer as interrupted.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 from bot.assistant.conversations import ConversationNotFound, Conversations, NotConversationOwner
-from bot.assistant.engine import ChatEngine, MessageRejected, Reply
-from bot.assistant.tools.handoff import DEFAULT_REASON, HANDOFF_TOOL
+from bot.assistant.engine import ChatEngine, Reply
+from bot.assistant.events import Finished, Sources, Text, ToolCalled, TurnEvent
+from bot.assistant.question import MessageRejected, Question
+from bot.assistant.tools import Effect
 from retrieval.schema import ConversationState
 from server.handoff import HandoffDesk
 from server.limits import ConversationLocks, GenerationSlots, Overloaded
@@ -55,13 +58,11 @@ class Turn:
 
     conversation_id: str
     customer_id: str | None
-    text: str
+    question: Question  # checked where it arrived (`Turns.question`)
     client_msg_id: str | None = None
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
     _cancel: threading.Event = field(default_factory=threading.Event)
     _handed: bool = False  # the reply belongs to a generation worker, which closes it
-    _tools_sent: int = 0
-    _sources_sent: list = field(default_factory=list)
 
     def stop(self) -> None:
         self._stopped.set()
@@ -86,16 +87,17 @@ class Turns:
         self.metrics = metrics
         self.executor = executor
 
-    def validate(self, text: str) -> str:
+    def question(self, text: str) -> Question:
+        """The shopper's message checked once, where it arrives; raises TurnRefused saying what is wrong."""
         try:
-            return self.engine.validate(text)
+            return self.engine.question(text)
         except MessageRejected as exc:
             code = ErrorCode.empty_message if not text.strip() else ErrorCode.message_too_long
             raise TurnRefused(code, str(exc)) from exc
 
     async def run(self, turn: Turn) -> AsyncIterator[Event]:
         """The turn's events; raises TurnRefused before the first event when it cannot start."""
-        text = self.validate(turn.text)
+        text = turn.question.text
         cid = turn.conversation_id
         if not self.locks.claim(cid):
             raise TurnRefused(
@@ -110,7 +112,7 @@ class Turns:
             if self.slots.full():
                 raise TurnRefused(ErrorCode.overloaded, "The assistant is very busy right now: try again in a moment.", True)
             try:
-                reply = await asyncio.to_thread(self.engine.reply, cid, turn.customer_id, text)
+                reply = await asyncio.to_thread(self.engine.reply, cid, turn.customer_id, turn.question)
             except NotConversationOwner as exc:
                 raise TurnRefused(ErrorCode.forbidden, str(exc)) from exc
             except ConversationNotFound as exc:
@@ -125,8 +127,9 @@ class Turns:
         granted = False
         try:
             yield Start(conversation_id=cid, message_id=mid, client_msg_id=turn.client_msg_id)
-            async for event in self._tool_events(turn, reply):
-                yield event
+            for before in reply.prelude:
+                async for event in self._relay(turn, reply, before):
+                    yield event
             positions: asyncio.Queue[int] = asyncio.Queue()
             acquire = asyncio.ensure_future(self.slots.acquire(positions.put))
             stopped = asyncio.ensure_future(turn._stopped.wait())
@@ -159,21 +162,16 @@ class Turns:
             if not turn._handed:
                 await asyncio.shield(asyncio.to_thread(reply.close))
 
-    async def _tool_events(self, turn: Turn, reply: Reply) -> AsyncIterator[Event]:
-        """Tools run and sources found since the last call: before generation (rule-chosen tools), and
-        during it when the model calls tools (tool_routing "model") before it answers."""
+    async def _relay(self, turn: Turn, reply: Reply, event: TurnEvent) -> AsyncIterator[Event]:
+        """The protocol event for one of the engine's, then any side effect its tool declared."""
         cid, mid = turn.conversation_id, reply.message_id
-        results = list(reply.tool_results)
-        fresh, turn._tools_sent = results[turn._tools_sent :], len(results)
-        for name, result in fresh:
-            yield ToolEvent(conversation_id=cid, message_id=mid, name=name, items=result.items)
-            if name == HANDOFF_TOOL:
-                reason = result.items[0].get("reason", DEFAULT_REASON) if result.items else DEFAULT_REASON
+        if isinstance(event, ToolCalled):
+            yield ToolEvent(conversation_id=cid, message_id=mid, name=event.name, items=event.result.items)
+            if event.effect is Effect.HANDOFF:
+                reason = next((i["reason"] for i in event.result.items if i.get("reason")), "")
                 await self.handoff.requested(cid, turn.customer_id, reason)
-        sources = list(reply.sources)
-        if sources and sources != turn._sources_sent:
-            turn._sources_sent = sources
-            yield Citations(conversation_id=cid, message_id=mid, sources=sources)
+        elif isinstance(event, Sources):
+            yield Citations(conversation_id=cid, message_id=mid, sources=event.sources)
 
     async def _generate(self, turn: Turn, reply: Reply) -> AsyncIterator[Event]:
         loop = asyncio.get_running_loop()
@@ -181,17 +179,22 @@ class Turns:
         turn._handed = True
         worker = loop.run_in_executor(self.executor, _pump, reply, loop, out, turn._cancel)
         outcome: tuple[str, object] | None = None
+        finished = False
         seq = 0
         try:
             while outcome is None:
                 kind, value = await out.get()
-                async for event in self._tool_events(turn, reply):
-                    yield event
-                if kind == "piece":
-                    yield Delta(conversation_id=turn.conversation_id, message_id=reply.message_id, seq=seq, text=value)
-                    seq += 1
-                else:
+                if kind != "event":
                     outcome = (kind, value)
+                elif isinstance(value, Text):
+                    yield Delta(conversation_id=turn.conversation_id, message_id=reply.message_id, seq=seq,
+                                text=value.text)
+                    seq += 1
+                elif isinstance(value, Finished):
+                    finished = True
+                else:
+                    async for event in self._relay(turn, reply, value):
+                        yield event
         finally:
             if outcome is None:
                 turn._cancel.set()
@@ -207,7 +210,7 @@ class Turns:
                 message="Something went wrong while answering; please try again.",
                 retryable=True,
             )
-        yield self._end(turn, reply, completed=kind == "done" and bool(value))
+        yield self._end(turn, reply, completed=kind == "done" and finished)
 
     def _end(self, turn: Turn, reply: Reply, *, completed: bool) -> End:
         stats = reply.stats
@@ -229,22 +232,21 @@ class Turns:
 
 
 def _pump(reply: Reply, loop: asyncio.AbstractEventLoop, out: asyncio.Queue, cancel: threading.Event) -> None:
-    """Runs in a worker thread: one token step per `next()`, checking for a stop between steps."""
-    pieces = iter(reply)
+    """Runs in a worker thread: one of the engine's events per `next()`, checking for a stop between them."""
+    events = reply.events()
     outcome: tuple[str, object] = ("done", False)
     try:
         while not cancel.is_set():
             try:
-                piece = next(pieces)
+                event = next(events)
             except StopIteration:
                 outcome = ("done", True)
                 break
-            _post(loop, out, ("piece", piece))
+            _post(loop, out, ("event", event))
     except Exception as exc:
         log.exception("generation failed")
         outcome = ("error", exc)
     finally:
-        pieces.close()
         reply.close()
         _post(loop, out, outcome)
 

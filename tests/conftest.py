@@ -22,7 +22,7 @@ def seed_routing_index(data_dir: Path) -> None:
     """Copy the routing phrasings' index `make setup` built into a fresh data folder.
 
     It depends on the phrasings and the embedder, not on the shop, and its fingerprint is checked on
-    load (a stale copy is rebuilt): a command in a new folder skips ~10 s of re-embedding the same phrasings.
+    load (a stale copy is rebuilt): a command in a new folder skips re-embedding the same phrasings.
     """
     built, target = REPO / "var" / "index" / "routing", data_dir / "index" / "routing"
     if built.is_dir() and not target.exists():

@@ -15,7 +15,6 @@ engine, before any model could invent an order for them.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from bot.assistant.tools.search_products import SEARCH_PRODUCTS_TOOL
+from bot.assistant.tools import ToolSpec, registered
 from retrieval.documents import SearchDoc
 from retrieval.embeddings import Embedder
 from retrieval.index import load_or_build
@@ -34,9 +33,6 @@ NO_TOOL = "none"
 # "pull up my past purchases" starts to read as a reorder request.
 ROUTER_L2 = 1e-4
 ROUTER_FIT_ITERATIONS = 500
-# A handoff pauses the bot and a reorder list answers something else: only the regexes call those. The
-# classifier picks among these, whose wrong call costs a shopper nothing (their own orders, a catalog search).
-ROUTED_TOOLS = frozenset({"lookup_order", "search_products"})
 # Training intents (adapters/data.py) that ask about the shopper's own orders and need a signed-in shopper.
 ORDER_INTENTS = frozenset({"order_status", "tracking", "delivery_date", "specific_order", "anonymous_order",
                            "follow_up_delivery"})
@@ -61,24 +57,6 @@ FACTS_BY_INTENT: dict[str, frozenset[str]] = {
 # order questions dropped their policies and the router learned real policy questions at stop 24), and a kind
 # the question's labelled intent reads only for the 15 planted injections (price questions that need no orders).
 MIN_FACT_PROBABILITY = 0.1
-
-_REORDER = re.compile(
-    r"\b(re-?order|re-?stock|re-?buy|buy (it |them )?again|order (it |them )?again|running (low|out)|run out|"
-    r"my usual|usual (stuff|items|order)|regular (shop|order)|what should (i (buy|get|order)|go in my (basket|cart))|"
-    r"what do i need|due (for|to)|"
-    r"(suggest|recommend|ideas?\b)(?=.*\b(buy|order|get|basket|cart|again|restock|need|often|usual|running|low)))",
-    re.IGNORECASE,
-)
-
-
-_HANDOFF = re.compile(
-    r"\b(talk|speak|chat|connect|transfer|put) (me )?(to|with) (a |an |some|the )?(real |actual |live )?"
-    r"(person|human|agent|people|representative|rep|someone|somebody|staff|operator)\b|"
-    r"\b(real|live|actual) (person|human|agent)\b|\bcustomer service (rep|representative|agent)\b|"
-    r"\b(human|agent|representative),? please\b",
-    re.IGNORECASE,
-)
-
 
 class IntentRouter:
     """A linear classifier over the sentence embeddings of labelled phrasings.
@@ -169,16 +147,19 @@ def _fit_softmax(vectors: np.ndarray, targets: list[int], n_classes: int) -> tup
     return weights.detach(), bias.detach()
 
 
-def tool_for(text: str, router: IntentRouter | None = None) -> str | None:
-    """The tool a shopper's message asks for, if any; asking for a person wins over everything else."""
-    if _HANDOFF.search(text):
-        return "handoff"
-    if _REORDER.search(text):
-        return "suggest_reorder"
+def tool_for(text: str, router: IntentRouter | None = None, tools: list[ToolSpec] | None = None) -> str | None:
+    """The tool a shopper's message asks for, if any: the first tool whose phrases match (in their priority
+    order; asking for a person wins over everything else), else the classifier's pick among the tools it may
+    choose. `tools`: the registered tools by default."""
+    specs = registered() if tools is None else tools
+    for spec in sorted((s for s in specs if s.route.pattern is not None), key=lambda s: s.route.priority):
+        if spec.route.pattern.search(text):
+            return spec.name
     routed = router.tool_for(text) if router is not None else None
-    return routed if routed in ROUTED_TOOLS else None
+    return routed if any(s.name == routed and s.route.classifier for s in specs) else None
 
 
 def rule_arguments(tool: str, text: str) -> dict:
-    """Arguments for a rule-picked call: a search looks for what the shopper wrote; the rest need none."""
-    return {"query": text[:200]} if tool == SEARCH_PRODUCTS_TOOL else {}
+    """Arguments for a rule-picked call, from the shopper's words (a search looks for what they wrote)."""
+    spec = next((s for s in registered() if s.name == tool), None)
+    return spec.route.arguments(text) if spec is not None else {}

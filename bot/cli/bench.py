@@ -60,7 +60,7 @@ class BenchError(RuntimeError):
 class BenchOptions:
     levels: tuple[int, ...] = DEFAULT_LEVELS
     max_new_tokens: int = 128
-    min_new_tokens: int = 0  # answers cannot end sooner: decode figures over long answers, as the issue measures
+    min_new_tokens: int = 0  # answers cannot end sooner: decode figures over answers of a known length
     single_requests: int = 3  # sequential requests at concurrency 1 (single-stream figures)
     naive_prompts: int = 8  # prompts 0..n-1 of the sweep, answered by the naive reference
     retrieval_queries: int = 50
@@ -589,7 +589,7 @@ def retrieval_latency(runtime, count: int) -> dict:
     """One product search as the engine runs it (embed the query, FAISS, BM25, fuse), and the embedding alone,
     in a fresh thread set up as the server's worker threads are (`ServerContext`): beside a batch scheduler they
     run torch on one core. On the bench's main thread, with two cores after the scheduler's OpenMP team, the same
-    50 searches took 28-30 ms (p50) against 20-22 ms in such a thread (AMD EPYC host)."""
+    searches were markedly slower than in such a thread."""
     from concurrent.futures import ThreadPoolExecutor
 
     from bot.inference.scheduler import torch_on_one_core
@@ -619,7 +619,7 @@ def _retrieval_latency(runtime, count: int) -> dict:
 
 def reorder_latency(runtime, repeats: int) -> dict:
     from bot.reorder.evaluate import bench_store
-    from bot.assistant.tools.suggest_reorder import ReorderModel
+    from bot.reorder.recommend import ReorderModel
 
     s = runtime.settings
     model = ReorderModel.load(s.reorder_model_dir)

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 from rich.console import Console
 
-from bot.assistant.engine import ChatEngine, MessageRejected, Reply
+from bot.assistant.engine import ChatEngine, Reply
+from bot.assistant.question import MessageRejected
 
 COMMANDS_HELP = "/reset starts a new conversation, /quit leaves"
 

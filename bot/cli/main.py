@@ -152,6 +152,36 @@ def token(
         _fail(str(exc))
 
 
+def _generated_docs() -> list[tuple[str, object]]:
+    """The files `shopbot docs` writes: (path from the project root, a function returning its text)."""
+    from bot.settings import configuration_markdown
+
+    return [("docs/configuration.md", configuration_markdown)]
+
+
+@app.command()
+def docs(
+    check: Annotated[bool, typer.Option("--check", help="Write nothing; fail if a generated file is not current.")] = False,
+) -> None:
+    """Write the documentation generated from the code (docs/configuration.md from bot/settings.py)."""
+    from bot.settings import PROJECT_ROOT
+
+    stale = []
+    for name, render in _generated_docs():
+        path = PROJECT_ROOT / name
+        text = render()
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            continue
+        if check:
+            stale.append(name)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            console.print(f"wrote {name}")
+    if stale:
+        _fail(f"{', '.join(stale)} is not current with the code: run `shopbot docs` and commit the result")
+
+
 @eval_app.command("retrieval")
 def eval_retrieval(
     cases: Annotated[Path, typer.Option(help="JSONL file of {query, relevant: [ids]}")],
@@ -273,7 +303,7 @@ def bench_reorder(
 ) -> None:
     """p50/p95 of one reorder recommendation from the store, with and without the SQL query."""
     from bot.reorder.evaluate import bench_store
-    from bot.assistant.tools.suggest_reorder import ReorderModel
+    from bot.reorder.recommend import ReorderModel
 
     runtime = Runtime()
     folder = runtime.settings.reorder_model_dir

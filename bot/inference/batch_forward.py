@@ -71,7 +71,7 @@ class _Fused:
 
 def _linears(layer) -> tuple:
     """The layer's seven linear modules, read from the modules' own dicts: checked in every layer of every
-    step, and through `nn.Module.__getattr__` that took 7 us a layer (0.2 ms a step) against 0.3."""
+    step, and `nn.Module.__getattr__` costs many times a plain dict lookup."""
     attn, mlp = layer._modules["self_attn"]._modules, layer._modules["mlp"]._modules
     return (attn["q_proj"], attn["k_proj"], attn["v_proj"], attn["o_proj"],
             mlp["gate_proj"], mlp["up_proj"], mlp["down_proj"])
@@ -164,8 +164,7 @@ def _release(module) -> None:
 
 def additive_mask(blocked: torch.Tensor) -> torch.Tensor:
     """0 where attention is allowed, -inf where `blocked`: built once per step and added to every layer's
-    scores (a broadcast `masked_fill_` took 85 us per layer for 16 decoding slots against 18 for an add,
-    and 360 against ~30 for a prompt block)."""
+    scores (a broadcast `masked_fill_` in every layer is several times slower than an add)."""
     return torch.zeros(blocked.shape).masked_fill_(blocked, float("-inf"))
 
 
@@ -173,16 +172,14 @@ def _decode_attention(q, keys, values, mask, scale, keys_first: bool = True):
     """Attention of one new token per slot over that slot's cache, as two batched matmuls.
 
     For a single query token the CPU flash kernel behind `scaled_dot_product_attention` is slow in
-    bfloat16 (5 ms per layer for 16 slots, four fifths of a decode step); plain matmuls with grouped
-    heads folded into the query dimension take a fraction of that. The slots' keys and values are one
-    contiguous batch of [capacity, dim] matrices (`SlotCache`), read in place. Which operand goes first
-    depends on the type and the CPU: as the transposed operand, bfloat16 keys made `bmm` ~4x slower
-    (Intel, AMX), so there keys go first (keys @ queries^T) and the scores are turned back to [.., group,
-    length] before the softmax (reduced along a strided axis, the softmax and masking of that small
-    tensor cost as much as both matmuls); on an AMD EPYC with AVX-512 bfloat16 queries first was the
-    faster (16 slots: 446 against 568 us per layer), so for bfloat16 `keys_first_is_faster` measures it.
-    In float32 queries first (queries @ keys^T) took 2.6 ms per layer for 16 slots against 4.3 (AMD
-    EPYC) and needs no turning.
+    bfloat16 (most of a decode step); plain matmuls with grouped heads folded into the query dimension
+    take a fraction of that. The slots' keys and values are one contiguous batch of [capacity, dim]
+    matrices (`SlotCache`), read in place. Which operand goes first depends on the type and the CPU: as the transposed operand, bfloat16 keys made `bmm` several times
+    slower on a CPU with AMX, so there keys go first (keys @ queries^T) and the scores are turned back to
+    [.., group, length] before the softmax (reduced along a strided axis, the softmax and masking of that
+    small tensor cost as much as both matmuls); on a CPU with AVX-512 but no AMX, bfloat16 queries first
+    was the faster, so for bfloat16 `keys_first_is_faster` measures it. In float32 queries first
+    (queries @ keys^T) is the faster and needs no turning.
     """
     slots, heads, _, dim = q.shape
     kv_heads, length = keys.shape[1], keys.shape[2]
@@ -207,7 +204,7 @@ DECODE_ORDER_REPEATS = 3
 
 def keys_first_is_faster(dtype: torch.dtype, kv_heads: int, group: int, dim: int) -> bool:
     """Whether this CPU runs the decode attention faster with keys as the first operand, timed once on a
-    full default batch (16 slots of 512 positions; 21-67 ms on the AVX-512 EPYC, the first call the slowest)."""
+    full default batch (16 slots of 512 positions; the first call is the slowest)."""
     if dtype == torch.float32:
         return False
     slots, length = 16, 512
@@ -224,10 +221,10 @@ def keys_first_is_faster(dtype: torch.dtype, kv_heads: int, group: int, dim: int
 def _narrow_cache_attention(q, keys, values, mask, scale):
     """Decode attention over a bfloat16 cache for float32 queries, read in place by the CPU flash kernel.
 
-    Each slot's kv head is one batch entry whose grouped query heads are its query rows. On the AMD EPYC
-    host (no bf16 instructions) a bfloat16 `bmm` took 6x as long as float32, and widening the cache to
-    float32 every step cost 90 ms per 16-slot step in fresh allocations; the flash kernel accumulates in
-    float32 and took 143 ms per step against 155 for a float32 cache.
+    Each slot's kv head is one batch entry whose grouped query heads are its query rows. On a CPU without
+    bf16 instructions a bfloat16 `bmm` is many times slower than float32, and widening the cache to
+    float32 every step costs fresh allocations; the flash kernel accumulates in float32 and is no slower
+    than attention over a float32 cache.
     """
     slots, heads, _, dim = q.shape
     kv_heads, length = keys.shape[1], keys.shape[2]
@@ -264,13 +261,12 @@ def _query_blocks(start: int, n: int, capacity: int | None = None, rows: int = C
                   dtype: torch.dtype = torch.float32) -> list[_QueryBlock]:
     """A chunk's blocks of query rows and their causal masks, built once per step for all layers.
 
-    oneDNN builds and keeps a bfloat16 matmul kernel for every shape it is given (with its buffers: 1,200
-    key lengths took 780 MB in a bare process, and the server's peak at 16 shoppers rose by ~165 MiB), so
-    the shapes come from a short list: keys up to the next multiple of `CHUNK_QUERY_ROWS` (within the
-    cache's `capacity`, masked out past the block), and a short block's rows padded to a power of two.
-    Padded rows see every key up to their position (never none: a softmax over nothing is NaN) and their
-    output is dropped. 64 prompts of 48 lengths read one after another: the process grew 66 MiB against
-    93 (from 1,060 against 1,241 MiB after the first), for 6% more time (22.1 against 20.8 s)."""
+    oneDNN builds and keeps a bfloat16 matmul kernel, with its buffers, for every shape it is given, so
+    memory grows with every new key length; the shapes come from a short list: keys up to the next
+    multiple of `CHUNK_QUERY_ROWS` (within the cache's `capacity`, masked out past the block), and a
+    short block's rows padded to a power of two. Padded rows see every key up to their position (never
+    none: a softmax over nothing is NaN) and their output is dropped. The padding costs a little time
+    and saves the memory those extra kernels would hold."""
     blocks = []
     for first in range(0, n, rows):
         last = min(first + rows, n)
@@ -287,10 +283,9 @@ def _blocked_chunk_attention(q, keys, values, blocks: list[_QueryBlock], scale):
     """Causal attention of a prompt chunk over its slot's cache as batched matmuls, one block of query rows
     at a time, each block reading the keys only up to (about) its own last position.
 
-    For bfloat16 on the AVX-512 EPYC this took 6.0 ms per layer for 512 positions after 500 cached
-    against 9.3-11.3 for the CPU flash kernel with a causal mask (which reads every key for every
-    query); a whole 512-row block (18 MB of float32 scores) was slower than either, its buffers freshly
-    mapped and page-faulted on every call. In float32 the flash kernel was the faster (8.3 against 11.3).
+    In bfloat16 this is faster than the CPU flash kernel with a causal mask (which reads every key for
+    every query); a whole chunk as one block was slower than either, its large score buffers freshly
+    mapped and page-faulted on every call. In float32 the flash kernel is the faster.
 
     q: [n, heads, dim]; keys, values: [kv_heads, length, dim], the slot's cache at least as long as the
     blocks' masks; positions past the chunk's own are masked, and must hold finite numbers (a cache only
@@ -332,9 +327,9 @@ class BatchForward:
         which int8 linears use to smooth their inputs; without them int8 quantizes the inputs as they come.
 
         `release_float_weights`: int8 linears hold their own packed copy, so where nothing else runs the
-        model (the server's runtime) the float weights of the layers it replaced are handed back (212 MB
-        in bfloat16 for SmolLM2); the model itself can then no longer run those layers. A LM head tied to
-        the embeddings stays: the embedding lookup reads it."""
+        model (the server's runtime) the float weights of the layers it replaced are handed back; the
+        model itself can then no longer run those layers. A LM head tied to the embeddings stays: the
+        embedding lookup reads it."""
         self.decoder, self.lm_head = decoder_of(model)
         self.kernel = linear_kernels.resolve(kernel, self.lm_head.weight.detach())
         self.heads = model.config.num_attention_heads
@@ -348,13 +343,13 @@ class BatchForward:
         head = self.lm_head
         int8 = self.kernel == linear_kernels.INT8
         # int8 linears take and give float32: the residual stream stays float32 between them, which spares
-        # two conversions per projection and two per norm (with the changes of stop 20, a one-stream decode
-        # step took 22 ms against 26; `shopbot eval answers` 0.962 against 0.948 for a bfloat16 stream)
+        # two conversions per projection and two per norm (a faster decode step, and `shopbot eval answers`
+        # scores no lower than with a bfloat16 stream)
         self.dtype = torch.float32 if int8 else self.decoder.embed_tokens.weight.dtype
         self.final_norm = None
         cache_dtype = cache.kv[0].dtype
         # attention runs in the cache's type where this CPU computes bfloat16 fast (a float32 query beside
-        # a bfloat16 cache otherwise takes the flash kernel, 2x slower for 16 slots on the AVX-512 EPYC)
+        # a bfloat16 cache otherwise takes the slower flash kernel)
         self.attention_dtype = (cache_dtype if cache_dtype != self.dtype and precision.resolve(precision.AUTO) == "bfloat16"
                                 else self.dtype)
         # prompt chunks: blocked matmuls where attention runs in bfloat16, the flash kernel in float32

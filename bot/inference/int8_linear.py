@@ -1,9 +1,9 @@
 """A linear layer with int8 weights and int8 activations, a quarter of float32's bytes per decode step.
 
 A decode step reads every weight for a handful of rows, so it runs at the speed weights stream from
-memory: on an AMD EPYC host (AVX-512 with VNNI, 2 cores) oneDNN's float32 kernel took 5.3 ms for SmolLM2's LM head
-and one row, FBGEMM's dynamic int8 kernel 0.6 ms (16 rows: 11.1 against 2.3 ms; the layers' matrices
-2-3.6x faster, a 256-row prompt chunk 3x). Weights are quantized once per output channel (symmetric).
+memory: on a CPU with AVX-512 VNNI, FBGEMM's dynamic int8 kernel runs the LM head and the layers' matrices
+several times faster than oneDNN's float32 kernel, for one row, for sixteen and for a prompt chunk alike.
+Weights are quantized once per output channel (symmetric).
 
 FBGEMM quantizes its input with one scale for the whole tensor. One scale across a batch would make a
 shopper's answer depend on what the other shoppers' rows hold (and one large value in a prompt chunk
@@ -12,7 +12,7 @@ output multiplied back: the layer is linear, so that is exact up to quantization
 row [1, -1, 0, ...] pins the tensor's range at [-1, 1], so every row is quantized with the same
 step whatever it is batched with. Integer accumulation makes a row's result independent of the others.
 
-Within a row, a few channels are 10-40x the others (`bot/inference/calibration.py`); with `smooth` factors
+Within a row, a few channels are many times the others (`bot/inference/calibration.py`); with `smooth` factors
 (SmoothQuant) those channels are divided down before quantizing and the weight's columns multiplied
 up to match, so the product is unchanged and both sides quantize with finer steps. Where the input
 comes out of an operation that can absorb the division (an RMSNorm's weight, another projection's output
@@ -90,11 +90,10 @@ class Int8Linear:
         rows = x.reshape(-1, self.in_features)
         # each small op costs a few microseconds, ~120 calls a decode step: the product widens to float32 itself
         rows = rows * self.inverse_smooth if self.inverse_smooth is not None else rows.float()
-        # abs + amax, not an inf-norm: torch's `vector_norm` does not vectorize along rows (16 rows of 1536:
-        # 68 us against 6.5; a 512-row chunk 1 ms against 64 us, per call)
+        # abs + amax, not an inf-norm: torch's `vector_norm` does not vectorize along rows and is many times slower
         scale = rows.abs().amax(dim=1, keepdim=True).clamp_min_(1e-30)
         # the divided rows are written straight into the tensor that also holds the sentinel row: a
-        # concatenation would copy every row once more (~2% of a 512-token prompt chunk)
+        # concatenation would copy every row once more
         n = rows.shape[0]
         pinned = torch.empty(n + 1, self.in_features)
         torch.div(rows, scale, out=pinned[:n])

@@ -1,22 +1,21 @@
 """Which matrix-multiply library computes the model's linear layers in batched serving, measured rather than assumed.
 
 A decode step reads every weight once for a handful of rows, so it runs at the speed the kernel streams
-weights. ATen's float32 `linear` goes to MKL, which on an AMD EPYC host (AVX2, no AVX-512) streamed the
-LM head at 7 GB/s for one row and 2.5 GB/s for sixteen; oneDNN's inner product, on the same weights and
-cores, read 13 and 5 GB/s: decode steps for 1 / 4 / 16 sequences went from 125 / 271 / 355 ms to
-101 / 173 / 280 ms and a 512-token prompt chunk from 1.50 to 1.38 s, with the same logits to 1e-4. MKL is Intel's own library and fast on Intel
-CPUs, where the two may be even, and oneDNN has no bfloat16 inner product on CPUs without bf16
-instructions. So `auto` times both on the model's own LM head (its largest matrix, too big for any cache,
-as the decode step sees every weight) and takes the faster; a kernel that fails is never picked.
+weights. ATen's float32 `linear` goes to MKL, which on an AMD CPU without AVX-512 streamed the LM head
+markedly slower than oneDNN's inner product on the same weights and cores, for one row and for sixteen,
+so decode steps and prompt chunks were faster through oneDNN, with the same logits. MKL is Intel's own
+library and fast on Intel CPUs, where the two may be even, and oneDNN has no bfloat16 inner product on
+CPUs without bf16 instructions. So `auto` times both on the model's own LM head (its largest matrix,
+too big for any cache, as the decode step sees every weight) and takes the faster; a kernel that fails
+is never picked.
 
 oneDNN takes the weights in the model's own layout (`_linear_pointwise` on a plain tensor): prepacking
 them into its blocked layout gained a little more at sixteen rows, but would hold every weight twice.
 
 `int8` is not a float kernel but a change of numbers (`bot/inference/int8_linear.py`): weights quantized once,
 activations per row, both smoothed. `auto` considers it only where the CPU has VNNI, whose 8-bit
-activations `shopbot eval answers` measured within a point of float32 (0.945 and 0.948 against 0.948 on an AMD
-EPYC with AVX-512, 0.957-0.962 once the residual stream between them stayed float32; 7-bit activations
-without smoothing scored 0.890-0.907); elsewhere it is a setting.
+activations `shopbot eval answers` scores as well as float32 (7-bit activations without smoothing scored
+clearly lower); elsewhere it is a setting.
 """
 
 from __future__ import annotations
@@ -58,7 +57,7 @@ def pick(seconds: dict[str, float]) -> str:
 
 def candidates() -> list[str]:
     """The kernels `auto` chooses among on this CPU: int8 only with 8-bit activations (VNNI), the
-    precision `shopbot eval answers` measured within a point of float32."""
+    precision whose answers `shopbot eval answers` scores as well as float32's."""
     kernels = [ATEN]
     if torch.backends.mkldnn.is_available():
         kernels.append(ONEDNN)
@@ -82,8 +81,8 @@ def _seconds(kernel: str, weight: torch.Tensor) -> float:
 
 @torch.inference_mode()
 def measured(weight: torch.Tensor) -> dict[str, float]:
-    """Best-of-n seconds per candidate kernel for the probe rows against `weight` (~0.5 s for SmolLM2's
-    LM head on the AVX2 EPYC; 0.41 s on the AVX-512 one, 0.34 s of it quantizing the head for int8)."""
+    """Best-of-n seconds per candidate kernel for the probe rows against `weight`: a one-off start-up cost,
+    most of it quantizing the weight where int8 is a candidate."""
     return {kernel: _seconds(kernel, weight) for kernel in candidates()}
 
 

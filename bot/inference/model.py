@@ -1,7 +1,7 @@
 """Finds and loads the chat model: the bundled SmolLM2 GGUF (converted once, cached as safetensors) or any local HF causal LM.
 
-Dequantizing the GGUF takes ~20 s, so the first load writes a plain safetensors copy and every
-later load reads that in well under a second. An optional LoRA adapter is applied with peft.
+Dequantizing the GGUF is slow, so the first load writes a plain safetensors copy and every
+later load reads that quickly. An optional LoRA adapter is applied with peft.
 """
 
 from __future__ import annotations
@@ -98,7 +98,8 @@ def load_model(
     merge_adapter: bool = False,
 ) -> LoadedModel:
     """With `merge_adapter`, the LoRA is folded into the weights: decoding then costs what the base model costs
-    (an unmerged r=8 adapter adds ~30% per token), but the adapter can no longer be switched off or swapped."""
+    (an unmerged adapter runs its side branches for every token), but the adapter can no longer be
+    switched off or swapped."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -109,8 +110,7 @@ def load_model(
         raise ValueError(f"The tokenizer in {folder} has no chat template; shopbot needs an instruct/chat model.")
     with _quiet_loading():
         # in the file's own type, every weight a view of the file until `_own_weights` converts it: read into
-        # bfloat16 by transformers, the float32 cache's pages and the converted weights were held at once
-        # (a server's process peaked at 1,259 MiB during the load and then held 976; now 774 and 774)
+        # bfloat16 by transformers, the float32 cache's pages and the converted weights would be held at once
         model = AutoModelForCausalLM.from_pretrained(folder, dtype="auto", local_files_only=True)
     _own_weights(model, getattr(torch, dtype))
     if adapter_path:
@@ -128,10 +128,9 @@ def _own_weights(model, dtype) -> None:
 
     Loaded in the file's own type, every weight is a view into a private mapping of the safetensors file.
     Merging a LoRA then copies each page it writes (copy-on-write) while the mapping lives on, and the
-    fused q/k/v and gate/up matrices of the batched forward can never free the weights they replace:
-    measured on the bundled model in float32, 340 MB more resident than the weights themselves.
+    fused q/k/v and gate/up matrices of the batched forward can never free the weights they replace.
     Each weight's file pages are handed back as soon as it is copied: kept until the mapping closed,
-    they held the weights twice at once, a start-up peak of 1,612 MiB for a process then at 1,130.
+    they would hold the weights twice at once at start-up.
     """
     import torch
 

@@ -1,10 +1,9 @@
 """Which float type this CPU computes fastest in, measured rather than assumed.
 
-bfloat16 pays only on CPUs with bf16 matrix units: on the Intel host this project was first measured on
-(AMX) it decoded 1.9x and read prompts 3.5x faster than float32, but on an AMD EPYC without AVX-512 BF16
-the same linear layer ran 7x slower in bfloat16 (7.7 ms against 1.1 ms), which made the whole eval
-crawl. A serving default fixed to either type is wrong on one of them, so `auto` times one of the
-model's linear layers in both and takes the faster.
+bfloat16 pays only on CPUs with bf16 matrix units: with AMX it decodes and reads prompts markedly faster
+than float32, but on a CPU without AVX-512 BF16 the same linear layer runs many times slower in bfloat16,
+which makes the whole eval crawl. A serving default fixed to either type is wrong on one of them, so
+`auto` times one of the model's linear layers in both and takes the faster.
 """
 
 from __future__ import annotations
@@ -50,7 +49,7 @@ def _seconds(dtype: torch.dtype) -> float:
 
 @cache
 def measured() -> dict[str, float]:
-    """Best-of-n seconds for the probe in each type, once per process (~10 ms)."""
+    """Best-of-n seconds for the probe in each type, once per process (the probe is small)."""
     return {"float32": _seconds(torch.float32), "bfloat16": _seconds(torch.bfloat16)}
 
 

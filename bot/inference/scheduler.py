@@ -48,8 +48,8 @@ def torch_on_one_core() -> None:
 
     With OpenMP every thread that runs a parallel torch op keeps its own team of worker threads. Once
     the teams hold more threads than there are cores, libgomp stops spinning between parallel regions
-    and every op pays a futex wake-up: measured here, a decode step went from 25 ms to 50 ms and a
-    256-token prompt chunk from 140 ms to 220 ms as soon as one other thread had used two cores.
+    and every op pays a futex wake-up: decode steps and prompt chunks slow down markedly as soon as one
+    other thread has used two cores.
     Threads that only embed a query or build a prompt lose little on one core.
 
     `get_num_threads` first: torch sets a thread's count lazily, from the process-wide value, at the
@@ -96,8 +96,8 @@ PREFILL_RATE_SMOOTHING = 0.5  # weight of the newest step in the measured prompt
 def prefill_budget(tokens_per_s: float | None, limits: BatchLimits) -> int:
     """Prompt tokens to feed in the next step: what keeps the step near `prefill_step_s` at the measured speed.
 
-    A fixed chunk stalls running streams for as long as the CPU takes to read it: 512 tokens were 0.2 s
-    on an Intel host with AMX and 1.4 s on an AMD EPYC, and every running shopper waited that long for
+    A fixed chunk stalls running streams for as long as the CPU takes to read it, which differs many times
+    over between CPUs with and without bf16 matrix units, and every running shopper waits that long for
     their next token. The speed is measured on the steps that fed prompts, decode rows included, so the
     chunk settles where a whole step takes `prefill_step_s`. Before any measurement, the full chunk.
     """
@@ -108,9 +108,8 @@ def prefill_budget(tokens_per_s: float | None, limits: BatchLimits) -> int:
 
 def idle_prefill_budget(prefilling: list[Request], limits: BatchLimits) -> int:
     """With no answer streaming nobody waits on the step: the first prompt to read (`prefilling` is in
-    reading order) is read whole, in one step, however long (a 575-token prompt read as 512 + 63 took 20 ms
-    more on the AVX-512 EPYC: every weight is read once more, every op launched once more), and at least a
-    full chunk."""
+    reading order) is read whole, in one step, however long (a prompt read in two steps takes longer: every
+    weight is read once more, every op launched once more), and at least a full chunk."""
     first = len(prefilling[0].prompt) - prefilling[0].fed if prefilling else 0
     return max(limits.prefill_chunk_tokens, first)
 
@@ -120,12 +119,10 @@ ONE_CORE_ROWS = 1  # a step of this many rows runs on one core: the other is lef
 
 def step_threads(segments: list[Segment], cores: int) -> int:
     """Cores for a step. One sequence decoding alone is bound by per-op overhead and memory, not
-    arithmetic: on the AVX-512 EPYC its step, timed alone, took 25.6-28.0 ms on one core and 23.8-25.5 on
-    two (two sequences: 28.9 against 25.1; one with 4 guessed tokens 34-37 against 27-31), and over a
-    WebSocket one stream decoded as fast either way (35.5 and 38.2 against 40.0 and 35.6 tokens/s). On
-    one core the step leaves the other to the event loop and the threads that stream text and build the
-    next shopper's prompt, and a process whose other threads keep OpenMP teams of their own (the bench
-    building prompts) does not oversubscribe the cores."""
+    arithmetic: a second core barely shortens its step, and over a WebSocket one stream decodes as fast
+    either way. On one core the step leaves the other to the event loop and the threads that stream text
+    and build the next shopper's prompt, and a process whose other threads keep OpenMP teams of their own
+    (the bench building prompts) does not oversubscribe the cores."""
     return 1 if sum(len(s.tokens) for s in segments) <= ONE_CORE_ROWS else cores
 
 

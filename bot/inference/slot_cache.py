@@ -3,17 +3,16 @@
 Each layer holds all slots in one tensor `[2, slots, kv_heads, capacity, head_dim]`, so the decode
 step attends over `slots[:n]` as one contiguous batch of matrices, read in place (bfloat16 `bmm` on
 CPU copies a batch whose matrices are not packed back to back: with room for `max_len` positions per
-slot and only the used ones attended, those copies were half of a 16-sequence decode step). The
+slot and only the used ones attended, those copies were a large part of a decode step). The
 capacity grows in steps of `CAPACITY_STEP` positions, up to `max_len`, as sequences get longer
 (`reserve`), so attention spans at most one step beyond the longest sequence. It shrinks back
 (`shrink_to_fit`) once the sequences still running need at least `SHRINK_STEPS` steps fewer: a decode
-step attends over the whole capacity, so one long conversation would otherwise slow every later step
-(16 slots of 800 tokens: 45-47 ms a step at capacity 896, 55-57 ms at 1736). Free slots keep the part
-of their cached prefix that fits. Resizing copies only each slot's cached tokens, one layer at a time
-(only one layer is ever held twice). The memory is a fresh anonymous mapping (`_lazy_zeros`) whose
-pages the OS provides, zeroed, only when first written: a slot costs memory for the positions it has
-filled, and positions no sequence wrote read as zeros (attention weights of exactly 0 cancel a finite
-value, not a NaN left in recycled heap memory).
+step attends over the whole capacity, so one long conversation would otherwise slow every later step.
+Free slots keep the part of their cached prefix that fits. Resizing copies only each slot's cached
+tokens, one layer at a time (only one layer is ever held twice). The memory is a fresh anonymous
+mapping (`_lazy_zeros`) whose pages the OS provides, zeroed, only when first written: a slot costs
+memory for the positions it has filled, and positions no sequence wrote read as zeros (attention
+weights of exactly 0 cancel a finite value, not a NaN left in recycled heap memory).
 
 A slot keeps its tokens' keys and values after its sequence ends. A new prompt starts from the
 longest prefix any slot already holds (the system prompt and shop facts are shared by most prompts),

@@ -26,8 +26,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from retrieval.store import Store
 
 STATS_FILE = "stats.json"  # ProductStats inside a reorder model folder
 RANKER_FILE = "ranker.npz"  # Ranker inside a reorder model folder
@@ -512,8 +516,8 @@ def fit_ranker(X: np.ndarray, y: np.ndarray, seed: int = 0, info: dict | None = 
     """Fit the gradient-boosted ranker on a feature matrix from `training_examples`.
 
     One OpenMP thread by default: on a small machine shared with other work, scikit-learn's spinning
-    worker threads cost more CPU than they save (a dev-file fold: 4.3 s CPU on one thread, 6.0 s on
-    two) and can stall for minutes when the cores are busy. `threads=None` uses every core."""
+    worker threads cost more CPU than they save and can stall for minutes when the cores are busy.
+    `threads=None` uses every core."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from threadpoolctl import threadpool_limits
 
@@ -726,3 +730,36 @@ def _complements(stats: ProductStats, items: list[Suggestion], basket: list[Sugg
                 because[q] = (w, a.product_id)
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
     return [Suggestion(q, round(s, 4), f"often bought together with {because[q][1]}") for q, s in ranked]
+
+
+@dataclass(frozen=True)
+class ReorderModel:
+    """What the recommender learned from a shop's histories; both parts are optional (heuristics remain)."""
+
+    stats: ProductStats | None = None
+    ranker: Ranker | None = None
+
+    @classmethod
+    def load(cls, folder: str | Path | None) -> ReorderModel:
+        if folder is None:
+            return cls()
+        folder = Path(folder)
+        stats = ProductStats.load(folder / STATS_FILE) if (folder / STATS_FILE).is_file() else None
+        ranker = Ranker.load(folder / RANKER_FILE) if (folder / RANKER_FILE).is_file() else None
+        return cls(stats, ranker)
+
+
+def recommend_for_customer(
+    store: Store, model: ReorderModel, customer_id: str, moment: datetime, limit: int
+) -> Recommendation:
+    """The recommender over the customer's own completed purchases, as of `moment`."""
+    rows = store.purchase_rows(customer_id)
+    history = history_from_rows(rows)
+    if not history:
+        return Recommendation([], [], [])
+    now = now_from(history, _naive(moment), _naive(rows[0][1]))
+    return recommend_reorder(history, now, limit=limit, stats=model.stats, ranker=model.ranker)
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=None) if moment.tzinfo else moment

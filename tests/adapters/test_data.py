@@ -10,6 +10,7 @@ from adapters import templates as T
 from adapters.data import INTENTS, TOOL_INTENTS, TRAIN_CYCLE
 from bot.assistant.prompt import format_price
 from bot.assistant.toolcall import parse_call
+from bot.assistant.tools import search_products
 
 EVAL_CASES = Path(__file__).resolve().parents[2] / "adapters" / "eval_cases.jsonl"
 
@@ -20,7 +21,7 @@ def test_train_and_eval_phrasings_never_overlap():
     assert not train & evals
     assert set(T.TRAIN) == set(T.EVAL)
     assert not set(T.UNKNOWN_THINGS_TRAIN) & set(T.UNKNOWN_THINGS_EVAL)
-    assert not set(T.SEARCH_QUERIES_TRAIN) & set(T.SEARCH_QUERIES_EVAL)
+    assert not set(search_products.QUERIES_TRAIN) & set(search_products.QUERIES_EVAL)
 
 
 def test_same_seed_same_data_and_every_intent_covered(builder):
@@ -52,7 +53,7 @@ def test_facts_in_targets_are_copied_from_the_prompt(builder):
 def test_training_prompts_are_the_prompts_the_engine_sends(builder, demo_settings, demo_store, demo_retriever):
     """A model-routed turn in the engine sends exactly the messages the data builder trained on."""
     from bot.assistant.engine import ChatEngine
-    from tests.bot.test_toolcall import ScriptedGenerator
+    from tests.bot.assistant.test_toolcall import ScriptedGenerator
 
     gen = ScriptedGenerator("ok")
     gen.count_tokens = builder.counter.count_tokens
@@ -104,7 +105,7 @@ def test_with_the_serving_router_training_prompts_leave_out_what_served_prompts_
         demo_settings, demo_store, demo_retriever, loaded_model, embedder, tmp_path):
     from adapters.data import DataBuilder
     from bot.assistant.intents import IntentRouter
-    from tests.bot.test_intents import ORDER_AND_OTHER_PHRASINGS
+    from tests.bot.assistant.test_intents import ORDER_AND_OTHER_PHRASINGS
 
     (tmp_path / "routing.jsonl").write_text(
         "".join(json.dumps({"text": t, "tool": None, "intent": i}) + "\n" for t, i in ORDER_AND_OTHER_PHRASINGS))

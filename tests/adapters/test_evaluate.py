@@ -1,4 +1,4 @@
-"""`eval answers` scoring follows the issue's rules exactly, and runs real conversations through the engine."""
+"""`eval answers` scoring follows its documented rules exactly, and runs real conversations through the engine."""
 
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ def test_facts_prefilled_without_gradients_give_the_whole_sequences_loss_and_tra
     from bot.inference.precision import resolve
     from tests.conftest import MODEL_CACHE
 
-    bf16 = resolve("auto") == "bfloat16"  # the type training would use here: bfloat16 is 7x slower without bf16 units
+    bf16 = resolve("auto") == "bfloat16"  # the type training would use here: bfloat16 is far slower without bf16 units
 
     loaded = load_model(None, MODEL_CACHE, dtype="float32")
     items = [encode(loaded.tokenizer, e) for e in small_builder.training_examples(6, seed=3)[:4]]

@@ -3,15 +3,28 @@
 A tool never learns who the shopper is from its arguments: the caller's identity comes in a
 `ToolSession` built from the authenticated session, and argument models ignore unknown fields
 such as a `customer_id` the model or the shopper wrote.
+
+Each tool is one module that declares a `ToolSpec` (its name, arguments, how it is built, how a
+question is routed to it, its side effect, how the adapter learns it) and registers it; the runtime,
+the training-data builder and the docs all read the same registry (`bot.assistant.tools`).
 """
 
 from __future__ import annotations
 
+import enum
+import random
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+if TYPE_CHECKING:
+    from bot.assistant.conversations import Conversations
+    from bot.settings import Settings
+    from retrieval.retriever import Retriever
+    from retrieval.store import Store
 
 
 class ToolArgs(BaseModel):
@@ -38,6 +51,52 @@ class ToolError(ValueError):
     """A call that names no such tool or whose arguments break the schema; the text says which."""
 
 
+class Effect(enum.Enum):
+    """What a tool's result sets off beyond the answer, done by whoever relays the turn (the server)."""
+
+    HANDOFF = "handoff"  # the conversation now waits for a person: agents are notified, the shopper's tabs told
+
+
+@dataclass(frozen=True)
+class Route:
+    """How rule routing (`tool_routing` "rules") finds the tool in a shopper's message.
+
+    `pattern` calls the tool outright, checked in `priority` order (lowest first) before the classifier;
+    `classifier` lets the routing classifier pick it when its likeliest intent is `intent`. A tool whose
+    wrong call costs the shopper something (a paused conversation) is called by its pattern alone.
+    """
+
+    intent: str
+    pattern: re.Pattern[str] | None = None
+    priority: int = 100
+    classifier: bool = False
+    arguments: Callable[[str], dict[str, Any]] = lambda _text: {}
+
+
+@dataclass(frozen=True)
+class Training:
+    """How the adapter learns the tool: shopper phrasings (training and evaluation kept apart), the call it
+    writes for them, and the answer it writes once the result is in. `subject(rng, held_out)` draws a
+    scenario's slots (e.g. a search query) for the phrasings' `{placeholders}`."""
+
+    train: tuple[str, ...]
+    eval: tuple[str, ...]
+    call: Callable[[dict[str, Any]], dict[str, Any]] = lambda _subject: {}
+    answer: Callable[[ToolResult, dict[str, Any]], str] = lambda result, _subject: result.text
+    subject: Callable[[random.Random, bool], dict[str, str]] | None = None
+    signed_out: str | None = None  # the answer when the shopper is not signed in (None: the engine's sign-in answer)
+
+
+@dataclass(frozen=True)
+class ToolDeps:
+    """What a tool may be built from; identity is never among it (that comes with each call's session)."""
+
+    settings: Settings
+    store: Store
+    retriever: Retriever | None = None
+    conversations: Conversations | None = None
+
+
 @dataclass(frozen=True)
 class Tool:
     name: str
@@ -45,10 +104,32 @@ class Tool:
     args: type[ToolArgs]
     run: Callable[[ToolSession, ToolArgs], ToolResult]
     needs_customer: bool = False
+    effect: Effect | None = None
 
     @property
     def schema(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "parameters": self.args.model_json_schema()}
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """Everything about one tool, declared once in its own module."""
+
+    name: str
+    description: str
+    args: type[ToolArgs]
+    build: Callable[[ToolDeps], Tool]
+    route: Route
+    needs_customer: bool = False
+    effect: Effect | None = None
+    training: Training | None = None
+
+    def tool(self, deps: ToolDeps) -> Tool:
+        return self.build(deps)
+
+    def with_run(self, run: Callable[[ToolSession, Any], ToolResult]) -> Tool:
+        """The callable tool: this spec's name, schema and flags around `run`."""
+        return Tool(self.name, self.description, self.args, run, self.needs_customer, self.effect)
 
 
 class ToolRegistry:

@@ -9,10 +9,11 @@ from __future__ import annotations
 from pydantic import Field
 
 from bot.assistant.prompt import order_line
-from bot.assistant.tools.base import Tool, ToolArgs, ToolResult, ToolSession
+from bot.assistant.tools import register
+from bot.assistant.tools.base import Route, Tool, ToolArgs, ToolResult, ToolSession, ToolSpec, Training
 from retrieval.store import OrderView, Store
 
-LOOKUP_ORDER_TOOL = "lookup_order"
+NAME = "lookup_order"
 
 
 class LookupOrderArgs(ToolArgs):
@@ -48,10 +49,37 @@ def lookup_order_tool(store: Store, newest: int = 3) -> Tool:
                 return ToolResult("The shopper has no orders.")
         return ToolResult("\n".join(order_line(o) for o in orders), [order_card(o) for o in orders])
 
-    return Tool(
-        name=LOOKUP_ORDER_TOOL,
-        description="Look up the signed-in shopper's own order by number, or their newest orders.",
-        args=LookupOrderArgs,
-        run=run,
-        needs_customer=True,
-    )
+    return SPEC.with_run(run)
+
+
+def _answer(result: ToolResult, _subject: dict) -> str:
+    if not result.items:
+        return "You don't have any orders yet."
+    return "Your recent orders: " + "; ".join(f"{i['order_id']} ({i['status']})" for i in result.items) + "."
+
+
+SPEC = register(ToolSpec(
+    name=NAME,
+    description="Look up the signed-in shopper's own order by number, or their newest orders.",
+    args=LookupOrderArgs,
+    build=lambda deps: lookup_order_tool(deps.store, deps.settings.lookup_order_limit),
+    # a wrong call costs the shopper nothing (their own orders), so the classifier may pick it
+    route=Route(intent="order_history", classifier=True),
+    needs_customer=True,
+    training=Training(
+        train=(
+            "show me my orders", "list my recent orders", "what have I ordered lately?", "my order history please",
+            "Can you show me all my orders?", "show my order history", "what did I buy last time?",
+            "list all my orders please", "Can I see my previous orders?", "hi, what have I bought from you before?",
+            "what's in my order history?", "my orders", "show me everything I've ordered",
+            "Could you list my last few orders, please?", "what were my last three orders?",
+            "what have i ordered this year", "display my purchase history",
+            "quick question: how many orders have I made?",
+            "Excuse me, can you show me a list of my orders?", "I'd like to see my order history, thanks",
+            "what did I get in my previous orders?", "all my orders pls", "show me my older orders",
+            "Which orders do I have with you?", "have I ordered from you before? show me", "previous orders asap",
+        ),
+        eval=("What orders have I placed recently?", "pull up my past purchases"),
+        answer=_answer,
+    ),
+))

@@ -14,54 +14,27 @@ from pathlib import Path
 
 from pydantic import Field
 
-from bot.reorder.recommend import (
-    RANKER_FILE, STATS_FILE, ProductStats, Ranker, Recommendation, Suggestion, history_from_rows, now_from,
-    recommend_reorder,
-)
-from bot.assistant.tools.base import Tool, ToolArgs, ToolResult, ToolSession
+from bot.assistant.tools import register
+from bot.assistant.tools.base import Route, Tool, ToolArgs, ToolResult, ToolSession, ToolSpec, Training
+from bot.reorder.recommend import Recommendation, ReorderModel, Suggestion, recommend_for_customer
 from retrieval.schema import Product
 from retrieval.store import Store
 
+NAME = "suggest_reorder"
+PHRASES = re.compile(
+    r"\b(re-?order|re-?stock|re-?buy|buy (it |them )?again|order (it |them )?again|running (low|out)|run out|"
+    r"my usual|usual (stuff|items|order)|regular (shop|order)|what should (i (buy|get|order)|go in my (basket|cart))|"
+    r"what do i need|due (for|to)|"
+    r"(suggest|recommend|ideas?\b)(?=.*\b(buy|order|get|basket|cart|again|restock|need|often|usual|running|low)))",
+    re.IGNORECASE,
+)
 PROMPT_REORDER_LINES = 3
 PROMPT_COMPLEMENT_LINES = 1
 _PRODUCT_ID = re.compile(r"\bwith (\S+)$")
 
 
-@dataclass(frozen=True)
-class ReorderModel:
-    """What the recommender learned from a shop's histories; both parts are optional (heuristics remain)."""
-
-    stats: ProductStats | None = None
-    ranker: Ranker | None = None
-
-    @classmethod
-    def load(cls, folder: str | Path | None) -> ReorderModel:
-        if folder is None:
-            return cls()
-        folder = Path(folder)
-        stats = ProductStats.load(folder / STATS_FILE) if (folder / STATS_FILE).is_file() else None
-        ranker = Ranker.load(folder / RANKER_FILE) if (folder / RANKER_FILE).is_file() else None
-        return cls(stats, ranker)
-
-
 class SuggestReorderArgs(ToolArgs):
     limit: int | None = Field(None, ge=1, le=10, description="how many reorder suggestions to show")
-
-
-def recommend_for_customer(
-    store: Store, model: ReorderModel, customer_id: str, moment: datetime, limit: int
-) -> Recommendation:
-    """The recommender over the customer's own completed purchases, as of `moment`."""
-    rows = store.purchase_rows(customer_id)
-    history = history_from_rows(rows)
-    if not history:
-        return Recommendation([], [], [])
-    now = now_from(history, _naive(moment), _naive(rows[0][1]))
-    return recommend_reorder(history, now, limit=limit, stats=model.stats, ranker=model.ranker)
-
-
-def _naive(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _price(product: Product) -> float | None:
@@ -134,11 +107,46 @@ def reorder_tool(store: Store, model: ReorderModel, clock: Callable[[], datetime
         items = cards(rec, products, limit)
         return ToolResult(as_text(items, whole=args.limit is not None), items)
 
-    return Tool(
-        name="suggest_reorder",
-        description="Suggest what the signed-in shopper should reorder now, from their purchase history, "
-        "with reasons, plus items that go well with them.",
-        args=SuggestReorderArgs,
-        run=run,
-        needs_customer=True,
-    )
+    return SPEC.with_run(run)
+
+
+def _answer(result: ToolResult, _subject: dict) -> str:
+    names = [i["name"] for i in result.items if i.get("kind") == "reorder"][:3]
+    if not names:
+        return "You don't have any completed orders yet, so I have no reorder suggestions."
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"Based on your past orders, you may want to reorder {listed}."
+
+
+SPEC = register(ToolSpec(
+    name=NAME,
+    description="Suggest what the signed-in shopper should reorder now, from their purchase history, "
+    "with reasons, plus items that go well with them.",
+    args=SuggestReorderArgs,
+    build=lambda deps: reorder_tool(deps.store, ReorderModel.load(deps.settings.reorder_model_dir),
+                                    deps.settings.now, deps.settings.reorder_limit),
+    # a reorder list answers something else than was asked: only its phrases call it
+    route=Route(intent="reorder", pattern=PHRASES, priority=10),
+    needs_customer=True,
+    training=Training(
+        train=(
+            "what should I reorder?", "I'm running low, what should I buy again?", "reorder my usual stuff",
+            "suggest what I need to restock", "What do I usually buy that I should order again?",
+            "anything I'm due to rebuy?", "help me reorder", "what should I order again?",
+            "Can you suggest a reorder from my usual items?", "restock my kitchen please", "what am I due to buy again?",
+            "hi, I'd like to reorder my usual groceries", "fill my trolley with my usual items",
+            "put my usual order in the cart", "what do I normally buy?", "Do I need to top up on anything?",
+            "which of my usual items should I get this week?", "remind me what I usually order",
+            "quick question: what's due for a restock?", "I'm low on stuff, what do I usually get?", "reorder pls",
+            "Same as last time, please. What should I reorder?", "help me restock the pantry",
+            "What am I likely to need again soon?", "any suggestions for my weekly top-up?",
+            "Could you make me a restock list from my history?",
+        ),
+        eval=(
+            "Can you recommend what to buy again based on my past orders?", "what am I running out of?",
+            "time for my regular shop - what should go in my basket?",
+        ),
+        answer=_answer,
+        signed_out="You're not signed in, so I can't see your past orders. Please sign in and I can suggest reorders.",
+    ),
+))

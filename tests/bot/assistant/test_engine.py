@@ -3,7 +3,7 @@
 import pytest
 
 from bot.assistant.conversations import ConversationNotFound, NotConversationOwner
-from bot.assistant.engine import MessageRejected
+from bot.assistant.question import MessageRejected
 from bot.assistant.prompt import system_message
 
 
@@ -70,7 +70,7 @@ def test_no_attribute_line_without_a_named_product_or_for_a_tag_in_the_products_
 def test_look_alike_products_named_alike_are_told_apart_by_brand_and_size():
     from decimal import Decimal
 
-    from bot.assistant.engine import attribute_answer
+    from bot.assistant.attributes import attribute_answer
     from retrieval.schema import Product
 
     small = Product(id="A", name="Whole Milk", brand="Meadowvale", size="2 L", price=Decimal("3.49"), tags="kosher")

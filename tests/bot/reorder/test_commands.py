@@ -35,7 +35,7 @@ def invoke(args: list[str], env: dict | None = None):
 
 # ---------------------------------------------------------------------------------------- eval reorder
 
-def test_eval_reorder_prints_the_issue_json_with_baselines_and_saves_a_chart(tmp_path):
+def test_eval_reorder_prints_the_json_summary_with_baselines_and_saves_a_chart(tmp_path):
     chart = tmp_path / "chart.png"
     result = invoke(["eval", "reorder", "--orders-csv", str(SYNTHETIC_CSV), "--json", "--folds", "3",
                      "--plot", str(chart)])

@@ -1,0 +1,79 @@
+"""A shopper's message, checked once where it enters (a socket, a REST call, the terminal), and what its
+words alone say: the order numbers it names, whether it speaks of the shopper's own things.
+
+Only what is asked comes from the text, never who asks: identity is the session's.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_ORDER_NUMBER = re.compile(r"\b\d{3,12}\b")
+_ABOUT_ORDERS = re.compile(r"order|#|track|package|parcel|deliver|ship|refund", re.IGNORECASE)
+# The sign-in gate also needs the shopper to speak of something of theirs: "how much is shipping?" and
+# "tell me about your delivery options" read close to order phrasings to the router but are policy questions.
+_THEIR_OWN = re.compile(r"\b(my|mine|i ordered|i've ordered|i placed)\b|#\s?\d{3,}|\border \d{3,}", re.IGNORECASE)
+# "is the feta in stock? I'm vegan" asks more than the tags answer: such a turn goes to the model (with the tags' verdict)
+_ASKS_MORE = re.compile(r"how much|price|cost|stock|availab|deliver|ship|order|recommend|suggest|instead", re.IGNORECASE)
+MAX_FOREIGN_ORDERS = 3
+FOLLOW_UP_MAX_WORDS = 5
+
+
+class MessageRejected(ValueError):
+    """The shopper's message breaks a limit; the text says which and what to do."""
+
+
+@dataclass(frozen=True)
+class Question:
+    """A message that passed the limits: stripped, not empty, at most `max_message_chars` long."""
+
+    text: str
+
+    @classmethod
+    def parse(cls, text: str, max_chars: int) -> Question:
+        text = text.strip()
+        if not text:
+            raise MessageRejected("the message is empty: type a question")
+        if len(text) > max_chars:
+            raise MessageRejected(
+                f"the message has {len(text)} characters; the limit is {max_chars} "
+                "(SHOPBOT_MAX_MESSAGE_CHARS): send a shorter message"
+            )
+        return cls(text)
+
+
+def order_numbers(text: str) -> list[str]:
+    """Numbers that may be order numbers, in the order written, each once."""
+    return list(dict.fromkeys(_ORDER_NUMBER.findall(text)))
+
+
+def numbers_asked(text: str, own_ids: set[str]) -> tuple[list[str], list[str]]:
+    """Order numbers in the question: (the shopper's own, the rest).
+
+    Both are stated in the prompt, so the model answers from what it reads instead of matching a
+    number against the order lines itself; whether a foreign order exists is never looked up. A number
+    is taken for a foreign order only in a question about orders ("do you have the 1000 ct pack?" is
+    not), one of the shopper's own order numbers always ("status update for 4030 please").
+    """
+    numbers = order_numbers(text)
+    foreign = [n for n in numbers if n not in own_ids] if _ABOUT_ORDERS.search(text) else []
+    return [n for n in numbers if n in own_ids], foreign[:MAX_FOREIGN_ORDERS]
+
+
+def speaks_of_their_own(text: str) -> bool:
+    """"my order", "#4030": the shopper speaks of something of theirs, not of the shop's terms."""
+    return _THEIR_OWN.search(text) is not None
+
+
+def asks_more_than_tags(text: str) -> bool:
+    """A dietary question that also asks about price, stock or delivery, which the tags cannot answer."""
+    return _ASKS_MORE.search(text) is not None
+
+
+def search_query(text: str, history: list[dict[str, str]]) -> str:
+    """What retrieval searches for: a short follow-up ("and the 2 L one?") is read with the question before it."""
+    previous_user = next((m["content"] for m in reversed(history) if m["role"] == "user"), None)
+    if previous_user and len(text.split()) <= FOLLOW_UP_MAX_WORDS:
+        return f"{previous_user} {text}"
+    return text
