@@ -42,10 +42,10 @@ SIGNED_IN_INTENTS = {"order_status", "tracking", "delivery_date", "specific_orde
 # shown that way; the rest keep the model-routing prompt familiar.
 MODEL_ROUTING_SHARE = 0.35
 # Scenarios per cycle of intents in training: the ones a 135M model gets wrong most get more examples.
-# Measured on the eval set (stop 12): answering the shopper's own order (it refused it as "another
-# customer's"), stock asked negatively ("are you out of X?" -> "couldn't find X"), yes/no attributes and
-# off-topic questions failed most (the refusal intents, weighted double before, likely taught the over-refusal).
-# Second round: two-turn follow-ups, attributes and the right one of similar products.
+# On the eval set, answering the shopper's own order (refused as "another customer's"), stock asked
+# negatively ("are you out of X?" -> "couldn't find X"), yes/no attributes and off-topic questions failed
+# most (refusal intents weighted double had likely taught the over-refusal); then two-turn follow-ups,
+# attributes and the right one of similar products.
 TRAIN_WEIGHTS = {"order_status": 3, "specific_order": 3, "stock": 3, "attribute": 4, "off_topic": 3, "price": 3,
                  "compare": 3, "tracking": 2, "delivery_date": 2, "follow_up_delivery": 3, "follow_up_stock": 3,
                  "anonymous_order": 2, "other_customer_order": 2, "injection": 2}

@@ -21,6 +21,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.assistant.engine import ChatEngine
+from bot.assistant.tools import suggest_reorder
 
 
 class Plant(BaseModel):
@@ -118,7 +119,7 @@ def names_suggestion(text: str, tool_results) -> bool | None:
 
     The cards carry the names whatever the answer says, so a case scored on the shown text passes a
     reorder answer of "I can only help with..." too; this is the figure that catches it."""
-    names = [item["name"] for name, result in tool_results if name == "suggest_reorder"
+    names = [item["name"] for name, result in tool_results if name == suggest_reorder.NAME
              for item in result.items if item.get("kind") == "reorder"][:3]
     return any(n.lower() in text.lower() for n in names) if names else None
 

@@ -9,24 +9,23 @@ import ctypes
 import os
 from functools import cached_property
 
-import torch
-
 from bot.assistant.conversations import Conversations
 from bot.assistant.engine import ChatEngine
-from bot.inference.batch_forward import supports
-from bot.inference.generator import SamplingConfig, TransformersGenerator
 from bot.assistant.intents import IntentRouter
-from bot.inference.model import load_model, resolve_model_dir
-from bot.inference.precision import resolve as resolve_dtype
-from bot.inference.scheduler import BatchLimits, BatchScheduler
-from bot.settings import Settings
 from bot.assistant.tools import ToolDeps, ToolRegistry, build_tools
+from bot.assistant.tools import load as load_tools
+from bot.inference.backends import BackendSpec
+from bot.inference.backends import resolve as resolve_backend
+from bot.inference.generator import Generator
+from bot.inference.model import load_model
+from bot.inference.precision import resolve as resolve_dtype
+from bot.settings import Settings
 from retrieval.embeddings import load_embedder
 from retrieval.retriever import Retriever
 from retrieval.store import Store
 
 
-def trim_heap() -> None:
+def _trim_heap() -> None:
     """Hand freed heap pages back to the OS (glibc's `malloc_trim`; a no-op on other C libraries).
 
     Loading leaves ~130 MB of freed heap mapped (the float32 weights read before the bfloat16 copy, the
@@ -74,59 +73,39 @@ class Runtime:
         )
 
     @cached_property
-    def batched(self) -> bool:
-        """Read from the model's config.json, so the server knows its capacity before the weights load."""
-        from transformers import AutoConfig
-
-        s = self.settings
-        if s.generation != "batched":
-            return False
-        return supports(AutoConfig.from_pretrained(resolve_model_dir(s.model_path, s.model_cache_dir), local_files_only=True))
+    def backend(self) -> BackendSpec:
+        """The inference backend the settings name (`generation`), known before any weights load."""
+        return resolve_backend(self.settings)
 
     @property
     def concurrent_generations(self) -> int:
         """How many answers can be generated at once: the server queues the rest."""
-        s = self.settings
-        return min(s.max_concurrent_generations, s.max_batch_size) if self.batched else 1
+        return self.backend.capacity(self.settings)
+
+    def prepare_thread(self) -> None:
+        """What a thread that works beside the backend (embedding queries, building prompts) runs first."""
+        if self.backend.prepare_thread is not None:
+            self.backend.prepare_thread()
 
     @cached_property
-    def generator(self) -> TransformersGenerator | BatchScheduler:
-        s = self.settings
-        sampling = SamplingConfig(
-            max_new_tokens=s.max_new_tokens,
-            min_new_tokens=s.min_new_tokens,
-            temperature=s.temperature,
-            top_p=s.top_p,
-            repetition_penalty=s.repetition_penalty,
-            seed=s.seed,
-        )
-        if not self.batched:
-            return TransformersGenerator(self.loaded_model, sampling)
-        limits = BatchLimits(max_batch_size=s.max_batch_size, prefill_chunk_tokens=s.prefill_chunk_tokens,
-                             prefill_step_s=s.prefill_step_s, draft_tokens=s.draft_tokens,
-                             max_draft_sequences=s.max_draft_sequences,
-                             max_len=s.max_prompt_tokens + s.max_new_tokens)
-        cache_dtype = torch.bfloat16 if s.kv_cache_dtype == "bfloat16" else None
-        # a model this runtime loaded has no other user than the scheduler: int8 may hand its float layers
-        # back. A model handed in (tests share one) is never changed
-        model = self.loaded_model
-        return BatchScheduler(model, sampling, limits, s.linear_kernel, cache_dtype,
-                              release_float_weights=self._loaded_its_own_model)
+    def generator(self) -> Generator:
+        return self.backend.open(self.settings, lambda: self.loaded_model, lambda: self._loaded_its_own_model)
 
     def generator_status(self) -> dict:
-        """The batching scheduler's counters (`BatchScheduler.status`) once it runs; empty before the model
-        loads (a metrics scrape must not load it) and with sequential generation."""
-        generator = self.__dict__.get("generator")
-        return generator.status() if isinstance(generator, BatchScheduler) else {}
+        """The backend's counters once it runs; empty before the model loads (a metrics scrape must not load
+        it) and for a generator without any."""
+        status = getattr(self.__dict__.get("generator"), "status", None)
+        return status() if status is not None else {}
 
     def close(self) -> None:
-        """Stops the batching thread, if one was started."""
-        generator = self.__dict__.get("generator")
-        if isinstance(generator, BatchScheduler):
-            generator.close()
+        """Stops the backend's threads, if it started any."""
+        close = getattr(self.__dict__.get("generator"), "close", None)
+        if close is not None:
+            close()
 
     @cached_property
     def tools(self) -> ToolRegistry:
+        load_tools(self.settings.tool_modules)
         return build_tools(ToolDeps(self.settings, self.store, self.retriever, Conversations(self.store)))
 
     @cached_property
@@ -135,6 +114,10 @@ class Runtime:
         if s.routing_examples is None:
             return None
         return IntentRouter.open(s.routing_examples, self.embedder, s.index_dir / "routing", embed=self.retriever.embed)
+
+    def release_memory(self) -> None:
+        """After loading: hand the heap freed while loading back to the OS (a long-running server keeps it)."""
+        _trim_heap()
 
     @cached_property
     def engine(self) -> ChatEngine:

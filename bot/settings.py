@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     max_tool_calls_per_turn: int = Field(
         2, ge=0, le=8, description="Tool calls the chat model may make in one turn at most, with model tool routing."
     )
+    tool_modules: list[str] = Field(
+        [],
+        description="Python modules of the shop's own tools, imported at start-up, each registering its tools "
+        "(docs/tool-calls.md).",
+    )
     attribute_answers: Literal["catalog", "model"] = Field(
         "catalog",
         description='How "is the X vegan?" about a product the question names is answered: catalog, from its tags '
@@ -141,8 +146,8 @@ class Settings(BaseSettings):
     )
     generation: Literal["batched", "sequential"] = Field(
         "batched",
-        description="How answers are decoded: batched, by continuous batching (bot/inference/scheduler.py) for "
-        "Llama-family models; sequential, one answer at a time.",
+        description="The inference backend (bot/inference/backends.py): batched, continuous batching "
+        "(bot/inference/scheduler.py) for Llama-family models; sequential, one answer at a time.",
     )
     linear_kernel: Literal["auto", "aten", "onednn", "int8"] = Field(
         "auto",
@@ -274,7 +279,7 @@ class Settings(BaseSettings):
 SECTIONS: dict[str, tuple[str, ...]] = {
     "shop": ("shop_name", "shop_now", "data_dir", "database_url", "index_dir", "model_cache_dir"),
     "model": ("model_path", "adapter_path", "use_adapter", "merge_adapter", "tool_routing", "routing_examples",
-              "max_tool_calls_per_turn", "attribute_answers", "temperature", "top_p", "repetition_penalty", "seed"),
+              "max_tool_calls_per_turn", "tool_modules", "attribute_answers", "temperature", "top_p", "repetition_penalty", "seed"),
     "retrieval": ("embedder", "top_k_products", "top_k_policies", "min_product_similarity", "min_policy_similarity",
                   "facts_by_intent", "max_orders_in_context", "lookup_order_limit", "reorder_model_dir", "reorder_limit"),
     "serving": ("dtype", "generation", "linear_kernel", "kv_cache_dtype", "max_batch_size", "prefill_chunk_tokens",

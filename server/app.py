@@ -99,5 +99,7 @@ def uvicorn_config(app: FastAPI, settings: Settings, host: str = "127.0.0.1", po
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
-    app = create_app(Runtime(settings, progress=True))
+    runtime = Runtime(settings, progress=True)
+    runtime.prepare_thread()  # this thread runs the event loop beside the backend
+    app = create_app(runtime)
     uvicorn.Server(uvicorn_config(app, settings, host, port)).run()

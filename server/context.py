@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from bot.assistant.conversations import Conversations
-from bot.runtime import Runtime, trim_heap
-from bot.inference.scheduler import torch_on_one_core
+from bot.runtime import Runtime
 from bot.settings import Settings
 from server.auth import TokenError, Tokens
 from server.handoff import HandoffDesk, Webhook
@@ -61,11 +60,11 @@ class ServerContext:
             customer_limiter=RateLimiter(s.messages_per_minute_per_customer),
             webhook=Webhook(s.handoff_webhook_url, s.handoff_webhook_secret, s.webhook_timeout_s, metrics),
             executor=ThreadPoolExecutor(runtime.concurrent_generations, thread_name_prefix="shopbot-generate",
-                                        initializer=torch_on_one_core if runtime.batched else None),
+                                        initializer=runtime.prepare_thread),
             # query embeddings run here: on two cores each of these threads would keep an OpenMP team of its
-            # own and slow the scheduler's every step (see torch_on_one_core)
+            # own and slow the scheduler's every step (the backend's `prepare_thread`)
             io_executor=ThreadPoolExecutor(thread_name_prefix="shopbot-io",
-                                           initializer=torch_on_one_core if runtime.batched else None),
+                                           initializer=runtime.prepare_thread),
         )
 
     @property
@@ -87,7 +86,7 @@ class ServerContext:
             await loop.run_in_executor(self.executor, lambda: self.runtime.retriever)
             self.index_ready = True
             await loop.run_in_executor(self.executor, lambda: self.runtime.engine)
-            trim_heap()
+            self.runtime.release_memory()
             self.model_ready = True
         except Exception as exc:
             log.exception("shopbot could not start its engine")

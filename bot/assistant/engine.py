@@ -16,8 +16,8 @@ from bot.assistant.attributes import attribute_answer, tags_asked
 from bot.assistant.conversations import Conversations
 from bot.assistant.events import Finished, Sources, Text, ToolCalled, TurnEvent
 from bot.inference.generator import GenerationStats, Generator
-from bot.assistant.intents import FACT_KINDS, ORDERS, POLICIES, PRODUCTS, IntentRouter, rule_arguments, tool_for
-from bot.assistant.prompt import TurnContext, build_messages
+from bot.assistant.intents import IntentRouter, rule_arguments, tool_for
+from bot.assistant.prompt import FACT_KINDS, ORDERS, POLICIES, PRODUCTS, TurnContext, build_messages
 from bot.settings import Settings
 from bot.assistant.toolcall import MalformedCall, Shape, ToolFailure, call_complete, parse_call, shape_of, tool_help
 from bot.assistant.question import (
@@ -166,7 +166,7 @@ class ChatEngine:
 
     def _orders_for(self, customer_id: str, text: str) -> list:
         """The newest orders, plus any of the shopper's own orders named by number in the text. Only those are
-        read: loading all of a shopper's orders took 9 ms a question on average for the bench's shoppers."""
+        read: a shopper with a long history would otherwise cost every question all of their orders."""
         limit = self.settings.max_orders_in_context
         mentioned = set(order_numbers(text))
         named = self.store.customer_orders(customer_id, ids=sorted(mentioned)) if mentioned else []

@@ -23,48 +23,52 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from bot.assistant.prompt import FACT_KINDS, ORDERS, POLICIES, PRODUCTS
 from bot.assistant.tools import ToolSpec, registered
 from retrieval.documents import SearchDoc
 from retrieval.embeddings import Embedder
 from retrieval.index import load_or_build
 
 NO_TOOL = "none"
-# L2 strength of the router's classifier: 1e-5 to 3e-4 all routed the 345 eval questions right; at 1e-3
-# "pull up my past purchases" starts to read as a reorder request.
+# L2 strength of the router's classifier: much stronger and "pull up my past purchases" starts to read as a
+# reorder request (the range measured is in docs/benchmarks.md).
 ROUTER_L2 = 1e-4
 ROUTER_FIT_ITERATIONS = 500
 # Training intents (adapters/data.py) that ask about the shopper's own orders and need a signed-in shopper.
 ORDER_INTENTS = frozenset({"order_status", "tracking", "delivery_date", "specific_order", "anonymous_order",
                            "follow_up_delivery"})
 
-PRODUCTS, POLICIES, ORDERS = "products", "policies", "orders"
-FACT_KINDS = frozenset({PRODUCTS, POLICIES, ORDERS})
 # The kinds of facts a question of each intent is answered from, where that is fewer than all (intents not
-# listed need all of them). Every fact left out is prompt the CPU need not read before the first token.
-FACTS_BY_INTENT: dict[str, frozenset[str]] = {
-    **{intent: frozenset({ORDERS}) for intent in ORDER_INTENTS | {"order_history"}},
-    **{intent: frozenset({PRODUCTS}) for intent in ("price", "stock", "attribute", "compare", "unknown_product", "search")},
+# listed need all of them; a tool's intent is declared in its module). Every fact left out is prompt the CPU
+# need not read before the first token.
+ANSWER_FACTS: dict[str, frozenset[str]] = {
+    **{intent: frozenset({ORDERS}) for intent in ORDER_INTENTS},
+    **{intent: frozenset({PRODUCTS}) for intent in ("price", "stock", "attribute", "compare", "unknown_product")},
     "policy": frozenset({POLICIES}),
-    # the suggestions, with their reasons from the shopper's history, come in the tool's result
-    "reorder": frozenset(),
     # the answer is "only your own orders": the foreign order numbers asked about are stated in the prompt
     "other_customer_order": frozenset({ORDERS}),
-    **{intent: frozenset() for intent in ("greeting", "thanks", "off_topic", "handoff", "other_customer_data")},
+    **{intent: frozenset() for intent in ("greeting", "thanks", "off_topic", "other_customer_data")},
 }
+
+
+def facts_by_intent() -> dict[str, frozenset[str]]:
+    return ANSWER_FACTS | {s.route.intent: s.route.facts for s in registered() if s.route.facts is not None}
+
+
 # A kind of fact is left out only when the intents that read it are together less likely than this: "how much
 # does delivery cost?" reads as a policy question (0.53) but as a price one too (0.28), and keeps its products.
-# Of the 345 eval questions, 0.1 leaves something out of 288 (policies 248, products 154, orders 120; 228 before
-# order questions dropped their policies and the router learned real policy questions at stop 24), and a kind
-# the question's labelled intent reads only for the 15 planted injections (price questions that need no orders).
+# On the project's own eval questions this leaves a kind of fact the question's labelled intent reads out only
+# for planted injections (price questions that need no orders).
 MIN_FACT_PROBABILITY = 0.1
+
 
 class IntentRouter:
     """A linear classifier over the sentence embeddings of labelled phrasings.
 
     A nearest-neighbour vote follows the words a question shares with the phrasings ("I'd like to browse
-    soup" sat next to "is the minestrone soup vegetarian?") and routed 9 of the 345 eval questions wrong;
-    a softmax layer fitted on the same phrasings learns which directions of the embedding carry the
-    intent and routed all 345 right. Fitting takes about a second, so it is done at start-up, not stored."""
+    soup" sat next to "is the minestrone soup vegetarian?") and misrouted questions a softmax layer fitted
+    on the same phrasings gets right: it learns which directions of the embedding carry the intent.
+    Fitting is quick, so it is done at start-up, not stored."""
 
     def __init__(self, vectors: np.ndarray, labels: list[str], tool_of: dict[str, str],
                  embed: Callable[[str], np.ndarray]) -> None:
@@ -118,9 +122,10 @@ class IntentRouter:
         """The kinds of facts the message may need: each kind the intents that read it make at least
         `MIN_FACT_PROBABILITY` likely (the same figure for every kind, so an unsure router keeps them all)."""
         probabilities = self._probabilities(text)
+        facts = facts_by_intent()
         return frozenset(kind for kind in FACT_KINDS
                          if sum(p for label, p in probabilities.items()
-                                if kind in FACTS_BY_INTENT.get(label, FACT_KINDS)) >= MIN_FACT_PROBABILITY)
+                                if kind in facts.get(label, FACT_KINDS)) >= MIN_FACT_PROBABILITY)
 
     def asks_about_orders(self, text: str) -> bool:
         """Whether the message most likely asks about the shopper's own orders, the order intents counted

@@ -16,6 +16,10 @@ from retrieval.documents import SearchDoc
 from retrieval.schema import Product
 from retrieval.store import OrderView
 
+# The kinds of facts a prompt may hold; a question reads only those its intent needs (`facts_by_intent`).
+PRODUCTS, POLICIES, ORDERS = "products", "policies", "orders"
+FACT_KINDS = frozenset({PRODUCTS, POLICIES, ORDERS})
+
 SYSTEM_RULES = (
     "You are the customer-service assistant of {shop}. Answer the shopper in one to three short sentences, "
     "using only the facts below. Copy prices, dates and tracking numbers exactly. If the facts do not answer "

@@ -592,10 +592,7 @@ def retrieval_latency(runtime, count: int) -> dict:
     searches were markedly slower than in such a thread."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from bot.inference.scheduler import torch_on_one_core
-
-    initializer = torch_on_one_core if runtime.batched else None
-    with ThreadPoolExecutor(1, thread_name_prefix="bench-retrieval", initializer=initializer) as pool:
+    with ThreadPoolExecutor(1, thread_name_prefix="bench-retrieval", initializer=runtime.prepare_thread) as pool:
         return pool.submit(_retrieval_latency, runtime, count).result()
 
 

@@ -101,14 +101,13 @@ def chat(
     customer: Annotated[str | None, typer.Option(help="Chat as this signed-in customer (e.g. C0001).")] = None,
 ) -> None:
     """Chat with the shop's assistant in the terminal; reads stdin line by line when piped."""
-    from bot.cli.chat import run_chat
     from bot.assistant.engine import require_customer
-    from bot.inference.scheduler import torch_on_one_core
+    from bot.cli.chat import run_chat
 
-    torch_on_one_core()  # the generation scheduler's thread gets the cores
     runtime = Runtime(progress=True)
     try:
         require_customer(runtime.store, customer)  # before the model and indexes load: a typo costs a second
+        runtime.prepare_thread()  # a backend with a thread of its own gets the cores
         code = run_chat(runtime.engine, customer, interactive=sys.stdin.isatty(), console=console)
     except PermissionError as exc:
         _fail(str(exc))
@@ -122,11 +121,8 @@ def serve(
     demo: Annotated[bool, typer.Option("--demo", help="Demo mode: /?customer=C0001 signs in as a demo customer.")] = False,
 ) -> None:
     """Serve the chat widget, the WebSocket protocol (docs/protocol.md), REST and metrics."""
-    from bot.inference.scheduler import torch_on_one_core
     from server.app import serve as run_server
     from server.auth import InsecureSecret
-
-    torch_on_one_core()  # the generation scheduler's thread gets the cores
 
     settings = Settings(demo_mode=True) if demo else Settings()
     try:
@@ -154,16 +150,21 @@ def token(
 
 def _generated_docs() -> list[tuple[str, object]]:
     """The files `shopbot docs` writes: (path from the project root, a function returning its text)."""
-    from bot.settings import configuration_markdown
+    from bot.assistant.tools import document
+    from bot.settings import PROJECT_ROOT, configuration_markdown
 
-    return [("docs/configuration.md", configuration_markdown)]
+    def tool_calls() -> str:
+        return document((PROJECT_ROOT / "docs" / "tool-calls.md").read_text(encoding="utf-8"))
+
+    return [("docs/configuration.md", configuration_markdown), ("docs/tool-calls.md", tool_calls)]
 
 
 @app.command()
 def docs(
     check: Annotated[bool, typer.Option("--check", help="Write nothing; fail if a generated file is not current.")] = False,
 ) -> None:
-    """Write the documentation generated from the code (docs/configuration.md from bot/settings.py)."""
+    """Write the documentation generated from the code: docs/configuration.md from the settings, the tool
+    reference in docs/tool-calls.md from the tool registry."""
     from bot.settings import PROJECT_ROOT
 
     stale = []
@@ -335,10 +336,7 @@ def eval_answers(
 ) -> None:
     """Answer accuracy and tool accuracy of the chat model on conversations with expected facts."""
     from adapters.evaluate import load_cases, plot_by_intent
-    from bot.inference.scheduler import torch_on_one_core
     from bot.settings import Settings
-
-    torch_on_one_core()  # the generation scheduler's thread gets the cores
 
     try:
         loaded = load_cases(cases, limit)
@@ -372,6 +370,7 @@ def _score_answers(settings, cases, workers: int | None) -> dict:
 
     with scratch_copy(settings.database_url) as scratch:
         runtime = Runtime(settings.model_copy(update={"database_url": scratch}))
+        runtime.prepare_thread()  # a backend with a thread of its own gets the cores
         engine = runtime.engine  # loads the search index before any planted text changes the catalog
         try:
             plant(runtime.store, cases)
@@ -410,10 +409,13 @@ def train_lora(
     seed: Annotated[int | None, typer.Option(help="Seed for data, order and initialisation (default: the preset's).")] = None,
 ) -> None:
     """Train the chat model's LoRA adapter on conversations generated from the shop's own data."""
+    from bot.assistant.tools import load as load_tools
+    from bot.settings import SHIPPED_ADAPTER, Settings
+
+    load_tools(Settings().tool_modules)  # the shop's own tools' phrasings join the training data
     from adapters.make_eval_cases import builder_from_runtime
     from adapters.train import PRESETS, train
     from bot.inference.model import load_model
-    from bot.settings import SHIPPED_ADAPTER, Settings
 
     if preset not in PRESETS:
         _fail(f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")

@@ -114,6 +114,13 @@ class TransformersGenerator:
     def count_tokens(self, messages: Messages) -> int:
         return len(self.encode(messages))
 
+    def status(self) -> dict:
+        """No counters: one answer at a time has no queue or cache to report."""
+        return {}
+
+    def close(self) -> None:
+        """Nothing to stop: generation runs in the caller's thread."""
+
     def hold_end(self, scores, produced: int):
         """Before `min_new_tokens` tokens, the end of turn cannot be chosen (logits in the last dimension)."""
         if produced < self.sampling.min_new_tokens:

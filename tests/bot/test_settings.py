@@ -115,12 +115,20 @@ def test_constraints_still_hold(monkeypatch, variable, value):
 def test_docs_command_writes_and_checks(monkeypatch, tmp_path):
     from bot.cli.main import app
 
+    from bot.assistant.tools import BEGIN, END
+
+    real_page = (settings_module.PROJECT_ROOT / "docs" / "tool-calls.md").read_text(encoding="utf-8")
     monkeypatch.setattr(settings_module, "PROJECT_ROOT", tmp_path)
+    (tmp_path / "docs").mkdir()
+    page = tmp_path / "docs" / "tool-calls.md"
+    page.write_text(real_page.split(BEGIN)[0] + f"{BEGIN}\n| a stale table |\n{END}\n", encoding="utf-8")
     runner = CliRunner()
     stale = runner.invoke(app, ["docs", "--check"])
     assert stale.exit_code == 1 and "docs/configuration.md" in stale.output and "shopbot docs" in stale.output
-    assert not (tmp_path / "docs").exists()
+    assert "tool-calls.md" in stale.output and "a stale table" in page.read_text(encoding="utf-8")
+    assert not (tmp_path / "docs" / "configuration.md").exists()
     written = runner.invoke(app, ["docs"])
     assert written.exit_code == 0, written.output
     assert (tmp_path / "docs" / "configuration.md").read_text(encoding="utf-8") == configuration_markdown()
+    assert "a stale table" not in page.read_text(encoding="utf-8") and "`search_products`" in page.read_text()
     assert runner.invoke(app, ["docs", "--check"]).exit_code == 0

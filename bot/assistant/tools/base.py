@@ -54,7 +54,7 @@ class ToolError(ValueError):
 class Effect(enum.Enum):
     """What a tool's result sets off beyond the answer, done by whoever relays the turn (the server)."""
 
-    HANDOFF = "handoff"  # the conversation now waits for a person: agents are notified, the shopper's tabs told
+    HANDOFF = "the bot pauses until a person replies; agents are notified, the shopper's open tabs told"
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,7 @@ class Route:
     priority: int = 100
     classifier: bool = False
     arguments: Callable[[str], dict[str, Any]] = lambda _text: {}
+    facts: frozenset[str] | None = None  # the kinds of facts (bot.assistant.prompt) its questions need; None: all
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ class ToolSpec:
     args: type[ToolArgs]
     build: Callable[[ToolDeps], Tool]
     route: Route
+    returns: str = ""  # what the shopper gets, for the tool reference in docs/tool-calls.md
     needs_customer: bool = False
     effect: Effect | None = None
     training: Training | None = None

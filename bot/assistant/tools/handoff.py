@@ -54,8 +54,11 @@ SPEC = register(ToolSpec(
     description="Hand the conversation to a human agent when the shopper asks for a person or you cannot help.",
     args=HandoffArgs,
     build=lambda deps: handoff_tool(deps.conversations),
+    returns=(
+        "the conversation waits for a human agent"
+    ),
     # asking for a person wins over everything else
-    route=Route(intent="handoff", pattern=PHRASES, priority=0),
+    route=Route(intent="handoff", pattern=PHRASES, priority=0, facts=frozenset()),
     effect=Effect.HANDOFF,
     training=Training(
         train=(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from bot.assistant.prompt import order_line
+from bot.assistant.prompt import ORDERS, order_line
 from bot.assistant.tools import register
 from bot.assistant.tools.base import Route, Tool, ToolArgs, ToolResult, ToolSession, ToolSpec, Training
 from retrieval.store import OrderView, Store
@@ -63,8 +63,12 @@ SPEC = register(ToolSpec(
     description="Look up the signed-in shopper's own order by number, or their newest orders.",
     args=LookupOrderArgs,
     build=lambda deps: lookup_order_tool(deps.store, deps.settings.lookup_order_limit),
+    returns=(
+        "that order of the session's shopper, or their newest orders; someone else's order number reads as "
+        '"no order on this account"'
+    ),
     # a wrong call costs the shopper nothing (their own orders), so the classifier may pick it
-    route=Route(intent="order_history", classifier=True),
+    route=Route(intent="order_history", classifier=True, facts=frozenset({ORDERS})),
     needs_customer=True,
     training=Training(
         train=(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from bot.assistant.prompt import format_price, product_line
+from bot.assistant.prompt import PRODUCTS, format_price, product_line
 from bot.assistant.tools import register
 from bot.assistant.tools.base import Route, Tool, ToolArgs, ToolResult, ToolSession, ToolSpec, Training
 from retrieval.retriever import Retriever
@@ -65,8 +65,12 @@ SPEC = register(ToolSpec(
     description="Search the shop's products by what the shopper describes.",
     args=SearchProductsArgs,
     build=lambda deps: search_products_tool(deps.store, deps.retriever),
+    returns=(
+        "catalog search hits (FAISS + BM25) as product lines and cards"
+    ),
     # a wrong call costs the shopper nothing (a catalog search), so the classifier may pick it
-    route=Route(intent="search", classifier=True, arguments=lambda text: {"query": text[:200]}),
+    route=Route(intent="search", classifier=True, arguments=lambda text: {"query": text[:200]},
+                facts=frozenset({PRODUCTS})),
     training=Training(
         train=(
             "show me some {query} products", "what {query} options do you have?", "search for {query}",

@@ -125,8 +125,13 @@ SPEC = register(ToolSpec(
     args=SuggestReorderArgs,
     build=lambda deps: reorder_tool(deps.store, ReorderModel.load(deps.settings.reorder_model_dir),
                                     deps.settings.now, deps.settings.reorder_limit),
-    # a reorder list answers something else than was asked: only its phrases call it
-    route=Route(intent="reorder", pattern=PHRASES, priority=10),
+    returns=(
+        "reorder suggestions with reasons, and complements, as cards; the text lists the best 3 and 1 "
+        "complement unless `limit` is given, then every card"
+    ),
+    # a reorder list answers something else than was asked: only its phrases call it. Its questions read no
+    # facts: the suggestions, with their reasons from the shopper's history, come in the tool's result
+    route=Route(intent="reorder", pattern=PHRASES, priority=10, facts=frozenset()),
     needs_customer=True,
     training=Training(
         train=(
