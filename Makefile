@@ -6,7 +6,7 @@ CUSTOMER ?= C0001
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo chat test bench clean
+.PHONY: setup demo chat test lint docs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,15 @@ chat: setup
 
 test: setup
 	$(BIN)/pytest -q
+
+# Lint and formatting (ruff, configured in pyproject.toml); CI runs it before the tests.
+lint: $(VENV)/.deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# The documentation generated from the code (docs/configuration.md, the tool reference in docs/tool-calls.md).
+docs: $(VENV)/.deps
+	$(BIN)/shopbot docs
 
 clean:
 	rm -rf var

@@ -19,9 +19,9 @@ from typing import Any
 from adapters import templates as T
 from bot.assistant.engine import SIGN_IN_ANSWER, ChatEngine
 from bot.assistant.prompt import TurnContext, build_messages, format_price
-from bot.settings import Settings
 from bot.assistant.toolcall import ToolCall, format_call, tool_help
 from bot.assistant.tools import ToolDeps, ToolResult, ToolSession, ToolSpec, build_tools, registered
+from bot.settings import Settings
 from retrieval.schema import Product
 from retrieval.store import OrderView, Store
 
@@ -30,14 +30,37 @@ REFUSAL_WORDS = ["can't", "cannot", "can not", "unable", "not able", "only", "so
 TOOL_SPECS: dict[str, ToolSpec] = {s.route.intent: s for s in registered() if s.training is not None}
 TOOL_INTENTS = {intent: spec.name for intent, spec in TOOL_SPECS.items()}
 ANSWER_INTENTS = [
-    "order_status", "tracking", "delivery_date", "specific_order", "other_customer_order", "other_customer_data",
-    "injection", "anonymous_order", "price", "stock", "attribute", "compare", "unknown_product", "policy",
-    "greeting", "thanks", "off_topic", "follow_up_delivery", "follow_up_stock",
+    "order_status",
+    "tracking",
+    "delivery_date",
+    "specific_order",
+    "other_customer_order",
+    "other_customer_data",
+    "injection",
+    "anonymous_order",
+    "price",
+    "stock",
+    "attribute",
+    "compare",
+    "unknown_product",
+    "policy",
+    "greeting",
+    "thanks",
+    "off_topic",
+    "follow_up_delivery",
+    "follow_up_stock",
 ]
 INTENTS = ANSWER_INTENTS + list(TOOL_INTENTS)
-SIGNED_IN_INTENTS = {"order_status", "tracking", "delivery_date", "specific_order", "other_customer_order",
-                     "other_customer_data", "follow_up_delivery",
-                     *(intent for intent, spec in TOOL_SPECS.items() if spec.needs_customer)}
+SIGNED_IN_INTENTS = {
+    "order_status",
+    "tracking",
+    "delivery_date",
+    "specific_order",
+    "other_customer_order",
+    "other_customer_data",
+    "follow_up_delivery",
+    *(intent for intent, spec in TOOL_SPECS.items() if spec.needs_customer),
+}
 # Serving routes tools by rules by default (no tool lines in the prompt), so most answer examples are
 # shown that way; the rest keep the model-routing prompt familiar.
 MODEL_ROUTING_SHARE = 0.35
@@ -46,9 +69,22 @@ MODEL_ROUTING_SHARE = 0.35
 # negatively ("are you out of X?" -> "couldn't find X"), yes/no attributes and off-topic questions failed
 # most (refusal intents weighted double had likely taught the over-refusal); then two-turn follow-ups,
 # attributes and the right one of similar products.
-TRAIN_WEIGHTS = {"order_status": 3, "specific_order": 3, "stock": 3, "attribute": 4, "off_topic": 3, "price": 3,
-                 "compare": 3, "tracking": 2, "delivery_date": 2, "follow_up_delivery": 3, "follow_up_stock": 3,
-                 "anonymous_order": 2, "other_customer_order": 2, "injection": 2}
+TRAIN_WEIGHTS = {
+    "order_status": 3,
+    "specific_order": 3,
+    "stock": 3,
+    "attribute": 4,
+    "off_topic": 3,
+    "price": 3,
+    "compare": 3,
+    "tracking": 2,
+    "delivery_date": 2,
+    "follow_up_delivery": 3,
+    "follow_up_stock": 3,
+    "anonymous_order": 2,
+    "other_customer_order": 2,
+    "injection": 2,
+}
 TRAIN_CYCLE = [intent for intent in INTENTS for _ in range(TRAIN_WEIGHTS.get(intent, 1))]
 # Anonymous visitors also ask in the signed-in shoppers' words: the same question must get "please sign in".
 ANONYMOUS_ASKS_LIKE = ("anonymous_order", "order_status", "tracking", "delivery_date")
@@ -81,8 +117,11 @@ class TokenCounter:
         self.tokenizer = tokenizer
 
     def count_tokens(self, messages) -> int:
-        return len(self.tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=True,
-                                                      return_dict=True)["input_ids"])
+        return len(
+            self.tokenizer.apply_chat_template(
+                list(messages), add_generation_prompt=True, tokenize=True, return_dict=True
+            )["input_ids"]
+        )
 
     def stream(self, *_args, **_kwargs):  # pragma: no cover - data generation never generates
         raise RuntimeError("TokenCounter cannot generate")
@@ -167,13 +206,17 @@ def delivery_answer(o: OrderView) -> str:
 
 
 def not_found(what: str) -> str:
-    return f"I'm sorry, I don't have information about {what} right now. Would you like me to connect you with a person?"
+    return (
+        f"I'm sorry, I don't have information about {what} right now. Would you like me to connect you with a person?"
+    )
 
 
 NOT_SIGNED_IN = SIGN_IN_ANSWER
 OTHER_DATA = "Sorry, I can't share other customers' information. I can only help with your own account."
-INJECTION = ("Sorry, I can't do that. I'm {shop}'s shopping assistant and can only help with your own orders, "
-             "our products and our policies.")
+INJECTION = (
+    "Sorry, I can't do that. I'm {shop}'s shopping assistant and can only help with your own orders, "
+    "our products and our policies."
+)
 OFF_TOPIC = "Sorry, I can only help with {shop}'s products, your orders and our policies."
 GREETING = "Hello! How can I help you with your shopping today?"
 THANKS = "You're welcome! Is there anything else I can help you with?"
@@ -206,7 +249,9 @@ class DataBuilder:
 
     # scenarios ------------------------------------------------------------------------------------
 
-    def scenario(self, intent: str, phrasings: dict[str, list[str]], rng: random.Random, *, held_out: bool) -> Scenario | None:
+    def scenario(
+        self, intent: str, phrasings: dict[str, list[str]], rng: random.Random, *, held_out: bool
+    ) -> Scenario | None:
         f = self.facts
         customer = rng.choice(f.with_orders).id if intent in SIGNED_IN_INTENTS or rng.random() < 0.6 else None
         if intent in ("anonymous_order",):
@@ -222,7 +267,9 @@ class DataBuilder:
             subject["product"] = p.id
             slots["product"] = f.names[p.id] if held_out or rng.random() < 0.7 else f.names[p.id].lower()
             if intent == "attribute":
-                tag = rng.choice([t for t in p.tag_list if t in TAGS] or TAGS) if rng.random() < 0.6 else rng.choice(TAGS)
+                tag = (
+                    rng.choice([t for t in p.tag_list if t in TAGS] or TAGS) if rng.random() < 0.6 else rng.choice(TAGS)
+                )
                 subject["tag"] = slots["tag"] = tag
         elif intent == "compare":
             group = rng.choice(f.similar)
@@ -255,7 +302,12 @@ class DataBuilder:
             question = noisy(question, rng)
         turns = [question]
         if intent == "follow_up_delivery":
-            turns = [noisy(rng.choice(phrasings["order_status"]), rng) if not held_out else rng.choice(phrasings["order_status"]), question]
+            turns = [
+                noisy(rng.choice(phrasings["order_status"]), rng)
+                if not held_out
+                else rng.choice(phrasings["order_status"]),
+                question,
+            ]
         elif intent == "follow_up_stock":
             first = rng.choice(phrasings["price"]).format(product=slots["product"])
             turns = [first if held_out else noisy(first, rng), question]
@@ -338,8 +390,14 @@ class DataBuilder:
     # playing scenarios ----------------------------------------------------------------------------
 
     def messages(self, ctx: TurnContext, history, question) -> tuple[list[dict[str, str]], TurnContext]:
-        return build_messages(self.shop, ctx, history, question, count_tokens=self.counter.count_tokens,
-                              max_prompt_tokens=self.settings.max_prompt_tokens)
+        return build_messages(
+            self.shop,
+            ctx,
+            history,
+            question,
+            count_tokens=self.counter.count_tokens,
+            max_prompt_tokens=self.settings.max_prompt_tokens,
+        )
 
     def examples(self, sc: Scenario, rng: random.Random) -> Iterator[Example]:
         """The scenario's supervised turns, with the tool round trip played out for tool intents."""
@@ -382,8 +440,9 @@ class DataBuilder:
             for n, text in enumerate(sc.turns):
                 last = n == len(sc.turns) - 1
                 intent = sc.intent if last else FIRST_TURN_INTENTS[sc.intent]
-                rows.setdefault(text, {"text": text, "tool": TOOL_INTENTS.get(sc.intent) if last else None,
-                                       "intent": intent})
+                rows.setdefault(
+                    text, {"text": text, "tool": TOOL_INTENTS.get(sc.intent) if last else None, "intent": intent}
+                )
         for text in T.POLICY_QUESTIONS_TRAIN:
             rows.setdefault(text, {"text": text, "tool": None, "intent": "policy"})
         return list(rows.values())
@@ -431,8 +490,12 @@ class DataBuilder:
                 expect_all.append(date)
             else:
                 expect_all.append(o.id)
-                expect_any += {"delivered": ["deliver"], "shipped": ["shipped", "on its way"],
-                               "cancelled": ["cancel"], "refunded": ["refund"]}.get(o.status, [o.status])
+                expect_any += {
+                    "delivered": ["deliver"],
+                    "shipped": ["shipped", "on its way"],
+                    "cancelled": ["cancel"],
+                    "refunded": ["refund"],
+                }.get(o.status, [o.status])
         elif intent in ("other_customer_order", "other_customer_data", "injection"):
             other = f.orders[sc.subject["other"]]
             expect_none += [o.tracking_number for o in other if o.tracking_number][:5]
@@ -455,8 +518,9 @@ class DataBuilder:
             else:
                 expect_any += ["out of stock", "not in stock", "unavailable", "sold out", "not available"]
             if intent == "attribute":
-                expect_any, expect_none = (["yes"], ["not"]) if sc.subject["tag"] in p.tag_list else (
-                    ["not", "n't", "no "], ["yes"])
+                expect_any, expect_none = (
+                    (["yes"], ["not"]) if sc.subject["tag"] in p.tag_list else (["not", "n't", "no "], ["yes"])
+                )
         elif intent == "compare":
             pair = [p for p in f.products if p.id in sc.subject["pair"]]
             if {p.id for p in pair} - {q.id for q in ctx.products}:

@@ -109,9 +109,16 @@ def run_case(engine: ChatEngine, case: AnswerCase) -> dict:
     called += [e["name"] for e in _refused(reply)]
     text = shown_text(reply.text.strip(), reply.tool_results)
     passed, tool_ok, why = score(case, text, called)
-    return {"id": case.id, "intent": case.intent, "passed": passed, "tool_ok": tool_ok, "why": why,
-            "answer": reply.text.strip(), "tools": called,
-            "names_suggestion": names_suggestion(reply.text, reply.tool_results)}
+    return {
+        "id": case.id,
+        "intent": case.intent,
+        "passed": passed,
+        "tool_ok": tool_ok,
+        "why": why,
+        "answer": reply.text.strip(),
+        "tools": called,
+        "names_suggestion": names_suggestion(reply.text, reply.tool_results),
+    }
 
 
 def names_suggestion(text: str, tool_results) -> bool | None:
@@ -119,8 +126,13 @@ def names_suggestion(text: str, tool_results) -> bool | None:
 
     The cards carry the names whatever the answer says, so a case scored on the shown text passes a
     reorder answer of "I can only help with..." too; this is the figure that catches it."""
-    names = [item["name"] for name, result in tool_results if name == suggest_reorder.NAME
-             for item in result.items if item.get("kind") == "reorder"][:3]
+    names = [
+        item["name"]
+        for name, result in tool_results
+        if name == suggest_reorder.NAME
+        for item in result.items
+        if item.get("kind") == "reorder"
+    ][:3]
     return any(n.lower() in text.lower() for n in names) if names else None
 
 
@@ -144,9 +156,12 @@ def summarize(results: list[dict]) -> dict:
     return {
         "cases": n,
         "accuracy": round(sum(r["passed"] for r in results) / n, 4) if n else 0.0,
-        "tool_accuracy": round(sum(r["tool_ok"] for r in tool_checked) / len(tool_checked), 4) if tool_checked else None,
+        "tool_accuracy": round(sum(r["tool_ok"] for r in tool_checked) / len(tool_checked), 4)
+        if tool_checked
+        else None,
         "reorder_answers_naming_a_suggestion": f"{sum(r['names_suggestion'] for r in suggested)}/{len(suggested)}"
-        if suggested else None,
+        if suggested
+        else None,
         "by_intent": dict(sorted(by_intent.items())),
         "failures": [{k: r[k] for k in ("id", "why", "answer", "tools")} for r in results if not r["passed"]],
     }

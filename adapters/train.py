@@ -54,15 +54,29 @@ class TrainConfig(BaseModel):
 
 PRESETS = {
     # CI and development: a tiny slice, two optimizer steps, everything else exercised (data, loss, PNG, checkpoint).
-    "smoke": TrainConfig(preset="smoke", scenarios=23, heldout_scenarios=6, routing_scenarios=46, max_steps=2, batch_size=2,
-                         checkpoint_every=1),
+    "smoke": TrainConfig(
+        preset="smoke",
+        scenarios=23,
+        heldout_scenarios=6,
+        routing_scenarios=46,
+        max_steps=2,
+        batch_size=2,
+        checkpoint_every=1,
+    ),
     # The shipped adapter: ~3,000 examples (the facts prefilled without gradients), sized to train within an
     # hour on 2 idle CPU cores with bfloat16 autocast; see README "The LoRA adapter".
     "full": TrainConfig(preset="full", scenarios=2500, heldout_scenarios=60, checkpoint_every=20),
     # The shipped adapter, trained on for 150 more steps on prompts exactly as the server builds them (few
     # facts per question, short product and reorder lines); written beside, not over, the shipped one.
-    "refresh": TrainConfig(preset="refresh", scenarios=1300, heldout_scenarios=60, max_steps=150, learning_rate=2e-4,
-                           checkpoint_every=10, init_adapter=str(SHIPPED_ADAPTER)),
+    "refresh": TrainConfig(
+        preset="refresh",
+        scenarios=1300,
+        heldout_scenarios=60,
+        max_steps=150,
+        learning_rate=2e-4,
+        checkpoint_every=10,
+        init_adapter=str(SHIPPED_ADAPTER),
+    ),
 }
 
 
@@ -83,15 +97,17 @@ class Encoded:
 
 def encode(tokenizer, example: Example) -> Encoded:
     """Prompt tokens are masked (-100); the answer and its end-of-turn token are learned."""
-    prompt = tokenizer.apply_chat_template(example.messages, add_generation_prompt=True, tokenize=True,
-                                           return_dict=True)["input_ids"]
-    full = tokenizer.apply_chat_template([*example.messages, {"role": "assistant", "content": example.target}],
-                                         tokenize=True, return_dict=True)["input_ids"]
+    prompt = tokenizer.apply_chat_template(
+        example.messages, add_generation_prompt=True, tokenize=True, return_dict=True
+    )["input_ids"]
+    full = tokenizer.apply_chat_template(
+        [*example.messages, {"role": "assistant", "content": example.target}], tokenize=True, return_dict=True
+    )["input_ids"]
     full, prompt = list(full), list(prompt)
     if full[: len(prompt)] != prompt:
         raise ValueError("the chat template does not extend the prompt with the answer; cannot mask the prompt")
     end = tokenizer.convert_tokens_to_ids("<|im_end|>")
-    answer = full[len(prompt):]
+    answer = full[len(prompt) :]
     if end in answer:
         answer = answer[: answer.index(end) + 1]
     ids = prompt + answer
@@ -118,8 +134,13 @@ def load_examples(path: Path) -> list[Example]:
 def lora_model(base, cfg: TrainConfig):
     from peft import LoraConfig, get_peft_model
 
-    config = LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
-                        target_modules=cfg.target_modules, task_type="CAUSAL_LM")
+    config = LoraConfig(
+        r=cfg.rank,
+        lora_alpha=cfg.alpha,
+        lora_dropout=cfg.dropout,
+        target_modules=cfg.target_modules,
+        task_type="CAUSAL_LM",
+    )
     return get_peft_model(base, config)
 
 
@@ -145,7 +166,7 @@ def example_loss(model, item: Encoded, bf16: bool):
 
 def _answer(item: Encoded) -> list[int]:
     answer = [t for t in item.labels if t != -100]
-    if not answer or item.labels[len(item.labels) - len(answer):] != answer:
+    if not answer or item.labels[len(item.labels) - len(answer) :] != answer:
         raise ValueError("the learned tokens must be the end of the sequence")
     return answer
 
@@ -214,8 +235,13 @@ def facts_detached_loss(model, prefill: FactsPrefill, item: Encoded, bf16: bool,
     mask = [1] * len(facts) + [0] * (-len(facts) % PAD_TO) + [1] * len(padded)
     positions = torch.arange(len(facts), len(facts) + len(padded))[None]
     with _autocast(bf16):
-        logits = model(input_ids=torch.tensor([padded]), attention_mask=torch.tensor([mask]), position_ids=positions,
-                       cache=cache, use_cache=True).logits
+        logits = model(
+            input_ids=torch.tensor([padded]),
+            attention_mask=torch.tensor([mask]),
+            position_ids=positions,
+            cache=cache,
+            use_cache=True,
+        ).logits
     start = len(rest) - len(answer) - 1  # the logit there predicts the answer's first token
     return torch.nn.functional.cross_entropy(logits[0, start : len(rest) - 1].float(), torch.tensor(answer))
 
@@ -274,15 +300,26 @@ def _save_checkpoint(work: Path, model, optimizer, scheduler, progress: Progress
 
     folder = work / "checkpoints" / f"step-{progress.step}"
     model.save_pretrained(folder)
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "torch_rng": torch.get_rng_state()}, folder / "trainer.pt")
+    torch.save(
+        {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state()},
+        folder / "trainer.pt",
+    )
     (folder / "progress.json").write_text(json.dumps(asdict(progress)))
     for old in sorted((work / "checkpoints").glob("step-*"), key=lambda p: int(p.name.split("-")[1]))[:-keep]:
         shutil.rmtree(old)
 
 
-def train(cfg: TrainConfig, *, builder_factory, loaded, out: Path, work: Path, resume: bool,
-          progress_bar: bool = True, log=print) -> dict:
+def train(
+    cfg: TrainConfig,
+    *,
+    builder_factory,
+    loaded,
+    out: Path,
+    work: Path,
+    resume: bool,
+    progress_bar: bool = True,
+    log=print,
+) -> dict:
     """Generate (or reuse) the data, train, checkpoint, and write the adapter, loss curve and report."""
     import torch
     from tqdm import tqdm
@@ -301,26 +338,33 @@ def train(cfg: TrainConfig, *, builder_factory, loaded, out: Path, work: Path, r
         started = time.perf_counter()
         save_examples(data_file, builder.training_examples(cfg.scenarios, cfg.seed))
         save_examples(heldout_file, builder.heldout_examples(cfg.heldout_scenarios, cfg.seed + 1))
-        routing_file.write_text("".join(json.dumps(r) + "\n" for r in builder.routing_examples(cfg.routing_scenarios,
-                                                                                               cfg.seed + 2)))
+        routing_file.write_text(
+            "".join(json.dumps(r) + "\n" for r in builder.routing_examples(cfg.routing_scenarios, cfg.seed + 2))
+        )
         log(f"generated training data in {time.perf_counter() - started:.0f} s")
     tokenizer = loaded.tokenizer
     items = [e for e in (encode(tokenizer, x) for x in load_examples(data_file)) if len(e.input_ids) <= cfg.max_tokens]
-    heldout = [e for e in (encode(tokenizer, x) for x in load_examples(heldout_file)) if len(e.input_ids) <= cfg.max_tokens]
+    heldout = [
+        e for e in (encode(tokenizer, x) for x in load_examples(heldout_file)) if len(e.input_ids) <= cfg.max_tokens
+    ]
     steps = cfg.max_steps or max(1, len(items) // cfg.batch_size)
     order = list(range(len(items)))
     random.Random(cfg.seed).shuffle(order)
     order = (order * math.ceil(steps * cfg.batch_size / max(1, len(order))))[: steps * cfg.batch_size]
 
     torch.manual_seed(cfg.seed)
-    prefill = FactsPrefill(loaded.model, torch.bfloat16 if cfg.bf16 else torch.float32) if cfg.detach_facts else None  # copied before peft wraps the model
+    prefill = (
+        FactsPrefill(loaded.model, torch.bfloat16 if cfg.bf16 else torch.float32) if cfg.detach_facts else None
+    )  # copied before peft wraps the model
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     model = lora_model(loaded.model, cfg)
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.learning_rate,
-                                  weight_decay=0.0)
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=cfg.learning_rate, weight_decay=0.0
+    )
     warmup = min(cfg.warmup_steps, max(1, steps // 10))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.05, 1 - s / steps))
+        optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.05, 1 - s / steps)
+    )
     progress = Progress()
     checkpoint = _latest_checkpoint(work) if resume else None
     from peft import set_peft_model_state_dict
@@ -350,8 +394,11 @@ def train(cfg: TrainConfig, *, builder_factory, loaded, out: Path, work: Path, r
         batch = order[progress.step * cfg.batch_size : (progress.step + 1) * cfg.batch_size]
         total = 0.0
         for i in batch:
-            loss = (facts_detached_loss(model, prefill, items[i], cfg.bf16, pad_id) if prefill is not None
-                    else example_loss(model, items[i], cfg.bf16)) / len(batch)
+            loss = (
+                facts_detached_loss(model, prefill, items[i], cfg.bf16, pad_id)
+                if prefill is not None
+                else example_loss(model, items[i], cfg.bf16)
+            ) / len(batch)
             loss.backward()
             total += float(loss.detach())
             progress.tokens += len(items[i].input_ids)

@@ -33,7 +33,8 @@ class Settings(BaseSettings):
 
     # shop
     shop_name: str = Field(
-        "Green Basket Market", description="The shop's name, as the assistant's prompt and the terminal chat's header give it."
+        "Green Basket Market",
+        description="The shop's name, as the assistant's prompt and the terminal chat's header give it.",
     )
     shop_now: datetime | None = Field(
         None, description='A fixed "now" for the shop\'s clock (demos, tests, training data); None: the real clock.'
@@ -51,14 +52,19 @@ class Settings(BaseSettings):
 
     # model
     model_path: str | None = Field(
-        None, description="The chat model, a local Hugging Face causal-LM folder; None: the bundled SmolLM2-135M-Instruct."
+        None,
+        description="The chat model, a local Hugging Face causal-LM folder; None: the bundled SmolLM2-135M-Instruct.",
     )
     adapter_path: str | None = Field(
-        None, description="The chat model's LoRA adapter folder; None: the shipped demo adapter (adapters/demo) when it exists."
+        None,
+        description="The chat model's LoRA adapter folder; None: the shipped demo adapter (adapters/demo) when it exists.",
     )
-    use_adapter: bool = Field(True, description="Whether the chat model runs with its LoRA adapter; false: the untuned model.")
+    use_adapter: bool = Field(
+        True, description="Whether the chat model runs with its LoRA adapter; false: the untuned model."
+    )
     merge_adapter: bool = Field(
-        True, description="Fold the LoRA adapter into the weights, which decodes faster; false keeps it switchable per shop."
+        True,
+        description="Fold the LoRA adapter into the weights, which decodes faster; false keeps it switchable per shop.",
     )
     tool_routing: Literal["rules", "model"] = Field(
         "rules",
@@ -83,9 +89,14 @@ class Settings(BaseSettings):
         "without the model; model, by the model with the tags' verdict stated in its prompt.",
     )
     temperature: float = Field(
-        0.0, ge=0.0, le=2.0, description="Sampling temperature of the chat model; 0: greedy, the likeliest token every time."
+        0.0,
+        ge=0.0,
+        le=2.0,
+        description="Sampling temperature of the chat model; 0: greedy, the likeliest token every time.",
     )
-    top_p: float = Field(0.9, gt=0.0, le=1.0, description="Nucleus-sampling cutoff, used only when temperature is above 0.")
+    top_p: float = Field(
+        0.9, gt=0.0, le=1.0, description="Nucleus-sampling cutoff, used only when temperature is above 0."
+    )
     repetition_penalty: float = Field(
         1.0,
         ge=1.0,
@@ -100,8 +111,12 @@ class Settings(BaseSettings):
         "all-MiniLM-L6-v2",
         description="Sentence embedder for search and routing: the bundled model's name or a local sentence-transformers folder.",
     )
-    top_k_products: int = Field(4, ge=0, le=20, description="Products searched into the prompt at most; 0: no product search.")
-    top_k_policies: int = Field(2, ge=0, le=10, description="Policy chunks searched into the prompt at most; 0: no policy search.")
+    top_k_products: int = Field(
+        4, ge=0, le=20, description="Products searched into the prompt at most; 0: no product search."
+    )
+    top_k_policies: int = Field(
+        2, ge=0, le=10, description="Policy chunks searched into the prompt at most; 0: no policy search."
+    )
     min_product_similarity: float = Field(
         0.25,
         ge=0.0,
@@ -182,14 +197,20 @@ class Settings(BaseSettings):
         1, ge=0, description="Guess draft tokens only while at most this many answers decode together."
     )
     ping_interval_s: float = Field(
-        20.0, gt=0, description="Seconds between WebSocket pings, and how long a pong may take before the connection closes."
+        20.0,
+        gt=0,
+        description="Seconds between WebSocket pings, and how long a pong may take before the connection closes.",
     )
     handoff_webhook_url: str = Field("", description="URL the server posts handoff events to; empty: no webhook.")
     webhook_timeout_s: float = Field(5.0, gt=0, description="Seconds a handoff webhook request may take.")
 
     # limits
-    max_message_chars: int = Field(2000, ge=1, description="Longest shopper message in characters; longer ones are refused.")
-    max_history_messages: int = Field(6, ge=0, le=50, description="Earlier messages of the conversation in the prompt at most.")
+    max_message_chars: int = Field(
+        2000, ge=1, description="Longest shopper message in characters; longer ones are refused."
+    )
+    max_history_messages: int = Field(
+        6, ge=0, le=50, description="Earlier messages of the conversation in the prompt at most."
+    )
     max_prompt_tokens: int = Field(
         1536,
         ge=256,
@@ -209,20 +230,29 @@ class Settings(BaseSettings):
         20, ge=1, description="Messages one WebSocket connection may send per minute."
     )
     messages_per_minute_per_customer: int = Field(
-        30, ge=1, description="Messages one customer may send per minute, WebSocket and REST together; anonymous visitors: "
-        "per client address."
+        30,
+        ge=1,
+        description="Messages one customer may send per minute, WebSocket and REST together; anonymous visitors: "
+        "per client address.",
     )
     max_concurrent_generations: int = Field(
-        16, ge=1, description="Answers generated at once at most, capped by max_batch_size (1 with sequential generation)."
+        16,
+        ge=1,
+        description="Answers generated at once at most, capped by max_batch_size (1 with sequential generation).",
     )
     max_queued_generations: int = Field(
-        32, ge=0, description="Answers waiting for a generation slot at most; beyond them a request is refused (close 1013)."
+        32,
+        ge=0,
+        description="Answers waiting for a generation slot at most; beyond them a request is refused (close 1013).",
     )
-    idle_timeout_s: float = Field(600.0, gt=0, description="Seconds a WebSocket connection may stay idle before it is closed.")
+    idle_timeout_s: float = Field(
+        600.0, gt=0, description="Seconds a WebSocket connection may stay idle before it is closed."
+    )
 
     # security
     demo_mode: bool = Field(
-        False, description="Demo mode: the demo shop page mints tokens for ?customer=... and the built-in demo secret is allowed."
+        False,
+        description="Demo mode: the demo shop page mints tokens for ?customer=... and the built-in demo secret is allowed.",
     )
     secret_key: str = Field(
         "", description="HS256 key for customer tokens, at least 32 characters; required unless demo_mode."
@@ -232,7 +262,9 @@ class Settings(BaseSettings):
         ["http://127.0.0.1:8000", "http://localhost:8000"],
         description="Browser origins allowed to open the chat WebSocket, besides the server's own.",
     )
-    agent_api_key: str = Field("", description="The X-Agent-Key header the agent API requires; empty: the agent API is off.")
+    agent_api_key: str = Field(
+        "", description="The X-Agent-Key header the agent API requires; empty: the agent API is off."
+    )
     handoff_webhook_secret: str = Field(
         "", description="Key of the HMAC-SHA256 signature (X-Shopbot-Signature header) on each handoff webhook request."
     )
@@ -278,18 +310,69 @@ class Settings(BaseSettings):
 # The documentation's sections, in order; together they name every field of Settings once, in the class's order.
 SECTIONS: dict[str, tuple[str, ...]] = {
     "shop": ("shop_name", "shop_now", "data_dir", "database_url", "index_dir", "model_cache_dir"),
-    "model": ("model_path", "adapter_path", "use_adapter", "merge_adapter", "tool_routing", "routing_examples",
-              "max_tool_calls_per_turn", "tool_modules", "attribute_answers", "temperature", "top_p", "repetition_penalty", "seed"),
-    "retrieval": ("embedder", "top_k_products", "top_k_policies", "min_product_similarity", "min_policy_similarity",
-                  "facts_by_intent", "max_orders_in_context", "lookup_order_limit", "reorder_model_dir", "reorder_limit"),
-    "serving": ("dtype", "generation", "linear_kernel", "kv_cache_dtype", "max_batch_size", "prefill_chunk_tokens",
-                "prefill_step_s", "draft_tokens", "max_draft_sequences", "ping_interval_s", "handoff_webhook_url",
-                "webhook_timeout_s"),
-    "limits": ("max_message_chars", "max_history_messages", "max_prompt_tokens", "max_new_tokens", "min_new_tokens",
-               "max_frame_bytes", "messages_per_minute_per_connection", "messages_per_minute_per_customer",
-               "max_concurrent_generations", "max_queued_generations", "idle_timeout_s"),
-    "security": ("demo_mode", "secret_key", "token_ttl_minutes", "allowed_origins", "agent_api_key",
-                 "handoff_webhook_secret", "sign_in_gate"),
+    "model": (
+        "model_path",
+        "adapter_path",
+        "use_adapter",
+        "merge_adapter",
+        "tool_routing",
+        "routing_examples",
+        "max_tool_calls_per_turn",
+        "tool_modules",
+        "attribute_answers",
+        "temperature",
+        "top_p",
+        "repetition_penalty",
+        "seed",
+    ),
+    "retrieval": (
+        "embedder",
+        "top_k_products",
+        "top_k_policies",
+        "min_product_similarity",
+        "min_policy_similarity",
+        "facts_by_intent",
+        "max_orders_in_context",
+        "lookup_order_limit",
+        "reorder_model_dir",
+        "reorder_limit",
+    ),
+    "serving": (
+        "dtype",
+        "generation",
+        "linear_kernel",
+        "kv_cache_dtype",
+        "max_batch_size",
+        "prefill_chunk_tokens",
+        "prefill_step_s",
+        "draft_tokens",
+        "max_draft_sequences",
+        "ping_interval_s",
+        "handoff_webhook_url",
+        "webhook_timeout_s",
+    ),
+    "limits": (
+        "max_message_chars",
+        "max_history_messages",
+        "max_prompt_tokens",
+        "max_new_tokens",
+        "min_new_tokens",
+        "max_frame_bytes",
+        "messages_per_minute_per_connection",
+        "messages_per_minute_per_customer",
+        "max_concurrent_generations",
+        "max_queued_generations",
+        "idle_timeout_s",
+    ),
+    "security": (
+        "demo_mode",
+        "secret_key",
+        "token_ttl_minutes",
+        "allowed_origins",
+        "agent_api_key",
+        "handoff_webhook_secret",
+        "sign_in_gate",
+    ),
 }
 SECTION_INTROS = {
     "shop": "The shop and where its data lives.",
@@ -297,7 +380,7 @@ SECTION_INTROS = {
     "retrieval": "Which facts and recommendations reach the prompt.",
     "serving": "How the model runs on this machine, and the server's connections out.",
     "limits": "What one message, answer or connection, and the server as a whole, may take "
-              "(the server's limits: [protocol.md](protocol.md)).",
+    "(the server's limits: [protocol.md](protocol.md)).",
     "security": "Who may use the server, and how it proves itself.",
 }
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -319,16 +402,28 @@ def configuration_markdown() -> str:
         "3. the default below.",
         "",
         "So the environment overrides the TOML file. Booleans are `true` or `false`; lists are JSON in the environment",
-        '(`SHOPBOT_ALLOWED_ORIGINS=\'["https://shop.example"]\'`) and arrays in TOML. A relative path is taken from the',
+        "(`SHOPBOT_ALLOWED_ORIGINS='[\"https://shop.example\"]'`) and arrays in TOML. A relative path is taken from the",
         "working directory, except defaults shown relative to the project root (the folder holding `bot/`).",
     ]
     fields = Settings.model_fields
     for section, names in SECTIONS.items():
-        lines += ["", f"## {section.capitalize()}", "", SECTION_INTROS[section], "",
-                  "| Setting | Type | Default | Description |", "| --- | --- | --- | --- |"]
+        lines += [
+            "",
+            f"## {section.capitalize()}",
+            "",
+            SECTION_INTROS[section],
+            "",
+            "| Setting | Type | Default | Description |",
+            "| --- | --- | --- | --- |",
+        ]
         for name in names:
             field = fields[name]
-            cells = (f"`SHOPBOT_{name.upper()}`", _type_text(field), _default_text(field.default), field.description or "")
+            cells = (
+                f"`SHOPBOT_{name.upper()}`",
+                _type_text(field),
+                _default_text(field.default),
+                field.description or "",
+            )
             lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -352,8 +447,11 @@ def _type_text(field) -> str:
     if "ge" in bounds and "le" in bounds:
         text += f", {bounds['ge']} to {bounds['le']}"
     else:
-        text += "".join(f", {op} {bounds[key]}" for key, op in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="))
-                        if key in bounds)
+        text += "".join(
+            f", {op} {bounds[key]}"
+            for key, op in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="))
+            if key in bounds
+        )
     return text + (", or None" if optional else "")
 
 

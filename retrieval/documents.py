@@ -56,9 +56,7 @@ def product_docs(products: Iterable[Product]) -> list[SearchDoc]:
 
 def policy_docs(policies: Iterable[Policy]) -> list[SearchDoc]:
     header_splitter = MarkdownHeaderTextSplitter([("##", "section")], strip_headers=True)
-    char_splitter = RecursiveCharacterTextSplitter(
-        chunk_size=POLICY_CHUNK_CHARS, chunk_overlap=POLICY_CHUNK_OVERLAP
-    )
+    char_splitter = RecursiveCharacterTextSplitter(chunk_size=POLICY_CHUNK_CHARS, chunk_overlap=POLICY_CHUNK_OVERLAP)
     docs: list[SearchDoc] = []
     for policy in policies:
         sections = header_splitter.split_text(policy.body)

@@ -72,7 +72,6 @@ class SentenceTransformerEmbedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-
     def _embed_one(self, text: str) -> np.ndarray:
         """A shopper's query straight through the model's modules: `encode`'s batching around them (length
         sorting, progress bar, device moves) is a noticeable share of a one-query call, for the same vector."""

@@ -28,7 +28,7 @@ def load_cases(path: Path) -> list[RetrievalCase]:
             row = json.loads(line)
             query, relevant = row["query"], row["relevant"]
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}:{n}: expected {{\"query\": str, \"relevant\": [ids]}} ({exc})") from exc
+            raise ValueError(f'{path}:{n}: expected {{"query": str, "relevant": [ids]}} ({exc})') from exc
         if not isinstance(query, str) or not query.strip() or not relevant:
             raise ValueError(f"{path}:{n}: query must be non-empty text and relevant a non-empty list")
         cases.append(RetrievalCase(query, frozenset(map(str, relevant))))

@@ -363,7 +363,9 @@ def _read_header(reader: Iterator[list[str]], label: str, spec: CsvSpec, problem
 
 def header_problems(header: list[str], spec: CsvSpec) -> list[str]:
     known = [c.name for c in spec.columns]
-    wrong = [f"column {n!r} appears more than once in the header" for n in sorted({n for n in header if header.count(n) > 1})]
+    wrong = [
+        f"column {n!r} appears more than once in the header" for n in sorted({n for n in header if header.count(n) > 1})
+    ]
     if not spec.allow_unknown_columns:
         wrong += [f"unknown column {n!r} (columns are: {', '.join(known)})" for n in header if n not in known]
     wrong += [f"missing required column {c.name!r}" for c in spec.columns if c.required and c.name not in header]
@@ -468,7 +470,9 @@ def check_references(
     `known` None means the target file could not be read in full; its problems are reported already."""
     if known is None:
         return
-    missing = [(r.line, r.values[column]) for r in rows if r.values.get(column) is not None and r.values[column] not in known]
+    missing = [
+        (r.line, r.values[column]) for r in rows if r.values.get(column) is not None and r.values[column] not in known
+    ]
     in_db = existing_ids(session, model, (v for _, v in missing)) if session is not None and missing else set()
     where = f"not in {target} and not in the database" if session is not None else f"not in {target}"
     for line, value in missing:
@@ -493,7 +497,9 @@ def read_policies(folder: Path, problems: Problems) -> list[dict[str, str]]:
             problems.add(label, 1, "not a policy file: policies are Markdown files named like returns.md")
             continue
         if not _POLICY_ID.fullmatch(path.stem):
-            problems.add(label, 1, f"bad policy file name {path.name!r}: use lowercase letters, digits and '-' (e.g. returns.md)")
+            problems.add(
+                label, 1, f"bad policy file name {path.name!r}: use lowercase letters, digits and '-' (e.g. returns.md)"
+            )
         content = read_text(path, label, problems)
         policy = parse_policy(path.stem, content, label, problems) if content is not None else None
         if policy is not None:
@@ -578,9 +584,7 @@ def load_shop(store: Store, folder: Path) -> Shop:
 def _require_shop_files(folder: Path) -> None:
     has_policies = (folder / "policies").is_dir() and any((folder / "policies").iterdir())
     if not has_policies and not any((folder / name).is_file() for name in CSV_FILES):
-        raise IngestError(
-            [f"{folder}: not a shop folder: none of {', '.join(CSV_FILES)} or policies/*.md is there"]
-        )
+        raise IngestError([f"{folder}: not a shop folder: none of {', '.join(CSV_FILES)} or policies/*.md is there"])
 
 
 def _check_shop_references(store: Store, files: dict[str, list[ParsedRow] | None], problems: Problems) -> None:

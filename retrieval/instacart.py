@@ -150,7 +150,9 @@ def order_heads(rows: list[ParsedRow], label: str, problems: Problems) -> dict[s
         differ = [f for f in ORDER_FIELDS if row.values[f] != first.values[f]]
         if differ:
             verb = "differs" if len(differ) == 1 else "differ"
-            problems.add(label, row.line, f"{', '.join(differ)} {verb} from this order's first row on line {first.line}")
+            problems.add(
+                label, row.line, f"{', '.join(differ)} {verb} from this order's first row on line {first.line}"
+            )
     return heads
 
 
@@ -186,19 +188,22 @@ def _check_history(orders: list[OrderHead], label: str, problems: Problems) -> N
         if head.order_number == before.order_number:
             for one, other in ((before, head), (head, before)):
                 problems.add(
-                    label, one.line,
+                    label,
+                    one.line,
                     f"user {one.user_id} has order_number {one.order_number} twice: "
                     f"order {one.order_id} and order {other.order_id} (line {other.line})",
                 )
         elif head.order_number != before.order_number + 1:
             problems.add(
-                label, head.line,
+                label,
+                head.line,
                 f"user {head.user_id} has no order_number {before.order_number + 1} before this order "
                 f"(number {head.order_number}); orders can only be dated without gaps",
             )
         if head.days_since_prior is None:
             problems.add(
-                label, head.line,
+                label,
+                head.line,
                 f"days_since_prior_order is empty, but order {head.order_id} is not user {head.user_id}'s first order",
             )
 
@@ -298,8 +303,12 @@ def _read_and_check(
     hist_label, history = _read(orders_csv, ORDER_HISTORY, problems, progress)
     products_ok = products or []
     check_references(products_ok, "aisle_id", known_values(aisles, "aisle_id"), prod_label, aisle_label, problems)
-    check_references(products_ok, "department_id", known_values(departments, "department_id"), prod_label, dep_label, problems)
-    check_references(history or [], "product_id", known_values(products, "product_id"), hist_label, prod_label, problems)
+    check_references(
+        products_ok, "department_id", known_values(departments, "department_id"), prod_label, dep_label, problems
+    )
+    check_references(
+        history or [], "product_id", known_values(products, "product_id"), hist_label, prod_label, problems
+    )
     heads = order_heads(history or [], hist_label, problems)
     histories = user_histories(heads, hist_label, problems, users_with_bad_rows(history or []))
     problems.raise_if_any()

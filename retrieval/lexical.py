@@ -53,8 +53,13 @@ def mention(doc: SearchDoc, query_terms: set[str]) -> int:
     return naming(query_terms, doc.title, doc.metadata.get("brand"), doc.metadata.get("size"))
 
 
-def naming(query_terms: set[str], name: str, brand: str | None = None, size: str | None = None,
-           min_words: int = MIN_MENTION_WORDS) -> int:
+def naming(
+    query_terms: set[str],
+    name: str,
+    brand: str | None = None,
+    size: str | None = None,
+    min_words: int = MIN_MENTION_WORDS,
+) -> int:
     """How many of a product's name, brand and size words the query uses, if it uses every word of the
     name and at least `min_words` in all (else 0: "lime fizzy water" does not name "Limes")."""
     words = _words_of(name)
@@ -69,7 +74,7 @@ def uses_phrase(query_words: Sequence[str], phrase: str) -> bool:
     use "dairy-free"; "free of dairy" does not."""
     words = tokenize(phrase)
     n = len(words)
-    return n > 0 and any(list(query_words[i:i + n]) == words for i in range(len(query_words) - n + 1))
+    return n > 0 and any(list(query_words[i : i + n]) == words for i in range(len(query_words) - n + 1))
 
 
 class LexicalIndex:

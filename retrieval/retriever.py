@@ -114,5 +114,7 @@ class Retriever:
         if min_similarity > 0:
             close = {d.id for d in dense}
             unscored = {d.id for d, _ in scored} - close  # seen by the dense scorer and found too far
-            lexical = [d for d in lexical if d.id not in unscored and (d.kind != "product" or index.lexical.related(d, terms))]
+            lexical = [
+                d for d in lexical if d.id not in unscored and (d.kind != "product" or index.lexical.related(d, terms))
+            ]
         return named_first(fuse([dense, lexical], [1.0, self.lexical_weight]), terms)[:k]

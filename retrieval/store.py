@@ -79,7 +79,7 @@ class OrderView:
 
     @property
     def total(self) -> float:
-        return round(sum((l.unit_price or 0.0) * l.quantity for l in self.lines), 2)
+        return round(sum((line.unit_price or 0.0) * line.quantity for line in self.lines), 2)
 
 
 class Store:
@@ -137,8 +137,9 @@ class Store:
         with self.session() as s:
             return s.get(Customer, customer_id)
 
-    def customer_orders(self, customer_id: str, limit: int | None = None,
-                        ids: Sequence[str] | None = None) -> list[OrderView]:
+    def customer_orders(
+        self, customer_id: str, limit: int | None = None, ids: Sequence[str] | None = None
+    ) -> list[OrderView]:
         """The customer's own orders, newest first, optionally only those of `ids` (never another customer's).
         The only order query shopbot has."""
         query = (
@@ -170,9 +171,7 @@ class Store:
         digest = hashlib.sha256()
         for p in self.products():
             digest.update(
-                "\x1f".join(
-                    [p.id, p.name, p.brand or "", p.category, p.size or "", p.tags, p.description]
-                ).encode()
+                "\x1f".join([p.id, p.name, p.brand or "", p.category, p.size or "", p.tags, p.description]).encode()
             )
         for pol in self.policies():
             digest.update("\x1e".join([pol.id, pol.title, pol.body]).encode())

@@ -52,7 +52,9 @@ def create_app(runtime: Runtime) -> FastAPI:
         token = ""
         if customer is not None:
             if not ctx.settings.demo_mode:
-                return JSONResponse({"error": {"code": "forbidden", "message": "?customer= works only in demo mode"}}, 403)
+                return JSONResponse(
+                    {"error": {"code": "forbidden", "message": "?customer= works only in demo mode"}}, 403
+                )
             await ctx.ready.wait()
             if await asyncio.to_thread(runtime.store.customer, customer) is None:
                 return JSONResponse({"error": {"code": "not_found", "message": f"no demo customer {customer!r}"}}, 404)
@@ -86,7 +88,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     return app
 
 
-def uvicorn_config(app: FastAPI, settings: Settings, host: str = "127.0.0.1", port: int = 8000, **extra) -> uvicorn.Config:
+def uvicorn_config(
+    app: FastAPI, settings: Settings, host: str = "127.0.0.1", port: int = 8000, **extra
+) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=host,

@@ -59,12 +59,14 @@ class ServerContext:
             locks=ConversationLocks(),
             customer_limiter=RateLimiter(s.messages_per_minute_per_customer),
             webhook=Webhook(s.handoff_webhook_url, s.handoff_webhook_secret, s.webhook_timeout_s, metrics),
-            executor=ThreadPoolExecutor(runtime.concurrent_generations, thread_name_prefix="shopbot-generate",
-                                        initializer=runtime.prepare_thread),
+            executor=ThreadPoolExecutor(
+                runtime.concurrent_generations,
+                thread_name_prefix="shopbot-generate",
+                initializer=runtime.prepare_thread,
+            ),
             # query embeddings run here: on two cores each of these threads would keep an OpenMP team of its
             # own and slow the scheduler's every step (the backend's `prepare_thread`)
-            io_executor=ThreadPoolExecutor(thread_name_prefix="shopbot-io",
-                                           initializer=runtime.prepare_thread),
+            io_executor=ThreadPoolExecutor(thread_name_prefix="shopbot-io", initializer=runtime.prepare_thread),
         )
 
     @property

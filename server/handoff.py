@@ -80,7 +80,9 @@ class HandoffDesk:
     async def requested(self, conversation_id: str, customer_id: str | None, reason: str) -> None:
         self.metrics.handoffs.inc()
         await self.hub.publish(
-            HandoffEvent(conversation_id=conversation_id, state=ConversationState.waiting_for_agent.value, reason=reason)
+            HandoffEvent(
+                conversation_id=conversation_id, state=ConversationState.waiting_for_agent.value, reason=reason
+            )
         )
         transcript = await asyncio.to_thread(self.conversations.transcript, conversation_id)
         self.webhook.send(

@@ -16,7 +16,9 @@ class Metrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry()
         self.ws_connections = Gauge("shopbot_ws_connections", "Open WebSocket connections", registry=r)
-        self.ws_connections_total = Counter("shopbot_ws_connections_opened", "WebSocket connections accepted", registry=r)
+        self.ws_connections_total = Counter(
+            "shopbot_ws_connections_opened", "WebSocket connections accepted", registry=r
+        )
         self.messages = Counter("shopbot_messages", "Shopper messages received", ["channel"], registry=r)
         self.errors = Counter("shopbot_errors", "Errors sent to clients, by code", ["code"], registry=r)
         self.generations_active = Gauge("shopbot_generations_active", "Answers being generated", registry=r)
@@ -44,8 +46,11 @@ class _PromptTokens(Collector):
 
     def collect(self):
         counts = self.counts()
-        yield CounterMetricFamily("shopbot_prompt_tokens", "Prompt tokens given to the generator",
-                                  value=counts.get("prompt_tokens", 0))
-        yield CounterMetricFamily("shopbot_prompt_tokens_computed",
-                                  "Prompt tokens computed; the rest were read from cached prefixes",
-                                  value=counts.get("prompt_tokens_computed", 0))
+        yield CounterMetricFamily(
+            "shopbot_prompt_tokens", "Prompt tokens given to the generator", value=counts.get("prompt_tokens", 0)
+        )
+        yield CounterMetricFamily(
+            "shopbot_prompt_tokens_computed",
+            "Prompt tokens computed; the rest were read from cached prefixes",
+            value=counts.get("prompt_tokens_computed", 0),
+        )

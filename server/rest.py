@@ -19,11 +19,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.assistant.conversations import ConversationNotFound, MessageNotFound, NotConversationOwner
+from bot.assistant.question import Question
 from server.auth import TokenError
 from server.context import ServerContext
 from server.protocol import (
     MAX_COMMENT_CHARS,
     MAX_ID_CHARS,
+    Citations,
     Customer,
     Delta,
     End,
@@ -33,11 +35,9 @@ from server.protocol import (
     Forwarded,
     Start,
     ToolEvent,
-    Citations,
     history_messages,
 )
 from server.turns import Turn, TurnRefused
-from bot.assistant.question import Question
 
 router = APIRouter()
 ANONYMOUS_KEY = "anonymous"
@@ -186,7 +186,9 @@ def _collect(result: dict[str, Any], event: Event) -> None:
     elif isinstance(event, Delta):
         result["text"] += event.text
     elif isinstance(event, End):
-        result.update(finish_reason=event.finish_reason, usage=event.usage.model_dump(), timings=event.timings.model_dump())
+        result.update(
+            finish_reason=event.finish_reason, usage=event.usage.model_dump(), timings=event.timings.model_dump()
+        )
     elif isinstance(event, Error):
         result["error"] = event.message
 
@@ -282,7 +284,10 @@ async def _sse(events: AsyncIterator[Event], first: Event, model: str, created: 
 
 @router.get("/v1/conversations/{conversation_id}")
 async def get_conversation(
-    conversation_id: str, request: Request, x_agent_key: str | None = Header(None), authorization: str | None = Header(None)
+    conversation_id: str,
+    request: Request,
+    x_agent_key: str | None = Header(None),
+    authorization: str | None = Header(None),
 ):
     ctx = await context(request)
     try:
@@ -323,7 +328,11 @@ async def feedback(body: FeedbackRequest, request: Request, customer: Customer |
         if conversation_id is None and customer_id is not None:
             conversation_id = await asyncio.to_thread(ctx.conversations.conversation_of, body.message_id)
         await asyncio.to_thread(
-            ctx.conversations.add_feedback, body.message_id, customer_id, body.rating, body.comment,
+            ctx.conversations.add_feedback,
+            body.message_id,
+            customer_id,
+            body.rating,
+            body.comment,
             conversation_id=conversation_id,
         )
     except MessageNotFound as exc:

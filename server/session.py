@@ -195,7 +195,9 @@ class Connection:
         turn = Turn(self.conversation_id, self.customer_id, question, cmid)
         if self.state is ConnectionState.answering:
             await self.error(
-                ErrorCode.busy, "An answer is still being written: wait for it or send stop.", retryable=True,
+                ErrorCode.busy,
+                "An answer is still being written: wait for it or send stop.",
+                retryable=True,
                 client_msg_id=cmid,
             )
             return
@@ -214,7 +216,9 @@ class Connection:
                 await self.close(CloseCode.overloaded, "overloaded")
         except Exception:
             log.exception("answering failed")
-            await self.error(ErrorCode.internal, "Something went wrong while answering; please try again.", retryable=True)
+            await self.error(
+                ErrorCode.internal, "Something went wrong while answering; please try again.", retryable=True
+            )
         finally:
             self._turn = None
             if self.state is ConnectionState.answering:
@@ -242,7 +246,9 @@ class Connection:
             await self.error(ErrorCode.forbidden, "You can only rate answers in your own conversation.")
             return
         self.ctx.metrics.feedback.labels(feedback.rating).inc()
-        await self.emit(FeedbackOk(conversation_id=self.conversation_id, message_id=feedback.message_id, rating=feedback.rating))
+        await self.emit(
+            FeedbackOk(conversation_id=self.conversation_id, message_id=feedback.message_id, rating=feedback.rating)
+        )
 
     async def _ping(self, _: Ping) -> None:
         await self.emit(Pong(conversation_id=self.conversation_id))

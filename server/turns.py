@@ -107,10 +107,14 @@ class Turns:
             state = await asyncio.to_thread(self.conversations.state, cid)
             if state is not ConversationState.bot:
                 message_id = await self.handoff.forward(cid, turn.customer_id, text)
-                yield Forwarded(conversation_id=cid, message_id=message_id, state=state.value, client_msg_id=turn.client_msg_id)
+                yield Forwarded(
+                    conversation_id=cid, message_id=message_id, state=state.value, client_msg_id=turn.client_msg_id
+                )
                 return
             if self.slots.full():
-                raise TurnRefused(ErrorCode.overloaded, "The assistant is very busy right now: try again in a moment.", True)
+                raise TurnRefused(
+                    ErrorCode.overloaded, "The assistant is very busy right now: try again in a moment.", True
+                )
             try:
                 reply = await asyncio.to_thread(self.engine.reply, cid, turn.customer_id, turn.question)
             except NotConversationOwner as exc:
@@ -149,7 +153,9 @@ class Turns:
                     acquire.cancel()
                     await asyncio.wait({acquire})
             if not acquire.cancelled() and isinstance(acquire.exception(), Overloaded):
-                raise TurnRefused(ErrorCode.overloaded, "The assistant is very busy right now: try again in a moment.", True)
+                raise TurnRefused(
+                    ErrorCode.overloaded, "The assistant is very busy right now: try again in a moment.", True
+                )
             granted = not acquire.cancelled() and acquire.exception() is None
             if granted and not turn._stopped.is_set():
                 async for event in self._generate(turn, reply):
@@ -187,8 +193,9 @@ class Turns:
                 if kind != "event":
                     outcome = (kind, value)
                 elif isinstance(value, Text):
-                    yield Delta(conversation_id=turn.conversation_id, message_id=reply.message_id, seq=seq,
-                                text=value.text)
+                    yield Delta(
+                        conversation_id=turn.conversation_id, message_id=reply.message_id, seq=seq, text=value.text
+                    )
                     seq += 1
                 elif isinstance(value, Finished):
                     finished = True

@@ -30,7 +30,9 @@ def attribute_answer(products: list, asked_tags: list[tuple[str, str]]) -> str:
     sentences = []
     for product_id, tags in asked.items():
         p = by_id[product_id]
-        name = p.name if len(asked) == 1 else " ".join(filter(None, [p.brand, p.name, f"({p.size})" if p.size else None]))
+        name = (
+            p.name if len(asked) == 1 else " ".join(filter(None, [p.brand, p.name, f"({p.size})" if p.size else None]))
+        )
         has = [t for t in tags if t in p.tag_list]
         lacks = [t for t in tags if t not in p.tag_list]
         if not lacks:

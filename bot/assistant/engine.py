@@ -15,21 +15,20 @@ from dataclasses import dataclass, field
 from bot.assistant.attributes import attribute_answer, tags_asked
 from bot.assistant.conversations import Conversations
 from bot.assistant.events import Finished, Sources, Text, ToolCalled, TurnEvent
-from bot.inference.generator import GenerationStats, Generator
 from bot.assistant.intents import IntentRouter, rule_arguments, tool_for
 from bot.assistant.prompt import FACT_KINDS, ORDERS, POLICIES, PRODUCTS, TurnContext, build_messages
-from bot.settings import Settings
-from bot.assistant.toolcall import MalformedCall, Shape, ToolFailure, call_complete, parse_call, shape_of, tool_help
 from bot.assistant.question import (
-    MessageRejected,
     Question,
+    asks_more_than_tags,
     numbers_asked,
     order_numbers,
     search_query,
     speaks_of_their_own,
-    asks_more_than_tags,
 )
+from bot.assistant.toolcall import MalformedCall, Shape, ToolFailure, call_complete, parse_call, shape_of, tool_help
 from bot.assistant.tools.base import ToolError, ToolRegistry, ToolResult, ToolSession
+from bot.inference.generator import GenerationStats, Generator
+from bot.settings import Settings
 from retrieval.retriever import Retriever
 from retrieval.schema import MessageStatus
 from retrieval.store import Store
@@ -144,8 +143,12 @@ class ChatEngine:
             ctx.products = [by_id[i] for i in ids if i in by_id]
             ctx.asked_tags = tags_asked(text, query, ctx.products, self.store.product_tags())
         if s.top_k_policies and POLICIES in kinds:
-            ctx.policies = [h.doc for h in self.retriever.search(query, "policies", s.top_k_policies,
-                                                                      s.min_policy_similarity, vector=vector)]
+            ctx.policies = [
+                h.doc
+                for h in self.retriever.search(
+                    query, "policies", s.top_k_policies, s.min_policy_similarity, vector=vector
+                )
+            ]
         if customer_id is not None:
             customer = self.store.customer(customer_id)
             ctx.customer_name = customer.name if customer else customer_id
@@ -188,8 +191,12 @@ class ChatEngine:
         tool = tool_for(text, self.router) if self.settings.tool_routing == "rules" else None
         if tool is None and self._needs_sign_in(customer_id, text):
             return self._start(conversation_id, text, ctx, lambda reply: self._fixed(reply, SIGN_IN_ANSWER))
-        if (tool is None and ctx.asked_tags and self.settings.attribute_answers == "catalog"
-                and not asks_more_than_tags(text)):
+        if (
+            tool is None
+            and ctx.asked_tags
+            and self.settings.attribute_answers == "catalog"
+            and not asks_more_than_tags(text)
+        ):
             answer = attribute_answer(ctx.products, ctx.asked_tags)
             return self._start(conversation_id, text, ctx, lambda reply: self._fixed(reply, answer))
         if self.settings.tool_routing == "model":
@@ -205,11 +212,17 @@ class ChatEngine:
     def _needs_sign_in(self, customer_id: str | None, text: str) -> bool:
         """An anonymous visitor asking about their orders: no order facts exist for the model to answer from,
         and a 135M model asked anyway invents them (a tracking number, a delivery day)."""
-        return (customer_id is None and self.settings.sign_in_gate and self.router is not None
-                and speaks_of_their_own(text) and self.router.asks_about_orders(text))
+        return (
+            customer_id is None
+            and self.settings.sign_in_gate
+            and self.router is not None
+            and speaks_of_their_own(text)
+            and self.router.asks_about_orders(text)
+        )
 
-    def _start(self, conversation_id: str, text: str, ctx: TurnContext,
-               answer: Callable[[Reply], Iterator[TurnEvent]]) -> Reply:
+    def _start(
+        self, conversation_id: str, text: str, ctx: TurnContext, answer: Callable[[Reply], Iterator[TurnEvent]]
+    ) -> Reply:
         self.conversations.append(conversation_id, "user", text)
         reply = Reply(conversation_id, ctx, iter(()))
         reply.prelude = [self._called(name, result) for name, result in reply.tool_results]
@@ -318,8 +331,9 @@ class ChatEngine:
             meta={
                 "sources": reply.sources,
                 "tools": [{"name": n, "items": r.items} for n, r in reply.tool_results],
-                "tool_errors": [{"name": n, "error": r.text} for n, r in reply.context.tool_results
-                                if isinstance(r, ToolFailure)],
+                "tool_errors": [
+                    {"name": n, "error": r.text} for n, r in reply.context.tool_results if isinstance(r, ToolFailure)
+                ],
                 "finish_reason": reply.stats.finish_reason if status is MessageStatus.complete else "cancelled",
                 "usage": {
                     "prompt_tokens": reply.stats.prompt_tokens,

@@ -35,8 +35,9 @@ NO_TOOL = "none"
 ROUTER_L2 = 1e-4
 ROUTER_FIT_ITERATIONS = 500
 # Training intents (adapters/data.py) that ask about the shopper's own orders and need a signed-in shopper.
-ORDER_INTENTS = frozenset({"order_status", "tracking", "delivery_date", "specific_order", "anonymous_order",
-                           "follow_up_delivery"})
+ORDER_INTENTS = frozenset(
+    {"order_status", "tracking", "delivery_date", "specific_order", "anonymous_order", "follow_up_delivery"}
+)
 
 # The kinds of facts a question of each intent is answered from, where that is fewer than all (intents not
 # listed need all of them; a tool's intent is declared in its module). Every fact left out is prompt the CPU
@@ -70,17 +71,20 @@ class IntentRouter:
     on the same phrasings gets right: it learns which directions of the embedding carry the intent.
     Fitting is quick, so it is done at start-up, not stored."""
 
-    def __init__(self, vectors: np.ndarray, labels: list[str], tool_of: dict[str, str],
-                 embed: Callable[[str], np.ndarray]) -> None:
+    def __init__(
+        self, vectors: np.ndarray, labels: list[str], tool_of: dict[str, str], embed: Callable[[str], np.ndarray]
+    ) -> None:
         self.classes = sorted(set(labels))
         self.tool_of = tool_of  # class (an intent, or a tool where the file names no intent) -> its tool label
         self.embed = embed
-        self.weights, self.bias = _fit_softmax(vectors, [self.classes.index(label) for label in labels],
-                                               len(self.classes))
+        self.weights, self.bias = _fit_softmax(
+            vectors, [self.classes.index(label) for label in labels], len(self.classes)
+        )
 
     @classmethod
-    def open(cls, examples_file: Path, embedder: Embedder, index_dir: Path,
-             embed: Callable[[str], np.ndarray] | None = None) -> IntentRouter:
+    def open(
+        cls, examples_file: Path, embedder: Embedder, index_dir: Path, embed: Callable[[str], np.ndarray] | None = None
+    ) -> IntentRouter:
         """Fit on the JSONL of {"text", "tool", "intent"?} (tool null: answer without one); the phrasings'
         embeddings are cached like the catalog's.
 
@@ -104,8 +108,9 @@ class IntentRouter:
             raise ValueError(f"{examples_file} has no routing examples")
         index, _ = load_or_build(Path(index_dir), docs, embedder)
         tool_of = {label: counts.most_common(1)[0][0] for label, counts in tools.items()}
-        return cls(index.index.reconstruct_n(0, len(docs)), labels, tool_of,
-                   embed or (lambda text: embedder.embed([text])[0]))
+        return cls(
+            index.index.reconstruct_n(0, len(docs)), labels, tool_of, embed or (lambda text: embedder.embed([text])[0])
+        )
 
     def _probabilities(self, text: str) -> dict[str, float]:
         vector = torch.from_numpy(np.array(self.embed(text), dtype=np.float32))
@@ -123,9 +128,12 @@ class IntentRouter:
         `MIN_FACT_PROBABILITY` likely (the same figure for every kind, so an unsure router keeps them all)."""
         probabilities = self._probabilities(text)
         facts = facts_by_intent()
-        return frozenset(kind for kind in FACT_KINDS
-                         if sum(p for label, p in probabilities.items()
-                                if kind in facts.get(label, FACT_KINDS)) >= MIN_FACT_PROBABILITY)
+        return frozenset(
+            kind
+            for kind in FACT_KINDS
+            if sum(p for label, p in probabilities.items() if kind in facts.get(label, FACT_KINDS))
+            >= MIN_FACT_PROBABILITY
+        )
 
     def asks_about_orders(self, text: str) -> bool:
         """Whether the message most likely asks about the shopper's own orders, the order intents counted
@@ -143,7 +151,7 @@ def _fit_softmax(vectors: np.ndarray, targets: list[int], n_classes: int) -> tup
 
     def loss() -> torch.Tensor:
         optimizer.zero_grad()
-        value = F.cross_entropy(x @ weights + bias, y) + ROUTER_L2 * (weights ** 2).sum()
+        value = F.cross_entropy(x @ weights + bias, y) + ROUTER_L2 * (weights**2).sum()
         value.backward()
         return value
 

@@ -18,8 +18,8 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.tools import StructuredTool
 from pydantic import ConfigDict
 
-from bot.inference.generator import GenerationStats, Generator
 from bot.assistant.tools.base import Tool, ToolRegistry, ToolSession
+from bot.inference.generator import GenerationStats, Generator
 from retrieval.retriever import Retriever
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system"}
@@ -36,9 +36,7 @@ class ShopRetriever(BaseRetriever):
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         hits = (
-            self.retriever.search(query, self.kind, self.k)
-            if self.kind
-            else self.retriever.search_all(query, self.k)
+            self.retriever.search(query, self.kind, self.k) if self.kind else self.retriever.search_all(query, self.k)
         )
         return [
             Document(

@@ -44,7 +44,9 @@ class TurnContext:
     orders: list[OrderView] = field(default_factory=list)
     customer_name: str | None = None
     tool_results: list[tuple[str, ToolResult]] = field(default_factory=list)
-    tool_help: str = ""  # the tool-call format and tools, when the model routes tools itself (bot/assistant/toolcall.py)
+    tool_help: str = (
+        ""  # the tool-call format and tools, when the model routes tools itself (bot/assistant/toolcall.py)
+    )
     foreign_orders: list[str] = field(default_factory=list)  # order numbers asked about that are not the shopper's
     asked_orders: list[str] = field(default_factory=list)  # the shopper's own orders the question names
     asked_tags: list[tuple[str, str]] = field(default_factory=list)  # (product id, tag) the question asks about
@@ -94,7 +96,7 @@ def first_sentences(text: str | None, n: int) -> str:
 
 
 def order_line(o: OrderView, max_items: int = ORDER_ITEMS_SHOWN) -> str:
-    items = ", ".join(f"{l.quantity}x {l.name}" for l in o.lines[:max_items])
+    items = ", ".join(f"{item.quantity}x {item.name}" for item in o.lines[:max_items])
     if len(o.lines) > max_items:
         items += f" and {len(o.lines) - max_items} more"
     bits = [f"Order {o.id}", f"placed {o.placed_at}", f"status {o.status}"]
@@ -133,7 +135,9 @@ def system_message(shop_name: str, ctx: TurnContext) -> str:
     if ctx.customer_name:
         parts.append(f"The shopper is {ctx.customer_name}, signed in.")
     else:
-        parts.append("The shopper is not signed in: you cannot see any orders. For order questions, ask them to sign in.")
+        parts.append(
+            "The shopper is not signed in: you cannot see any orders. For order questions, ask them to sign in."
+        )
     if ctx.customer_name:
         if ctx.orders:
             parts.append("The shopper's orders (newest first):\n" + "\n".join(order_line(o) for o in ctx.orders))
@@ -176,12 +180,23 @@ def build_messages(
     """
     history = list(history)
     ctx = TurnContext(
-        list(ctx.products), list(ctx.policies), list(ctx.orders), ctx.customer_name, list(ctx.tool_results),
-        ctx.tool_help, list(ctx.foreign_orders), list(ctx.asked_orders), list(ctx.asked_tags), ctx.orders_left_out,
+        list(ctx.products),
+        list(ctx.policies),
+        list(ctx.orders),
+        ctx.customer_name,
+        list(ctx.tool_results),
+        ctx.tool_help,
+        list(ctx.foreign_orders),
+        list(ctx.asked_orders),
+        list(ctx.asked_tags),
+        ctx.orders_left_out,
     )
     while True:
-        messages = [{"role": "system", "content": system_message(shop_name, ctx)}, *history,
-                    {"role": "user", "content": name_orders(question, ctx.asked_orders)}]
+        messages = [
+            {"role": "system", "content": system_message(shop_name, ctx)},
+            *history,
+            {"role": "user", "content": name_orders(question, ctx.asked_orders)},
+        ]
         if count_tokens(messages) <= max_prompt_tokens:
             return messages, ctx
         if history:

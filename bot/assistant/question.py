@@ -15,7 +15,9 @@ _ABOUT_ORDERS = re.compile(r"order|#|track|package|parcel|deliver|ship|refund", 
 # "tell me about your delivery options" read close to order phrasings to the router but are policy questions.
 _THEIR_OWN = re.compile(r"\b(my|mine|i ordered|i've ordered|i placed)\b|#\s?\d{3,}|\border \d{3,}", re.IGNORECASE)
 # "is the feta in stock? I'm vegan" asks more than the tags answer: such a turn goes to the model (with the tags' verdict)
-_ASKS_MORE = re.compile(r"how much|price|cost|stock|availab|deliver|ship|order|recommend|suggest|instead", re.IGNORECASE)
+_ASKS_MORE = re.compile(
+    r"how much|price|cost|stock|availab|deliver|ship|order|recommend|suggest|instead", re.IGNORECASE
+)
 MAX_FOREIGN_ORDERS = 3
 FOLLOW_UP_MAX_WORDS = 5
 
@@ -62,7 +64,7 @@ def numbers_asked(text: str, own_ids: set[str]) -> tuple[list[str], list[str]]:
 
 
 def speaks_of_their_own(text: str) -> bool:
-    """"my order", "#4030": the shopper speaks of something of theirs, not of the shop's terms."""
+    """ "my order", "#4030": the shopper speaks of something of theirs, not of the shop's terms."""
     return _THEIR_OWN.search(text) is not None
 
 

@@ -55,11 +55,13 @@ def parse_call(text: str) -> ToolCall:
     head = text.lstrip()
     if not head.startswith(TOOL_OPEN):
         raise MalformedCall("a tool call must start with <tool>")
-    body = head[len(TOOL_OPEN):].split(TOOL_CLOSE, 1)[0].strip()
+    body = head[len(TOOL_OPEN) :].split(TOOL_CLOSE, 1)[0].strip()
     try:
         data = json.loads(body)
     except json.JSONDecodeError as exc:
-        raise MalformedCall(f"the call is not valid JSON ({exc.msg}); write <tool>{{\"name\": ..., \"arguments\": {{...}}}}</tool>") from exc
+        raise MalformedCall(
+            f'the call is not valid JSON ({exc.msg}); write <tool>{{"name": ..., "arguments": {{...}}}}</tool>'
+        ) from exc
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
         raise MalformedCall('the call needs a "name" string')
     arguments = data.get("arguments") or {}
@@ -70,7 +72,9 @@ def parse_call(text: str) -> ToolCall:
 
 def format_call(call: ToolCall) -> str:
     """The exact text a model writes for a call (training targets use this, so serving parses it back)."""
-    return TOOL_OPEN + json.dumps({"name": call.name, "arguments": call.arguments}, separators=(", ", ": ")) + TOOL_CLOSE
+    return (
+        TOOL_OPEN + json.dumps({"name": call.name, "arguments": call.arguments}, separators=(", ", ": ")) + TOOL_CLOSE
+    )
 
 
 def _argument_names(tool: Tool) -> str:
@@ -82,7 +86,7 @@ def tool_help(tools: list[Tool]) -> str:
     """The few lines of the system prompt that teach the call format; empty when there are no tools."""
     if not tools:
         return ""
-    lines = [f"To use a tool, reply only {TOOL_OPEN}{{\"name\": NAME, \"arguments\": {{...}}}}{TOOL_CLOSE}. Tools:"]
+    lines = [f'To use a tool, reply only {TOOL_OPEN}{{"name": NAME, "arguments": {{...}}}}{TOOL_CLOSE}. Tools:']
     for tool in tools:
         summary = tool.description.split(". ")[0].rstrip(".")
         lines.append(f"- {tool.name} ({_argument_names(tool)}): {summary}")

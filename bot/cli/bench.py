@@ -85,7 +85,9 @@ def parse_levels(text: str) -> tuple[int, ...]:
     try:
         levels = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
     except ValueError as exc:
-        raise BenchError(f"--levels {text!r}: give concurrency levels as comma-separated integers, e.g. 1,4,16,32") from exc
+        raise BenchError(
+            f"--levels {text!r}: give concurrency levels as comma-separated integers, e.g. 1,4,16,32"
+        ) from exc
     if not levels or levels[0] < 1:
         raise BenchError(f"--levels {text!r}: every level must be at least 1")
     return levels
@@ -173,8 +175,14 @@ def turn_messages(engine, customer_id: str, question: str) -> list[dict[str, str
         tool = tool_for(question)
         if tool in engine.tools.tools:
             ctx.tool_results.append((tool, engine.tools.call(ToolSession(customer_id, "bench"), tool)))
-    messages, _ = build_messages(s.shop_name, ctx, [], question, count_tokens=engine.generator.count_tokens,
-                                 max_prompt_tokens=s.max_prompt_tokens)
+    messages, _ = build_messages(
+        s.shop_name,
+        ctx,
+        [],
+        question,
+        count_tokens=engine.generator.count_tokens,
+        max_prompt_tokens=s.max_prompt_tokens,
+    )
     return messages
 
 
@@ -232,12 +240,22 @@ class ServerProcess:
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-c", "from bot.cli.main import app; app()", "serve", "--demo",
-                   "--host", "127.0.0.1", "--port", str(self.port)]
+        command = [
+            sys.executable,
+            "-c",
+            "from bot.cli.main import app; app()",
+            "serve",
+            "--demo",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
         with open(self.log_path, "wb") as log:
             self.started = time.perf_counter()
-            self.proc = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                         cwd=Path.cwd(), start_new_session=True)
+            self.proc = subprocess.Popen(
+                command, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=Path.cwd(), start_new_session=True
+            )
 
     def _log_tail(self, lines: int = 25) -> str:
         try:
@@ -253,22 +271,29 @@ class ServerProcess:
         deadline = self.started + timeout_s
         while True:
             if self.proc.poll() is not None:
-                raise BenchError(f"the server exited with code {self.proc.returncode} before it was ready "
-                                 f"(log {self.log_path}):\n{self._log_tail()}")
+                raise BenchError(
+                    f"the server exited with code {self.proc.returncode} before it was ready "
+                    f"(log {self.log_path}):\n{self._log_tail()}"
+                )
             now = time.perf_counter()
             if now > deadline:
-                raise BenchError(f"the server was not ready {timeout_s:.0f} s after start (log {self.log_path}):\n"
-                                 f"{self._log_tail()}")
+                raise BenchError(
+                    f"the server was not ready {timeout_s:.0f} s after start (log {self.log_path}):\n{self._log_tail()}"
+                )
             try:
                 if listening is None and httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200:
                     listening = time.perf_counter() - self.started
                 if listening is not None:
                     ready = httpx.get(f"{self.base_url}/readyz", timeout=2)
                     if ready.status_code == 200:
-                        return {"listening_s": round(listening, 2), "ready_s": round(time.perf_counter() - self.started, 2)}
+                        return {
+                            "listening_s": round(listening, 2),
+                            "ready_s": round(time.perf_counter() - self.started, 2),
+                        }
                     if ready.json().get("status") == "failed":
-                        raise BenchError(f"the server could not load its engine: {ready.json().get('error')} "
-                                         f"(log {self.log_path})")
+                        raise BenchError(
+                            f"the server could not load its engine: {ready.json().get('error')} (log {self.log_path})"
+                        )
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
@@ -278,8 +303,10 @@ class ServerProcess:
         prefix cache read instead (both 0 with sequential generation)."""
         import httpx
 
-        names = {"shopbot_prompt_tokens_total": "prompt_tokens",
-                 "shopbot_prompt_tokens_computed_total": "prompt_tokens_computed"}
+        names = {
+            "shopbot_prompt_tokens_total": "prompt_tokens",
+            "shopbot_prompt_tokens_computed_total": "prompt_tokens_computed",
+        }
         counts = {}
         for line in httpx.get(f"{self.base_url}/metrics", timeout=10).text.splitlines():
             name, _, value = line.partition(" ")
@@ -385,8 +412,15 @@ async def _ask(ws, result: RequestResult, msg_id: str, timeout_s: float) -> Requ
             return result
 
 
-async def _one(url: str, token: str, result: RequestResult, msg_id: str, go: asyncio.Event, timeout_s: float,
-               connected: Callable[[], None]) -> RequestResult:
+async def _one(
+    url: str,
+    token: str,
+    result: RequestResult,
+    msg_id: str,
+    go: asyncio.Event,
+    timeout_s: float,
+    connected: Callable[[], None],
+) -> RequestResult:
     ws = None
     try:
         try:
@@ -404,7 +438,9 @@ async def _one(url: str, token: str, result: RequestResult, msg_id: str, go: asy
             await ws.close()
 
 
-async def run_wave(url: str, tokens: dict[str, str], prompts: list[ShopPrompt], timeout_s: float) -> list[RequestResult]:
+async def run_wave(
+    url: str, tokens: dict[str, str], prompts: list[ShopPrompt], timeout_s: float
+) -> list[RequestResult]:
     """Open one connection per prompt, then send every question at once."""
     go = asyncio.Event()
     pending = len(prompts)
@@ -416,10 +452,12 @@ async def run_wave(url: str, tokens: dict[str, str], prompts: list[ShopPrompt], 
             go.set()
 
     results = [RequestResult(p.customer_id, p.question) for p in prompts]
-    return await asyncio.gather(*[
-        _one(url, tokens[p.customer_id], r, f"bench-{i}", go, timeout_s, connected)
-        for i, (p, r) in enumerate(zip(prompts, results))
-    ])
+    return await asyncio.gather(
+        *[
+            _one(url, tokens[p.customer_id], r, f"bench-{i}", go, timeout_s, connected)
+            for i, (p, r) in enumerate(zip(prompts, results))
+        ]
+    )
 
 
 def level_summary(level: int, results: list[RequestResult]) -> dict:
@@ -480,12 +518,15 @@ def in_process_stream(generator, prompts: list[ShopPrompt], max_new_tokens: int,
                 last = time.perf_counter()
                 first = first or last
         span = (last - first) if first and last else 0.0
-        runs.append({
-            "ttft_s": round(first - started, 4) if first else None,
-            "tokens": stats.completion_tokens,
-            "decode_tokens_per_s": round((stats.completion_tokens - 1) / span, 2)
-            if stats.completion_tokens > 1 and span > 0 else None,
-        })
+        runs.append(
+            {
+                "ttft_s": round(first - started, 4) if first else None,
+                "tokens": stats.completion_tokens,
+                "decode_tokens_per_s": round((stats.completion_tokens - 1) / span, 2)
+                if stats.completion_tokens > 1 and span > 0
+                else None,
+            }
+        )
     return {
         "requests": len(runs),
         "ttft_p50_s": median([r["ttft_s"] for r in runs if r["ttft_s"] is not None]),
@@ -526,8 +567,12 @@ def naive_reference(settings: Settings, prompts: list[ShopPrompt], max_new_token
     from bot.inference.generator import end_of_turn_ids
     from bot.inference.model import load_model
 
-    loaded = load_model(settings.model_path, settings.model_cache_dir,
-                        adapter_path=settings.adapter_path if settings.use_adapter else None, dtype="float32")
+    loaded = load_model(
+        settings.model_path,
+        settings.model_cache_dir,
+        adapter_path=settings.adapter_path if settings.use_adapter else None,
+        dtype="float32",
+    )
     model, tokenizer = loaded.model, loaded.tokenizer
     adapter = None
     if hasattr(model, "merge_and_unload"):
@@ -537,15 +582,21 @@ def naive_reference(settings: Settings, prompts: list[ShopPrompt], max_new_token
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stop[0]
 
     def config(budget: int) -> GenerationConfig:
-        return GenerationConfig(max_new_tokens=budget, min_new_tokens=min(settings.min_new_tokens, budget),
-                                do_sample=False, repetition_penalty=settings.repetition_penalty,
-                                eos_token_id=stop, pad_token_id=pad)
+        return GenerationConfig(
+            max_new_tokens=budget,
+            min_new_tokens=min(settings.min_new_tokens, budget),
+            do_sample=False,
+            repetition_penalty=settings.repetition_penalty,
+            eos_token_id=stop,
+            pad_token_id=pad,
+        )
 
     def answer(p: ShopPrompt, budget: int) -> dict:
         clock = _TokenClock()
         started = time.perf_counter()
-        inputs = tokenizer.apply_chat_template(p.messages, add_generation_prompt=True, return_tensors="pt",
-                                               return_dict=True)
+        inputs = tokenizer.apply_chat_template(
+            p.messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
         with torch.inference_mode():
             model.generate(**inputs, generation_config=config(budget), streamer=clock)
         wall = time.perf_counter() - started
@@ -563,8 +614,13 @@ def naive_reference(settings: Settings, prompts: list[ShopPrompt], max_new_token
     runs = [answer(p, max_new_tokens) for p in prompts]
     tokens, wall = sum(r["tokens"] for r in runs), sum(r["wall_s"] for r in runs)
     return {
-        "model": {"dtype": "float32", "adapter": adapter, "decoding": "greedy",
-                  "repetition_penalty": settings.repetition_penalty, "threads": torch.get_num_threads()},
+        "model": {
+            "dtype": "float32",
+            "adapter": adapter,
+            "decoding": "greedy",
+            "repetition_penalty": settings.repetition_penalty,
+            "threads": torch.get_num_threads(),
+        },
         "requests": len(runs),
         "ttft_p50_s": median([r["ttft_s"] for r in runs if r["ttft_s"] is not None]),
         "decode_tokens_per_s_p50": median([r["decode_tokens_per_s"] for r in runs if r["decode_tokens_per_s"]]),
@@ -610,8 +666,12 @@ def _retrieval_latency(runtime, count: int) -> dict:
         t = time.perf_counter()
         retriever.embedder.embed([q])
         embed_ms.append((time.perf_counter() - t) * 1000)
-    return {"queries": len(queries), "search_p50_ms": percentile(search_ms, 50), "search_p95_ms": percentile(search_ms, 95),
-            "embed_p50_ms": percentile(embed_ms, 50)}
+    return {
+        "queries": len(queries),
+        "search_p50_ms": percentile(search_ms, 50),
+        "search_p95_ms": percentile(search_ms, 95),
+        "embed_p50_ms": percentile(embed_ms, 50),
+    }
 
 
 def reorder_latency(runtime, repeats: int) -> dict:
@@ -624,9 +684,14 @@ def reorder_latency(runtime, repeats: int) -> dict:
         result = bench_store(runtime.store, model.stats, model.ranker, None, repeats=repeats, moment=s.now())
     except ValueError as exc:
         return {"error": str(exc)}
-    return {"customer": result["customer"], "orders": result["orders"], "repeats": repeats,
-            "recommend_p50_ms": result["recommend_ms"]["p50_ms"], "recommend_p95_ms": result["recommend_ms"]["p95_ms"],
-            "with_store_query_p50_ms": result["with_store_query_ms"]["p50_ms"]}
+    return {
+        "customer": result["customer"],
+        "orders": result["orders"],
+        "repeats": repeats,
+        "recommend_p50_ms": result["recommend_ms"]["p50_ms"],
+        "recommend_p95_ms": result["recommend_ms"]["p95_ms"],
+        "with_store_query_p50_ms": result["with_store_query_ms"]["p50_ms"],
+    }
 
 
 # ---------------------------------------------------------------- the whole run
@@ -662,7 +727,11 @@ def plot_sweep(result: dict, path: Path) -> Path:
     naive = result["naive"].get("sequential_aggregate_tokens_per_s")
     if naive:
         left.axhline(naive, color="grey", linestyle="--", label="naive generate(), sequential")
-    left.set(xlabel="concurrent shoppers", ylabel="tokens/s (all streams)", title="aggregate throughput (all tokens / wall time)")
+    left.set(
+        xlabel="concurrent shoppers",
+        ylabel="tokens/s (all streams)",
+        title="aggregate throughput (all tokens / wall time)",
+    )
     right.plot(levels, [row["ttft_p50_s"] or 0 for row in sweep], "o-", label="TTFT p50")
     right.plot(levels, [row["ttft_p95_s"] or 0 for row in sweep], "s--", label="TTFT p95")
     right.set(xlabel="concurrent shoppers", ylabel="seconds", title="time to first token")
@@ -673,8 +742,10 @@ def plot_sweep(result: dict, path: Path) -> Path:
         ax.grid(alpha=0.3)
         ax.legend()
     cfg = result["config"]
-    fig.suptitle(f"shopbot bench: {cfg['max_new_tokens']} new tokens, dtype {cfg['dtype']}, "
-                 f"linear kernel {cfg.get('linear_kernel_used') or cfg.get('linear_kernel', 'auto')}, {cfg['concurrent_generations']} concurrent generations")
+    fig.suptitle(
+        f"shopbot bench: {cfg['max_new_tokens']} new tokens, dtype {cfg['dtype']}, "
+        f"linear kernel {cfg.get('linear_kernel_used') or cfg.get('linear_kernel', 'auto')}, {cfg['concurrent_generations']} concurrent generations"
+    )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -697,8 +768,10 @@ def run_bench(options: BenchOptions, log: Callable[[str], None] = lambda _: None
     started = time.perf_counter()
     options.levels = tuple(sorted({1, *options.levels}))
     if os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1):
-        log(f"[yellow]warning:[/] the machine is busy (load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs): "
-            "every figure will be low, and threads fighting for cores can make them several times lower")
+        log(
+            f"[yellow]warning:[/] the machine is busy (load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs): "
+            "every figure will be low, and threads fighting for cores can make them several times lower"
+        )
     base = settings_from_env(options.server_env)
     with scratch_copy(base.database_url) as database_url:
         env = server_env(options, base, concurrent_generations(Runtime(base)), database_url)
@@ -717,26 +790,38 @@ def run_bench(options: BenchOptions, log: Callable[[str], None] = lambda _: None
         log(f"building {max(total, options.naive_prompts)} shop prompts (in-process engine)")
         customers = shop_customers(runtime.store)
         prompts = shop_prompts(runtime.engine, customers, max(total, options.naive_prompts))
-        warm = ShopPrompt(customers[-1], WARM_UP_QUESTION, turn_messages(runtime.engine, customers[-1], WARM_UP_QUESTION), 0)
+        warm = ShopPrompt(
+            customers[-1], WARM_UP_QUESTION, turn_messages(runtime.engine, customers[-1], WARM_UP_QUESTION), 0
+        )
         tokens = {c: tokens_for.mint(c) for c in {p.customer_id for p in prompts} | {warm.customer_id}}
 
         result: dict = {
             "config": {
-                "levels": list(options.levels), "max_new_tokens": options.max_new_tokens,
+                "levels": list(options.levels),
+                "max_new_tokens": options.max_new_tokens,
                 "min_new_tokens": settings.min_new_tokens,
-                "single_requests": options.single_requests, "server_env": options.server_env,
-                "dtype": resolve_dtype(settings.dtype), "adapter": settings.adapter_path if settings.use_adapter else None,
-                "generation": getattr(settings, "generation", None), "linear_kernel": settings.linear_kernel,
+                "single_requests": options.single_requests,
+                "server_env": options.server_env,
+                "dtype": resolve_dtype(settings.dtype),
+                "adapter": settings.adapter_path if settings.use_adapter else None,
+                "generation": getattr(settings, "generation", None),
+                "linear_kernel": settings.linear_kernel,
                 "kv_cache_dtype": settings.kv_cache_dtype,
                 "concurrent_generations": concurrent_generations(runtime),
                 "max_queued_generations": settings.max_queued_generations,
-                "tool_routing": settings.tool_routing, "facts_by_intent": settings.facts_by_intent,
-                "draft_tokens": settings.draft_tokens, "cpus": os.cpu_count(),
+                "tool_routing": settings.tool_routing,
+                "facts_by_intent": settings.facts_by_intent,
+                "draft_tokens": settings.draft_tokens,
+                "cpus": os.cpu_count(),
                 "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
             },
-            "prompts": {"count": len(prompts), "questions": list(QUESTIONS), "customers": len(customers),
-                        "prompt_tokens_p50": median([p.prompt_tokens for p in prompts]),
-                        "prompt_tokens_max": max(p.prompt_tokens for p in prompts)},
+            "prompts": {
+                "count": len(prompts),
+                "questions": list(QUESTIONS),
+                "customers": len(customers),
+                "prompt_tokens_p50": median([p.prompt_tokens for p in prompts]),
+                "prompt_tokens_max": max(p.prompt_tokens for p in prompts),
+            },
         }
         server = ServerProcess(env, options.out / "server.log")
         log(f"starting the server on 127.0.0.1:{server.port} (log {server.log_path})")
@@ -745,15 +830,20 @@ def run_bench(options: BenchOptions, log: Callable[[str], None] = lambda _: None
             result["server"] = server.wait_ready(options.ready_timeout_s)
             log(f"server ready in {result['server']['ready_s']} s; warm-up request")
             first = asyncio.run(run_wave(server.ws_url, tokens, [warm], options.event_timeout_s))[0]
-            result["server"]["first_request"] = {"ttft_s": round(first.ttft_s, 4) if first.ttft_s else None,
-                                                 "tokens": first.tokens, "error": first.error}
+            result["server"]["first_request"] = {
+                "ttft_s": round(first.ttft_s, 4) if first.ttft_s else None,
+                "tokens": first.tokens,
+                "error": first.error,
+            }
             sweep, server_prompt_tokens = [], {}
             for level in options.levels:
                 log(f"level {level}: {level * waves[level]} request(s)")
                 results, counted = [], server.prompt_tokens()
                 for w in range(waves[level]):
                     start = offsets[level] + w * level
-                    wave = asyncio.run(run_wave(server.ws_url, tokens, prompts[start:start + level], options.event_timeout_s))
+                    wave = asyncio.run(
+                        run_wave(server.ws_url, tokens, prompts[start : start + level], options.event_timeout_s)
+                    )
                     server_prompt_tokens.update({start + i: r.prompt_tokens for i, r in enumerate(wave)})
                     results += wave
                 row = level_summary(level, results)
@@ -762,22 +852,27 @@ def run_bench(options: BenchOptions, log: Callable[[str], None] = lambda _: None
                 row["server_rss_mib"], row["server_peak_rss_mib"] = memory["rss_mib"], memory["peak_rss_mib"]
                 row["load_avg_1m"] = round(os.getloadavg()[0], 2)
                 sweep.append(row)
-                log(f"  {row['aggregate_tokens_per_s']} tokens/s, TTFT p50 {row['ttft_p50_s']} s, errors {row['errors']}")
+                log(
+                    f"  {row['aggregate_tokens_per_s']} tokens/s, TTFT p50 {row['ttft_p50_s']} s, errors {row['errors']}"
+                )
             result["sweep"] = sweep
             memory = server.memory()
-            result["server"].update(peak_rss_mib=memory["peak_rss_mib"], rss_after_sweep_mib=memory["rss_mib"],
-                                    log=str(server.log_path))
+            result["server"].update(
+                peak_rss_mib=memory["peak_rss_mib"], rss_after_sweep_mib=memory["rss_mib"], log=str(server.log_path)
+            )
             checked = [i for i, n in server_prompt_tokens.items() if n is not None]
             result["prompts"]["server_prompt_tokens_match"] = (
-                f"{sum(server_prompt_tokens[i] == prompts[i].prompt_tokens for i in checked)}/{len(checked)}")
+                f"{sum(server_prompt_tokens[i] == prompts[i].prompt_tokens for i in checked)}/{len(checked)}"
+            )
         finally:
             result.setdefault("server", {})["exit_code"] = server.stop()
 
         one = sweep[0]
         log("single stream in-process")
         try:
-            in_process = in_process_stream(runtime.generator, prompts[:options.single_requests], options.max_new_tokens,
-                                           warm)
+            in_process = in_process_stream(
+                runtime.generator, prompts[: options.single_requests], options.max_new_tokens, warm
+            )
         finally:
             close = getattr(runtime.generator, "close", None)  # a batch scheduler's thread
             if close is not None:
@@ -785,12 +880,16 @@ def run_bench(options: BenchOptions, log: Callable[[str], None] = lambda _: None
         # what `auto` became on this CPU, as the server's own start-up measured it the same way
         result["config"]["linear_kernel_used"] = getattr(getattr(runtime.generator, "forward", None), "kernel", None)
         result["single_stream"] = {
-            "websocket": {"requests": one["requests"], "ttft_p50_s": one["ttft_p50_s"],
-                          "decode_tokens_per_s_p50": one["decode_tokens_per_s_p50"], "errors": one["errors"]},
+            "websocket": {
+                "requests": one["requests"],
+                "ttft_p50_s": one["ttft_p50_s"],
+                "decode_tokens_per_s_p50": one["decode_tokens_per_s_p50"],
+                "errors": one["errors"],
+            },
             "in_process": in_process,
         }
         log(f"naive reference: generate() on {options.naive_prompts} prompts")
-        naive = naive_reference(settings, prompts[:options.naive_prompts], options.max_new_tokens, warm)
+        naive = naive_reference(settings, prompts[: options.naive_prompts], options.max_new_tokens, warm)
         result["naive"] = naive
         log("retrieval and reorder latency")
         result["retrieval"] = retrieval_latency(runtime, options.retrieval_queries)
@@ -820,29 +919,66 @@ def render_tables(result: dict, console) -> None:
     def fmt(value, unit: str = "") -> str:
         return "—" if value is None else f"{value}{unit}"
 
-    ws, proc, naive, ratios = (result["single_stream"]["websocket"], result["single_stream"]["in_process"],
-                               result["naive"], result["ratios"])
-    single = Table(title=f"single stream ({result['config']['max_new_tokens']} new tokens, "
-                         f"~{result['prompts']['prompt_tokens_p50']:.0f}-token prompts)")
+    ws, proc, naive, ratios = (
+        result["single_stream"]["websocket"],
+        result["single_stream"]["in_process"],
+        result["naive"],
+        result["ratios"],
+    )
+    single = Table(
+        title=f"single stream ({result['config']['max_new_tokens']} new tokens, "
+        f"~{result['prompts']['prompt_tokens_p50']:.0f}-token prompts)"
+    )
     for column in ("", "server (WebSocket)", "in-process generator", "naive generate()", "server vs naive"):
         single.add_column(column, justify="left" if not column else "right")
-    single.add_row("TTFT p50", fmt(ws["ttft_p50_s"], " s"), fmt(proc["ttft_p50_s"], " s"), fmt(naive["ttft_p50_s"], " s"),
-                   fmt(ratios["naive_ttft_over_single_stream_ttft"], "x faster"))
-    single.add_row("decode tokens/s", fmt(ws["decode_tokens_per_s_p50"]), fmt(proc["decode_tokens_per_s_p50"]),
-                   fmt(naive["decode_tokens_per_s_p50"]), fmt(ratios["single_stream_decode_vs_naive"], "x"))
+    single.add_row(
+        "TTFT p50",
+        fmt(ws["ttft_p50_s"], " s"),
+        fmt(proc["ttft_p50_s"], " s"),
+        fmt(naive["ttft_p50_s"], " s"),
+        fmt(ratios["naive_ttft_over_single_stream_ttft"], "x faster"),
+    )
+    single.add_row(
+        "decode tokens/s",
+        fmt(ws["decode_tokens_per_s_p50"]),
+        fmt(proc["decode_tokens_per_s_p50"]),
+        fmt(naive["decode_tokens_per_s_p50"]),
+        fmt(ratios["single_stream_decode_vs_naive"], "x"),
+    )
     console.print(single)
 
-    sweep = Table(title=f"concurrency sweep (naive sequential: {fmt(naive['sequential_aggregate_tokens_per_s'])} tokens/s)")
-    for column in ("shoppers", "tokens/s", "vs naive", "TTFT p50", "TTFT p95", "server's p95", "gap p99", "errors",
-                   "max queue", "prompt computed", "RSS MiB"):
+    sweep = Table(
+        title=f"concurrency sweep (naive sequential: {fmt(naive['sequential_aggregate_tokens_per_s'])} tokens/s)"
+    )
+    for column in (
+        "shoppers",
+        "tokens/s",
+        "vs naive",
+        "TTFT p50",
+        "TTFT p95",
+        "server's p95",
+        "gap p99",
+        "errors",
+        "max queue",
+        "prompt computed",
+        "RSS MiB",
+    ):
         sweep.add_column(column, justify="right")
     for row in result["sweep"]:
         computed = f"{row['prompt_tokens_computed']:,} / {row['prompt_tokens']:,}"
-        sweep.add_row(str(row["level"]), fmt(row["aggregate_tokens_per_s"]),
-                      fmt(ratios["aggregate_vs_naive_sequential"][str(row["level"])], "x"),
-                      fmt(row["ttft_p50_s"], " s"), fmt(row["ttft_p95_s"], " s"), fmt(row["server_ttft_p95_s"], " s"),
-                      fmt(row["gap_p99_s"], " s"),
-                      str(row["errors"]), str(row["max_queue_position"]), computed, fmt(row["server_rss_mib"]))
+        sweep.add_row(
+            str(row["level"]),
+            fmt(row["aggregate_tokens_per_s"]),
+            fmt(ratios["aggregate_vs_naive_sequential"][str(row["level"])], "x"),
+            fmt(row["ttft_p50_s"], " s"),
+            fmt(row["ttft_p95_s"], " s"),
+            fmt(row["server_ttft_p95_s"], " s"),
+            fmt(row["gap_p99_s"], " s"),
+            str(row["errors"]),
+            str(row["max_queue_position"]),
+            computed,
+            fmt(row["server_rss_mib"]),
+        )
     console.print(sweep)
 
     other = Table(title="latency and memory")
@@ -850,7 +986,9 @@ def render_tables(result: dict, console) -> None:
     other.add_column("value", justify="right")
     r, o, s = result["retrieval"], result["reorder"], result["server"]
     other.add_row("retrieval p50 / p95", f"{fmt(r['search_p50_ms'])} / {fmt(r['search_p95_ms'])} ms")
-    other.add_row("reorder recommendation p50", fmt(o.get("recommend_p50_ms"), " ms") if "error" not in o else o["error"])
+    other.add_row(
+        "reorder recommendation p50", fmt(o.get("recommend_p50_ms"), " ms") if "error" not in o else o["error"]
+    )
     other.add_row("server ready (listening)", f"{fmt(s.get('ready_s'), ' s')} ({fmt(s.get('listening_s'), ' s')})")
     other.add_row("server peak RSS (VmHWM)", fmt(s.get("peak_rss_mib"), " MiB"))
     other.add_row("sweep plot", result["plot"])

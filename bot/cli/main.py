@@ -31,7 +31,9 @@ def _fail(message: str) -> None:
 
 
 @app.command()
-def ingest(folder: Annotated[Path, typer.Argument(help="A shop folder in the ingest format (docs/ingest-format.md).")]) -> None:
+def ingest(
+    folder: Annotated[Path, typer.Argument(help="A shop folder in the ingest format (docs/ingest-format.md).")],
+) -> None:
     """Load a shop's products, customers, orders and policies, all or nothing."""
     from retrieval.ingest import IngestError, ingest_shop
 
@@ -118,7 +120,9 @@ def chat(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    demo: Annotated[bool, typer.Option("--demo", help="Demo mode: /?customer=C0001 signs in as a demo customer.")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Demo mode: /?customer=C0001 signs in as a demo customer.")
+    ] = False,
 ) -> None:
     """Serve the chat widget, the WebSocket protocol (docs/protocol.md), REST and metrics."""
     from server.app import serve as run_server
@@ -161,7 +165,9 @@ def _generated_docs() -> list[tuple[str, object]]:
 
 @app.command()
 def docs(
-    check: Annotated[bool, typer.Option("--check", help="Write nothing; fail if a generated file is not current.")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; fail if a generated file is not current.")
+    ] = False,
 ) -> None:
     """Write the documentation generated from the code: docs/configuration.md from the settings, the tool
     reference in docs/tool-calls.md from the tool registry."""
@@ -198,8 +204,9 @@ def eval_retrieval(
         loaded = load_cases(cases)
     except (OSError, ValueError) as exc:
         _fail(str(exc))
-    retriever = Retriever.open(runtime.store, runtime.embedder, runtime.settings.index_dir,
-                               lexical_weight=1.0 if lexical else 0.0)
+    retriever = Retriever.open(
+        runtime.store, runtime.embedder, runtime.settings.index_dir, lexical_weight=1.0 if lexical else 0.0
+    )
     result = evaluate(retriever, loaded, progress=not as_json)
     misses = result.pop("misses")
     if not as_json:
@@ -246,7 +253,9 @@ def _reorder_table(result: dict) -> None:
 
 @train_app.command("reorder")
 def train_reorder(
-    out: Annotated[Path | None, typer.Option(help="Folder for stats.json and ranker.npz (default: reorder_model_dir).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for stats.json and ranker.npz (default: reorder_model_dir).")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Training seed (default: the seed setting).")] = None,
 ) -> None:
     """Train the reorder recommender (product statistics + ranker) on the shop's own order histories."""
@@ -257,8 +266,9 @@ def train_reorder(
     if folder is None:
         _fail("reorder_model_dir is unset; pass --out DIR or set SHOPBOT_REORDER_MODEL_DIR")
     try:
-        summary = train_reorder_model(runtime.store, folder, seed=runtime.settings.seed if seed is None else seed,
-                                      progress=True)
+        summary = train_reorder_model(
+            runtime.store, folder, seed=runtime.settings.seed if seed is None else seed, progress=True
+        )
     except ValueError as exc:
         _fail(f"{exc}; load order histories first (`shopbot setup` loads the demo shop)")
     print(json.dumps(summary))
@@ -268,12 +278,27 @@ def train_reorder(
 def bench(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
-    out: Annotated[Path, typer.Option(help="Folder for sweep.png, bench.json and the server's log.")] = Path("var/bench"),
-    levels: Annotated[str, typer.Option(help="Concurrent shoppers per sweep level, comma-separated (1 is always run).")] = "1,4,16,32",
-    max_new_tokens: Annotated[int, typer.Option(min=1, help="Answer length cap, server and naive reference alike.")] = 128,
-    min_new_tokens: Annotated[int, typer.Option(min=0, help="Answers cannot end sooner (all three measurements): "
-                                                "decode figures over long answers.")] = 0,
-    server_env: Annotated[list[str] | None, typer.Option(help="KEY=VALUE for the server and the in-process runtime, e.g. SHOPBOT_DTYPE=bfloat16 or dtype=bfloat16; repeatable.")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for sweep.png, bench.json and the server's log.")] = Path(
+        "var/bench"
+    ),
+    levels: Annotated[
+        str, typer.Option(help="Concurrent shoppers per sweep level, comma-separated (1 is always run).")
+    ] = "1,4,16,32",
+    max_new_tokens: Annotated[
+        int, typer.Option(min=1, help="Answer length cap, server and naive reference alike.")
+    ] = 128,
+    min_new_tokens: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Answers cannot end sooner (all three measurements): decode figures over long answers."
+        ),
+    ] = 0,
+    server_env: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="KEY=VALUE for the server and the in-process runtime, e.g. SHOPBOT_DTYPE=bfloat16 or dtype=bfloat16; repeatable."
+        ),
+    ] = None,
     single_requests: Annotated[int, typer.Option(min=1, help="Sequential requests at concurrency 1.")] = 3,
     naive_prompts: Annotated[int, typer.Option(min=1, help="Prompts answered by the naive generate() reference.")] = 8,
     retrieval_queries: Annotated[int, typer.Option(min=1)] = 50,
@@ -285,10 +310,19 @@ def bench(
     from bot.cli.bench import BenchError, BenchOptions, parse_env, parse_levels, render_tables, run_bench
 
     try:
-        options = BenchOptions(levels=parse_levels(levels), max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens,
-                               server_env=parse_env(server_env or []), out=out, single_requests=single_requests,
-                               naive_prompts=naive_prompts, retrieval_queries=retrieval_queries)
-        result = run_bench(options, log=(lambda _: None) if as_json else (lambda line: console.print(line, highlight=False)))
+        options = BenchOptions(
+            levels=parse_levels(levels),
+            max_new_tokens=max_new_tokens,
+            min_new_tokens=min_new_tokens,
+            server_env=parse_env(server_env or []),
+            out=out,
+            single_requests=single_requests,
+            naive_prompts=naive_prompts,
+            retrieval_queries=retrieval_queries,
+        )
+        result = run_bench(
+            options, log=(lambda _: None) if as_json else (lambda line: console.print(line, highlight=False))
+        )
     except BenchError as exc:
         _fail(str(exc))
     if not as_json:
@@ -299,7 +333,9 @@ def bench(
 @bench_app.command("reorder")
 def bench_reorder(
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
-    customer: Annotated[str | None, typer.Option(help="Customer to time (default: the one with the most orders).")] = None,
+    customer: Annotated[
+        str | None, typer.Option(help="Customer to time (default: the one with the most orders).")
+    ] = None,
     repeats: Annotated[int, typer.Option(min=1)] = 300,
 ) -> None:
     """p50/p95 of one reorder recommendation from the store, with and without the SQL query."""
@@ -310,29 +346,44 @@ def bench_reorder(
     folder = runtime.settings.reorder_model_dir
     model = ReorderModel.load(folder)
     try:
-        result = bench_store(runtime.store, model.stats, model.ranker, customer, repeats=repeats, moment=runtime.settings.now())
+        result = bench_store(
+            runtime.store, model.stats, model.ranker, customer, repeats=repeats, moment=runtime.settings.now()
+        )
     except ValueError as exc:
         _fail(str(exc))
     result["model_dir"] = str(folder) if folder is not None else None
     if not as_json:
-        console.print(f"customer {result['customer']} ({result['orders']} orders, {result['candidates']} products): "
-                      f"recommend p50 {result['recommend_ms']['p50_ms']} ms, with the store query "
-                      f"p50 {result['with_store_query_ms']['p50_ms']} ms")
+        console.print(
+            f"customer {result['customer']} ({result['orders']} orders, {result['candidates']} products): "
+            f"recommend p50 {result['recommend_ms']['p50_ms']} ms, with the store query "
+            f"p50 {result['with_store_query_ms']['p50_ms']} ms"
+        )
     print(json.dumps(result))
 
 
 @eval_app.command("answers")
 def eval_answers(
-    cases: Annotated[Path, typer.Option(help="JSONL of {id, customer_id, turns, expect_all, expect_any, expect_none, expect_tool, intent}")],
+    cases: Annotated[
+        Path,
+        typer.Option(
+            help="JSONL of {id, customer_id, turns, expect_all, expect_any, expect_none, expect_tool, intent}"
+        ),
+    ],
     no_adapter: Annotated[bool, typer.Option("--no-adapter", help="The untuned model, for comparison.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N cases.")] = None,
     report: Annotated[Path | None, typer.Option(help="Also save a PNG bar chart of accuracy by intent here.")] = None,
     routing: Annotated[str | None, typer.Option(help="rules or model (default: the tool_routing setting).")] = None,
     max_new_tokens: Annotated[int, typer.Option(min=1, help="Answer length cap; answers are short.")] = 64,
-    workers: Annotated[int | None, typer.Option(min=1, help="Cases run at once (default: the generation capacity).")] = None,
-    untuned: Annotated[bool, typer.Option(help="With an adapter, also score the untuned model on the same cases, "
-                                               "printed beside (key `untuned`).")] = True,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Cases run at once (default: the generation capacity).")
+    ] = None,
+    untuned: Annotated[
+        bool,
+        typer.Option(
+            help="With an adapter, also score the untuned model on the same cases, printed beside (key `untuned`)."
+        ),
+    ] = True,
 ) -> None:
     """Answer accuracy and tool accuracy of the chat model on conversations with expected facts."""
     from adapters.evaluate import load_cases, plot_by_intent
@@ -349,8 +400,9 @@ def eval_answers(
     result = _score_answers(settings, loaded, workers)
     if untuned and settings.use_adapter and settings.adapter_path:
         base = _score_answers(settings.model_copy(update={"use_adapter": False}), loaded, workers)
-        result["untuned"] = {k: base[k] for k in ("cases", "accuracy", "tool_accuracy",
-                                                  "reorder_answers_naming_a_suggestion", "model")}
+        result["untuned"] = {
+            k: base[k] for k in ("cases", "accuracy", "tool_accuracy", "reorder_answers_naming_a_suggestion", "model")
+        }
         result["untuned"]["by_intent"] = {k: v["accuracy"] for k, v in base["by_intent"].items()}
         if not as_json:
             _print_comparison(result, base)
@@ -378,8 +430,13 @@ def _score_answers(settings, cases, workers: int | None) -> dict:
             _fail(str(exc))
         result = evaluate(engine, cases, progress=True, workers=workers or runtime.concurrent_generations)
         runtime.close()
-    result["model"] = {"adapter": settings.adapter_path if settings.use_adapter else None, "tool_routing": settings.tool_routing,
-                       "dtype": settings.dtype, "generation": settings.generation, "repetition_penalty": settings.repetition_penalty}
+    result["model"] = {
+        "adapter": settings.adapter_path if settings.use_adapter else None,
+        "tool_routing": settings.tool_routing,
+        "dtype": settings.dtype,
+        "generation": settings.generation,
+        "repetition_penalty": settings.repetition_penalty,
+    }
     return result
 
 
@@ -391,22 +448,38 @@ def _print_comparison(tuned: dict, base: dict) -> None:
         table.add_row(intent, f"{group['accuracy']:.2f}", f"{base['by_intent'].get(intent, {}).get('accuracy', 0):.2f}")
     table.add_row("[b]accuracy[/]", f"{tuned['accuracy']:.3f}", f"{base['accuracy']:.3f}")
     table.add_row("[b]tool accuracy[/]", f"{tuned['tool_accuracy']}", f"{base['tool_accuracy']}")
-    table.add_row("[b]reorder answers naming a suggestion[/]", f"{tuned['reorder_answers_naming_a_suggestion']}",
-                  f"{base['reorder_answers_naming_a_suggestion']}")
+    table.add_row(
+        "[b]reorder answers naming a suggestion[/]",
+        f"{tuned['reorder_answers_naming_a_suggestion']}",
+        f"{base['reorder_answers_naming_a_suggestion']}",
+    )
     console.print(table)
 
 
 @train_app.command("lora")
 def train_lora(
-    preset: Annotated[str, typer.Option(help="smoke (2 steps, CI), full (from zeros, ~60 min on CPU) or refresh "
-                                             "(150 steps on from the shipped adapter)")] = "smoke",
-    out: Annotated[Path | None, typer.Option(help="Adapter folder (default: adapters/demo for full, "
-                                                  "var/adapters/PRESET for the others).")] = None,
-    work: Annotated[Path | None, typer.Option(help="Data, checkpoints and losses (default: DATA_DIR/train/lora-PRESET).")] = None,
+    preset: Annotated[
+        str,
+        typer.Option(
+            help="smoke (2 steps, CI), full (from zeros, ~60 min on CPU) or refresh "
+            "(150 steps on from the shipped adapter)"
+        ),
+    ] = "smoke",
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Adapter folder (default: adapters/demo for full, var/adapters/PRESET for the others)."),
+    ] = None,
+    work: Annotated[
+        Path | None, typer.Option(help="Data, checkpoints and losses (default: DATA_DIR/train/lora-PRESET).")
+    ] = None,
     resume: Annotated[bool, typer.Option(help="Continue from the newest checkpoint in the work folder.")] = True,
-    bf16: Annotated[bool | None, typer.Option(help="bfloat16 autocast (default: where this CPU runs it faster than float32).")] = None,
+    bf16: Annotated[
+        bool | None, typer.Option(help="bfloat16 autocast (default: where this CPU runs it faster than float32).")
+    ] = None,
     max_steps: Annotated[int | None, typer.Option(min=1, help="Stop after this many optimizer steps.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed for data, order and initialisation (default: the preset's).")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for data, order and initialisation (default: the preset's).")
+    ] = None,
 ) -> None:
     """Train the chat model's LoRA adapter on conversations generated from the shop's own data."""
     from bot.assistant.tools import load as load_tools
@@ -427,8 +500,15 @@ def train_lora(
     work = work or s.data_dir / "train" / f"lora-{preset}"
     loaded = load_model(s.model_path, s.model_cache_dir, dtype="float32")
     # the router the server fits on the shipped phrasings: training prompts leave out what served prompts do
-    result = train(cfg, builder_factory=lambda: builder_from_runtime(runtime, runtime.router), loaded=loaded,
-                   out=out, work=work, resume=resume, log=console.print)
+    result = train(
+        cfg,
+        builder_factory=lambda: builder_from_runtime(runtime, runtime.router),
+        loaded=loaded,
+        out=out,
+        work=work,
+        resume=resume,
+        log=console.print,
+    )
     console.print(f"adapter saved to {out} ({result['adapter_bytes'] / 1e6:.1f} MB), loss curve {out / 'loss.png'}")
     print(json.dumps(result))
 

@@ -67,8 +67,14 @@ def resolve(settings: Settings) -> BackendSpec:
 
 def sampling(settings: Settings) -> SamplingConfig:
     s = settings
-    return SamplingConfig(max_new_tokens=s.max_new_tokens, min_new_tokens=s.min_new_tokens, temperature=s.temperature,
-                          top_p=s.top_p, repetition_penalty=s.repetition_penalty, seed=s.seed)
+    return SamplingConfig(
+        max_new_tokens=s.max_new_tokens,
+        min_new_tokens=s.min_new_tokens,
+        temperature=s.temperature,
+        top_p=s.top_p,
+        repetition_penalty=s.repetition_penalty,
+        seed=s.seed,
+    )
 
 
 def _model_config(settings: Settings):
@@ -93,9 +99,14 @@ def _open_batched(settings: Settings, load: Callable[[], LoadedModel], owns: Cal
     from bot.inference.scheduler import BatchLimits, BatchScheduler
 
     s = settings
-    limits = BatchLimits(max_batch_size=s.max_batch_size, prefill_chunk_tokens=s.prefill_chunk_tokens,
-                         prefill_step_s=s.prefill_step_s, draft_tokens=s.draft_tokens,
-                         max_draft_sequences=s.max_draft_sequences, max_len=s.max_prompt_tokens + s.max_new_tokens)
+    limits = BatchLimits(
+        max_batch_size=s.max_batch_size,
+        prefill_chunk_tokens=s.prefill_chunk_tokens,
+        prefill_step_s=s.prefill_step_s,
+        draft_tokens=s.draft_tokens,
+        max_draft_sequences=s.max_draft_sequences,
+        max_len=s.max_prompt_tokens + s.max_new_tokens,
+    )
     cache_dtype = torch.bfloat16 if s.kv_cache_dtype == "bfloat16" else None
     model = load()
     # a model the runtime loaded has no other user than the scheduler: int8 may hand its float layers back.
@@ -109,19 +120,23 @@ def _one_core() -> None:
     torch_on_one_core()
 
 
-register(BackendSpec(
-    name="batched",
-    description="Continuous batching in this process: many shoppers' answers share each model step.",
-    capacity=lambda s: min(s.max_concurrent_generations, s.max_batch_size),
-    open=_open_batched,
-    # the scheduler's thread gets the cores; a thread beside it with an OpenMP team of its own slows every step
-    prepare_thread=_one_core,
-    available=_batched_available,
-))
+register(
+    BackendSpec(
+        name="batched",
+        description="Continuous batching in this process: many shoppers' answers share each model step.",
+        capacity=lambda s: min(s.max_concurrent_generations, s.max_batch_size),
+        open=_open_batched,
+        # the scheduler's thread gets the cores; a thread beside it with an OpenMP team of its own slows every step
+        prepare_thread=_one_core,
+        available=_batched_available,
+    )
+)
 
-register(BackendSpec(
-    name="sequential",
-    description="One answer at a time in this process, with transformers' own forward.",
-    capacity=lambda _s: 1,
-    open=lambda s, load, _owns: TransformersGenerator(load(), sampling(s)),
-))
+register(
+    BackendSpec(
+        name="sequential",
+        description="One answer at a time in this process, with transformers' own forward.",
+        capacity=lambda _s: 1,
+        open=lambda s, load, _owns: TransformersGenerator(load(), sampling(s)),
+    )
+)

@@ -62,7 +62,9 @@ class _Fused:
     o: linear_kernels.Projection
     gate_up: linear_kernels.Projection
     down: linear_kernels.Projection
-    modules: tuple  # the layer's linear modules: a LoRA wrapped around them later (peft replaces them) switches fusion off
+    modules: (
+        tuple  # the layer's linear modules: a LoRA wrapped around them later (peft replaces them) switches fusion off
+    )
     norms: tuple[torch.Tensor, torch.Tensor] | None = None  # int8: the two RMSNorms' weights, smoothing folded in
 
     def valid_for(self, layer) -> bool:
@@ -73,8 +75,15 @@ def _linears(layer) -> tuple:
     """The layer's seven linear modules, read from the modules' own dicts: checked in every layer of every
     step, and `nn.Module.__getattr__` costs many times a plain dict lookup."""
     attn, mlp = layer._modules["self_attn"]._modules, layer._modules["mlp"]._modules
-    return (attn["q_proj"], attn["k_proj"], attn["v_proj"], attn["o_proj"],
-            mlp["gate_proj"], mlp["up_proj"], mlp["down_proj"])
+    return (
+        attn["q_proj"],
+        attn["k_proj"],
+        attn["v_proj"],
+        attn["o_proj"],
+        mlp["gate_proj"],
+        mlp["up_proj"],
+        mlp["down_proj"],
+    )
 
 
 def _fuse(layer, kernel: str, ranges: dict | None = None, release: bool = False) -> _Fused | None:
@@ -112,11 +121,18 @@ def _fuse(layer, kernel: str, ranges: dict | None = None, release: bool = False)
     if kernel == linear_kernels.INT8:
         fused = _int8_layer(layer, qkv, qkv_bias, sizes, gate_up, ranges or {})
     else:
+
         def prepare(weight, bias):
             return linear_kernels.prepare(kernel, weight, bias)
 
-        fused = _Fused(prepare(qkv, qkv_bias), sizes, prepare(attn.o_proj.weight, attn.o_proj.bias),
-                       prepare(gate_up, None), prepare(mlp.down_proj.weight, mlp.down_proj.bias), _linears(layer))
+        fused = _Fused(
+            prepare(qkv, qkv_bias),
+            sizes,
+            prepare(attn.o_proj.weight, attn.o_proj.bias),
+            prepare(gate_up, None),
+            prepare(mlp.down_proj.weight, mlp.down_proj.bias),
+            _linears(layer),
+        )
     if release:
         for module in fused.modules:
             _release(module)
@@ -144,13 +160,18 @@ def _int8_layer(layer, qkv, qkv_bias, sizes, gate_up, ranges: dict) -> _Fused:
         half = gate_up.shape[0] // 2
         gate_up = torch.cat([gate_up[:half].float(), gate_up[half:].float() / smooth_down[:, None]])
     smooth_qkv, smooth_gate_up = _smoothing(ranges.get("qkv"), qkv), _smoothing(ranges.get("gate_up"), gate_up)
-    return _Fused(int8_linear.Int8Linear(qkv, qkv_bias, smooth_qkv, divide_inputs=False), sizes,
-                  int8_linear.Int8Linear(o.weight, o.bias, _smoothing(ranges.get("o"), o.weight)),
-                  int8_linear.Int8Linear(gate_up, None, smooth_gate_up, divide_inputs=False),
-                  int8_linear.Int8Linear(down.weight, down.bias, smooth_down, divide_inputs=False),
-                  _linears(layer),
-                  (_folded(layer.input_layernorm.weight, smooth_qkv),
-                   _folded(layer.post_attention_layernorm.weight, smooth_gate_up)))
+    return _Fused(
+        int8_linear.Int8Linear(qkv, qkv_bias, smooth_qkv, divide_inputs=False),
+        sizes,
+        int8_linear.Int8Linear(o.weight, o.bias, _smoothing(ranges.get("o"), o.weight)),
+        int8_linear.Int8Linear(gate_up, None, smooth_gate_up, divide_inputs=False),
+        int8_linear.Int8Linear(down.weight, down.bias, smooth_down, divide_inputs=False),
+        _linears(layer),
+        (
+            _folded(layer.input_layernorm.weight, smooth_qkv),
+            _folded(layer.post_attention_layernorm.weight, smooth_gate_up),
+        ),
+    )
 
 
 def _norm(module, x: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
@@ -212,9 +233,12 @@ def keys_first_is_faster(dtype: torch.dtype, kv_heads: int, group: int, dim: int
     q = torch.randn(slots, kv_heads * group, 1, dim, generator=generator).to(dtype)
     keys, values = (torch.randn(slots, kv_heads, length, dim, generator=generator).to(dtype) for _ in range(2))
     mask = torch.zeros(slots, 1, 1, length)
-    seconds = {order: precision.best_seconds(lambda: _decode_attention(q, keys, values, mask, 1.0, order),
-                                             DECODE_ORDER_REPEATS)
-               for order in (True, False)}
+    seconds = {
+        order: precision.best_seconds(
+            lambda order=order: _decode_attention(q, keys, values, mask, 1.0, order), DECODE_ORDER_REPEATS
+        )
+        for order in (True, False)
+    }
     return seconds[True] < seconds[False]
 
 
@@ -230,9 +254,13 @@ def _narrow_cache_attention(q, keys, values, mask, scale):
     kv_heads, length = keys.shape[1], keys.shape[2]
     rows = slots * kv_heads
     mask = mask.expand(slots, kv_heads, 1, length).reshape(rows, 1, 1, length).to(keys.dtype)
-    out = F.scaled_dot_product_attention(q.reshape(rows, 1, heads // kv_heads, dim).to(keys.dtype),
-                                         keys.view(rows, 1, length, dim), values.view(rows, 1, length, dim),
-                                         attn_mask=mask, scale=scale)
+    out = F.scaled_dot_product_attention(
+        q.reshape(rows, 1, heads // kv_heads, dim).to(keys.dtype),
+        keys.view(rows, 1, length, dim),
+        values.view(rows, 1, length, dim),
+        attn_mask=mask,
+        scale=scale,
+    )
     return out.view(slots, heads, 1, dim).to(q.dtype)
 
 
@@ -257,8 +285,9 @@ class _QueryBlock:
     mask: torch.Tensor  # [padded rows, padded keys], additive: each row sees the cache up to its own position
 
 
-def _query_blocks(start: int, n: int, capacity: int | None = None, rows: int = CHUNK_QUERY_ROWS,
-                  dtype: torch.dtype = torch.float32) -> list[_QueryBlock]:
+def _query_blocks(
+    start: int, n: int, capacity: int | None = None, rows: int = CHUNK_QUERY_ROWS, dtype: torch.dtype = torch.float32
+) -> list[_QueryBlock]:
     """A chunk's blocks of query rows and their causal masks, built once per step for all layers.
 
     oneDNN builds and keeps a bfloat16 matmul kernel, with its buffers, for every shape it is given, so
@@ -298,7 +327,7 @@ def _blocked_chunk_attention(q, keys, values, blocks: list[_QueryBlock], scale):
     for block in blocks:
         rows = block.last - block.first
         padded, end = block.mask.shape
-        qb = q[block.first:block.last]
+        qb = q[block.first : block.last]
         if padded > rows:
             qb = torch.cat((qb, qb.new_zeros(padded - rows, heads, dim)))
         # heads sharing a kv head become one matrix of query rows: [kv_heads, group * padded, dim]
@@ -308,7 +337,7 @@ def _blocked_chunk_attention(q, keys, values, blocks: list[_QueryBlock], scale):
         # reads and writes half the bytes of float32 (it still sums in float32), and `.to` copies nothing
         weights = torch.softmax(torch.add(block.mask, scores, alpha=scale), dim=-1).to(values.dtype)
         ob = torch.bmm(weights.view(kv_heads, group * padded, end), values[:, :end]).view(kv_heads, group, padded, dim)
-        out[block.first:block.last] = ob[:, :, :rows].permute(2, 0, 1, 3).reshape(rows, heads, dim)
+        out[block.first : block.last] = ob[:, :, :rows].permute(2, 0, 1, 3).reshape(rows, heads, dim)
     return out
 
 
@@ -321,8 +350,14 @@ def _rope(x: torch.Tensor, cos: torch.Tensor, signed_sin: torch.Tensor) -> torch
 
 
 class BatchForward:
-    def __init__(self, model, cache: SlotCache, kernel: str = linear_kernels.AUTO,
-                 input_ranges: dict | None = None, release_float_weights: bool = False) -> None:
+    def __init__(
+        self,
+        model,
+        cache: SlotCache,
+        kernel: str = linear_kernels.AUTO,
+        input_ranges: dict | None = None,
+        release_float_weights: bool = False,
+    ) -> None:
         """`input_ranges`: {(layer, kind): per-channel input magnitudes} from `bot.inference.calibration.input_ranges`,
         which int8 linears use to smooth their inputs; without them int8 quantizes the inputs as they come.
 
@@ -338,8 +373,10 @@ class BatchForward:
         self.cache = cache
         ranges = input_ranges or {}
         release = release_float_weights and self.kernel == linear_kernels.INT8
-        self.fused = [_fuse(layer, self.kernel, {kind: r for (i, kind), r in ranges.items() if i == index}, release)
-                      for index, layer in enumerate(self.decoder.layers)]
+        self.fused = [
+            _fuse(layer, self.kernel, {kind: r for (i, kind), r in ranges.items() if i == index}, release)
+            for index, layer in enumerate(self.decoder.layers)
+        ]
         head = self.lm_head
         int8 = self.kernel == linear_kernels.INT8
         # int8 linears take and give float32: the residual stream stays float32 between them, which spares
@@ -350,13 +387,15 @@ class BatchForward:
         cache_dtype = cache.kv[0].dtype
         # attention runs in the cache's type where this CPU computes bfloat16 fast (a float32 query beside
         # a bfloat16 cache otherwise takes the slower flash kernel)
-        self.attention_dtype = (cache_dtype if cache_dtype != self.dtype and precision.resolve(precision.AUTO) == "bfloat16"
-                                else self.dtype)
+        self.attention_dtype = (
+            cache_dtype if cache_dtype != self.dtype and precision.resolve(precision.AUTO) == "bfloat16" else self.dtype
+        )
         # prompt chunks: blocked matmuls where attention runs in bfloat16, the flash kernel in float32
         # (the faster of the two for each type, see `_blocked_chunk_attention`)
         self.blocked_chunks = self.attention_dtype == torch.bfloat16 and cache_dtype == torch.bfloat16
-        self.keys_first = keys_first_is_faster(self.attention_dtype, self.kv_heads, self.heads // self.kv_heads,
-                                               self.head_dim)
+        self.keys_first = keys_first_is_faster(
+            self.attention_dtype, self.kv_heads, self.heads // self.kv_heads, self.head_dim
+        )
         if type(head) is not torch.nn.Linear:
             self.head = head
         elif int8:
@@ -403,11 +442,18 @@ class BatchForward:
                 qd = torch.zeros(view, self.heads, 1, self.head_dim, dtype=self.attention_dtype)
             # each new key/value's row in a layer's [slots * kv_heads * capacity, head_dim] cache
             heads = torch.arange(self.kv_heads)
-            cache_rows = ((dec_slots[:, None] * self.kv_heads + heads[None, :]) * dec_len + dec_pos[:, None]).reshape(-1)
+            cache_rows = ((dec_slots[:, None] * self.kv_heads + heads[None, :]) * dec_len + dec_pos[:, None]).reshape(
+                -1
+            )
 
-        blocks = ({id(s): _query_blocks(s.start, len(s.tokens), self.cache.capacity, dtype=self.attention_dtype)
-                   for s in chunks}
-                  if self.blocked_chunks else {})
+        blocks = (
+            {
+                id(s): _query_blocks(s.start, len(s.tokens), self.cache.capacity, dtype=self.attention_dtype)
+                for s in chunks
+            }
+            if self.blocked_chunks
+            else {}
+        )
 
         kv = self.cache.kv
         for layer_idx, layer in enumerate(self.decoder.layers):
@@ -421,7 +467,7 @@ class BatchForward:
                 q_size, k_size, v_size = fused.qkv_sizes
                 qk, v = fused.qkv(h).split((q_size + k_size, v_size), dim=-1)
                 qk = _rope(qk.view(-1, self.heads + self.kv_heads, self.head_dim), cos, signed_sin)
-                q, k = qk[:, :self.heads], qk[:, self.heads:]
+                q, k = qk[:, : self.heads], qk[:, self.heads :]
                 v = v.reshape(-1, self.kv_heads, self.head_dim)
             else:
                 q = _rope(attn.q_proj(h).view(-1, self.heads, self.head_dim), cos, signed_sin)
@@ -430,11 +476,21 @@ class BatchForward:
             keys, values = kv[layer_idx]  # each [slots, kv_heads, capacity, head_dim]
             out = torch.empty_like(q)
             if n_dec:
-                keys.view(-1, self.head_dim).index_copy_(0, cache_rows, k[:n_dec].reshape(-1, self.head_dim).to(keys.dtype))
-                values.view(-1, self.head_dim).index_copy_(0, cache_rows, v[:n_dec].reshape(-1, self.head_dim).to(values.dtype))
+                keys.view(-1, self.head_dim).index_copy_(
+                    0, cache_rows, k[:n_dec].reshape(-1, self.head_dim).to(keys.dtype)
+                )
+                values.view(-1, self.head_dim).index_copy_(
+                    0, cache_rows, v[:n_dec].reshape(-1, self.head_dim).to(values.dtype)
+                )
                 if dense:
-                    od = _decode_attention(q[:n_dec, :, None, :].to(self.attention_dtype), keys[:view], values[:view],
-                                           mask, attn.scaling, self.keys_first)
+                    od = _decode_attention(
+                        q[:n_dec, :, None, :].to(self.attention_dtype),
+                        keys[:view],
+                        values[:view],
+                        mask,
+                        attn.scaling,
+                        self.keys_first,
+                    )
                     out[:n_dec] = od[:, :, 0, :]
                 else:
                     qd[dec_slots] = q[:n_dec, :, None, :].to(qd.dtype)
@@ -443,20 +499,28 @@ class BatchForward:
             offset = n_dec
             for s in chunks:
                 n, end = len(s.tokens), s.start + len(s.tokens)
-                keys[s.slot, :, s.start:end] = k[offset:offset + n].transpose(0, 1)
-                values[s.slot, :, s.start:end] = v[offset:offset + n].transpose(0, 1)
+                keys[s.slot, :, s.start : end] = k[offset : offset + n].transpose(0, 1)
+                values[s.slot, :, s.start : end] = v[offset : offset + n].transpose(0, 1)
                 if self.blocked_chunks:
-                    out[offset:offset + n] = _blocked_chunk_attention(
-                        q[offset:offset + n].to(self.attention_dtype), keys[s.slot], values[s.slot],
-                        blocks[id(s)], attn.scaling).to(out.dtype)
+                    out[offset : offset + n] = _blocked_chunk_attention(
+                        q[offset : offset + n].to(self.attention_dtype),
+                        keys[s.slot],
+                        values[s.slot],
+                        blocks[id(s)],
+                        attn.scaling,
+                    ).to(out.dtype)
                     offset += n
                     continue
                 causal = torch.arange(end)[None, :] <= (s.start + torch.arange(n))[:, None]
-                oc = F.scaled_dot_product_attention(q[offset:offset + n].transpose(0, 1)[None].to(self.attention_dtype),
-                                                    _computable(keys[s.slot:s.slot + 1, :, :end], self.attention_dtype),
-                                                    _computable(values[s.slot:s.slot + 1, :, :end], self.attention_dtype),
-                                                    attn_mask=causal, scale=attn.scaling, enable_gqa=True)
-                out[offset:offset + n] = oc[0].transpose(0, 1)
+                oc = F.scaled_dot_product_attention(
+                    q[offset : offset + n].transpose(0, 1)[None].to(self.attention_dtype),
+                    _computable(keys[s.slot : s.slot + 1, :, :end], self.attention_dtype),
+                    _computable(values[s.slot : s.slot + 1, :, :end], self.attention_dtype),
+                    attn_mask=causal,
+                    scale=attn.scaling,
+                    enable_gqa=True,
+                )
+                out[offset : offset + n] = oc[0].transpose(0, 1)
                 offset += n
             out = out.reshape(1, -1, self.heads * self.head_dim)
             x = x + (fused.o(out) if fused is not None else attn.o_proj(out))

@@ -16,24 +16,32 @@ import torch
 from bot.inference.batch_forward import decoder_of
 
 CALIBRATION_CHAT = [
-    {"role": "system", "content": (
-        "You are the customer-service assistant of Example Grocer. Answer the shopper in one to three short "
-        "sentences, using only the facts below. Copy prices, dates and tracking numbers exactly.\n\n"
-        "The shopper is Sam Doe, signed in.\n\nProducts:\n"
-        "[P0012] Rolled Oats | Field & Mill | 1 kg | $3.29 | in stock (41) | vegan, whole grain. Thick-cut oats.\n"
-        "[P0233] Almond Milk, Unsweetened | Brook Farm | 1 L | $2.79 | out of stock | vegan, dairy-free.\n"
-        "[P0871] Sharp Cheddar | Hill Dairy | 400 g | $6.49 | in stock (7) | vegetarian. Aged 18 months.\n\n"
-        "Policies:\n[returns] Returns — Unopened items can be returned within 30 days with the receipt; "
-        "fresh food is refunded if it arrives damaged. Refunds reach the card in 3-5 business days.\n\n"
-        "The shopper's orders (newest first):\n"
-        "Order 7712 | placed 2026-10-03 09:14 | status shipped | carrier UPS | tracking 1Z999AA10123456784 | "
-        "total $24.57 | items: 2x Rolled Oats, 1x Sharp Cheddar\n"
-        "Order 7650 | placed 2026-09-21 18:40 | status delivered | delivered 2026-09-22 12:05 | total $11.16 | "
-        "items: 4x Almond Milk, Unsweetened")},
+    {
+        "role": "system",
+        "content": (
+            "You are the customer-service assistant of Example Grocer. Answer the shopper in one to three short "
+            "sentences, using only the facts below. Copy prices, dates and tracking numbers exactly.\n\n"
+            "The shopper is Sam Doe, signed in.\n\nProducts:\n"
+            "[P0012] Rolled Oats | Field & Mill | 1 kg | $3.29 | in stock (41) | vegan, whole grain. Thick-cut oats.\n"
+            "[P0233] Almond Milk, Unsweetened | Brook Farm | 1 L | $2.79 | out of stock | vegan, dairy-free.\n"
+            "[P0871] Sharp Cheddar | Hill Dairy | 400 g | $6.49 | in stock (7) | vegetarian. Aged 18 months.\n\n"
+            "Policies:\n[returns] Returns — Unopened items can be returned within 30 days with the receipt; "
+            "fresh food is refunded if it arrives damaged. Refunds reach the card in 3-5 business days.\n\n"
+            "The shopper's orders (newest first):\n"
+            "Order 7712 | placed 2026-10-03 09:14 | status shipped | carrier UPS | tracking 1Z999AA10123456784 | "
+            "total $24.57 | items: 2x Rolled Oats, 1x Sharp Cheddar\n"
+            "Order 7650 | placed 2026-09-21 18:40 | status delivered | delivered 2026-09-22 12:05 | total $11.16 | "
+            "items: 4x Almond Milk, Unsweetened"
+        ),
+    },
     {"role": "user", "content": "hi! where is my last order, and is the almond milk back in stock?"},
-    {"role": "assistant", "content": (
-        "Your order 7712 shipped with UPS, tracking 1Z999AA10123456784. The Brook Farm Almond Milk is out of "
-        "stock right now; the Rolled Oats ($3.29) are in stock.")},
+    {
+        "role": "assistant",
+        "content": (
+            "Your order 7712 shipped with UPS, tracking 1Z999AA10123456784. The Brook Farm Almond Milk is out of "
+            "stock right now; the Rolled Oats ($3.29) are in stock."
+        ),
+    },
     {"role": "user", "content": "thanks. can I return the cheddar if it's opened?"},
 ]
 
@@ -45,6 +53,7 @@ def _recorder(ranges: dict, key):
         rows = args[0].detach().reshape(-1, args[0].shape[-1])
         channels = rows.abs().amax(dim=0).float()
         ranges[key] = torch.maximum(ranges[key], channels) if key in ranges else channels
+
     return record
 
 

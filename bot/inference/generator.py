@@ -53,8 +53,16 @@ class SamplingConfig:
 # Ends of turns in the common chat formats (ChatML, Llama 3, Gemma, Phi-3), and their starts too: a model
 # that opens the next turn has ended its own, and what it writes next would be an invented shopper's
 # message (forced past its end by `min_new_tokens`, SmolLM2 did exactly that)
-END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<end_of_turn>", "<|end|>",
-                      "<|im_start|>", "<|start_header_id|>", "<start_of_turn>")
+END_OF_TURN_TOKENS = (
+    "<|im_end|>",
+    "<|eot_id|>",
+    "<|endoftext|>",
+    "<end_of_turn>",
+    "<|end|>",
+    "<|im_start|>",
+    "<|start_header_id|>",
+    "<start_of_turn>",
+)
 
 
 def end_of_turn_ids(config, tokenizer) -> list[int]:
@@ -109,7 +117,11 @@ class TransformersGenerator:
         self.context_window = int(getattr(self.model.config, "max_position_embeddings", 2048))
 
     def encode(self, messages: Messages) -> list[int]:
-        return list(self.tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"])
+        return list(
+            self.tokenizer.apply_chat_template(
+                list(messages), add_generation_prompt=True, tokenize=True, return_dict=True
+            )["input_ids"]
+        )
 
     def count_tokens(self, messages: Messages) -> int:
         return len(self.encode(messages))

@@ -64,8 +64,13 @@ def quantize_weight(weight: torch.Tensor) -> torch.Tensor:
 class Int8Linear:
     """`x @ weight.T + bias` with the weight packed for FBGEMM; the float weight is not kept."""
 
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None, smooth: torch.Tensor | None = None,
-                 divide_inputs: bool = True) -> None:
+    def __init__(
+        self,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None = None,
+        smooth: torch.Tensor | None = None,
+        divide_inputs: bool = True,
+    ) -> None:
         if not available():
             raise RuntimeError("int8 linears need torch's FBGEMM engine (x86 CPUs); set linear_kernel to auto")
         self._select_engine()
@@ -83,7 +88,9 @@ class Int8Linear:
     @staticmethod
     def _select_engine() -> None:
         if torch.backends.quantized.engine not in ENGINES:
-            torch.backends.quantized.engine = next(e for e in ENGINES if e in torch.backends.quantized.supported_engines)
+            torch.backends.quantized.engine = next(
+                e for e in ENGINES if e in torch.backends.quantized.supported_engines
+            )
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         shape, dtype = x.shape, x.dtype

@@ -73,7 +73,7 @@ def _seconds(kernel: str, weight: torch.Tensor) -> float:
         projection = prepare(kernel, weight, None)
         for rows in PROBE_ROWS:
             x = torch.randn(rows, weight.shape[1], generator=generator).to(weight.dtype)
-            total += best_seconds(lambda: projection(x), PROBE_REPEATS)
+            total += best_seconds(lambda x=x: projection(x), PROBE_REPEATS)
     except RuntimeError:  # e.g. oneDNN without bfloat16 support on this CPU
         return float("inf")
     return total

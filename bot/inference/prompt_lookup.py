@@ -28,9 +28,9 @@ def draft(tokens: list[int], max_tokens: int, ngram_sizes: tuple[int, ...] = NGR
         windows = len(seq) - n  # earlier starts only: the tail itself is not a match
         match = np.ones(windows, dtype=bool)
         for j in range(n):
-            match &= seq[j:j + windows] == seq[windows + j]
+            match &= seq[j : j + windows] == seq[windows + j]
         hits = np.flatnonzero(match)
         if hits.size:
             start = int(hits[-1]) + n
-            return seq[start:start + max_tokens].tolist()
+            return seq[start : start + max_tokens].tolist()
     return []

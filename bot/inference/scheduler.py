@@ -85,7 +85,9 @@ class BatchLimits:
     max_len: int = 2048  # prompt + answer tokens per sequence
     min_prefix_reuse: int = 16  # shorter cached prefixes are recomputed
     draft_tokens: int = 0  # tokens guessed from the sequence itself and checked in the same step (0: off)
-    max_draft_sequences: int = 1  # guess only while at most this many answers decode: a batch is already cheap per token
+    max_draft_sequences: int = (
+        1  # guess only while at most this many answers decode: a batch is already cheap per token
+    )
 
 
 MIN_PREFILL_TOKENS = 16  # a prompt always advances, however slow the CPU
@@ -127,16 +129,23 @@ def step_threads(segments: list[Segment], cores: int) -> int:
 
 
 class BatchScheduler:
-    def __init__(self, loaded: LoadedModel, sampling: SamplingConfig, limits: BatchLimits,
-                 kernel: str = linear_kernels.AUTO, cache_dtype: torch.dtype | None = None,
-                 release_float_weights: bool = False) -> None:
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        sampling: SamplingConfig,
+        limits: BatchLimits,
+        kernel: str = linear_kernels.AUTO,
+        cache_dtype: torch.dtype | None = None,
+        release_float_weights: bool = False,
+    ) -> None:
         self.single = TransformersGenerator(loaded, sampling)  # tokenizer, end-of-turn ids, logits processors
         self.sampling = sampling
         self.limits = limits
         model = loaded.model
         self.max_len = min(limits.max_len, self.single.context_window)
-        self.cache = SlotCache.for_model(model.config, slots=limits.max_batch_size, max_len=self.max_len,
-                                          dtype=cache_dtype or model.dtype)
+        self.cache = SlotCache.for_model(
+            model.config, slots=limits.max_batch_size, max_len=self.max_len, dtype=cache_dtype or model.dtype
+        )
         kernel = linear_kernels.resolve(kernel, decoder_of(model)[1].weight.detach())
         ranges = input_ranges(model, [self.single.encode(CALIBRATION_CHAT)]) if kernel == linear_kernels.INT8 else None
         self.forward = BatchForward(model, self.cache, kernel, ranges, release_float_weights)
@@ -217,9 +226,14 @@ class BatchScheduler:
 
     def status(self) -> dict:
         with self._wake:
-            return {"running": len(self._running), "waiting": len(self._waiting),
-                    "free_slots": self.cache.free, "steps": self.steps, "prompt_tokens": self.prompt_tokens,
-                    "prompt_tokens_computed": self.prompt_tokens_computed}
+            return {
+                "running": len(self._running),
+                "waiting": len(self._waiting),
+                "free_slots": self.cache.free,
+                "steps": self.steps,
+                "prompt_tokens": self.prompt_tokens,
+                "prompt_tokens_computed": self.prompt_tokens_computed,
+            }
 
     def close(self) -> None:
         with self._wake:
@@ -277,8 +291,9 @@ class BatchScheduler:
 
     def _draft_room(self, r: Request) -> int:
         """Guessed tokens this request can take: never past its answer budget or the cache's length."""
-        return min(self.limits.draft_tokens, r.max_new_tokens - len(r.generated) - 1,
-                   self.max_len - len(r.slot.tokens) - 1)
+        return min(
+            self.limits.draft_tokens, r.max_new_tokens - len(r.generated) - 1, self.max_len - len(r.slot.tokens) - 1
+        )
 
     def _step(self, running: list[Request]) -> None:
         self.cache.shrink_to_fit(max(len(r.prompt) + len(r.generated) for r in running))
@@ -294,8 +309,11 @@ class BatchScheduler:
         for r in prefilling:
             r.fed = self.cache.extend_prefix(r.slot, r.prompt, self.limits.min_prefix_reuse)
         prefilling.sort(key=self._prefill_order)
-        budget = allowance = (prefill_budget(self.prefill_tokens_per_s, self.limits) if owners
-                              else idle_prefill_budget(prefilling, self.limits))
+        budget = allowance = (
+            prefill_budget(self.prefill_tokens_per_s, self.limits)
+            if owners
+            else idle_prefill_budget(prefilling, self.limits)
+        )
         fed_now: list[Request] = []
         for r in prefilling:
             if budget > 0:
@@ -318,7 +336,7 @@ class BatchScheduler:
         row = 0
         finished: list[tuple[Request, str]] = []
         for seg, r in zip(segments, owners):
-            reason = self._emit(r, seg, logits[row:row + seg.logit_rows])
+            reason = self._emit(r, seg, logits[row : row + seg.logit_rows])
             row += seg.logit_rows
             if reason is not None:
                 finished.append((r, reason))
@@ -336,7 +354,7 @@ class BatchScheduler:
 
     def _would_copy(self, r: Request, other: Request) -> bool:
         """Whether `r` could copy enough of `other`'s prompt, as far as it is fed, to wait a step for it."""
-        shared = common_prefix(np.asarray(r.prompt), np.asarray(other.prompt[:other.fed]))
+        shared = common_prefix(np.asarray(r.prompt), np.asarray(other.prompt[: other.fed]))
         return shared - r.fed >= self.limits.min_prefix_reuse
 
     def _emit(self, r: Request, seg: Segment, logits: torch.Tensor) -> str | None:
@@ -362,7 +380,7 @@ class BatchScheduler:
                 break
             taken += 1
         if guessed:
-            del r.slot.tokens[seg.start + 1 + taken:]
+            del r.slot.tokens[seg.start + 1 + taken :]
         return reason
 
     def _measure_prefill(self, tokens: int, seconds: float) -> None:
@@ -370,8 +388,9 @@ class BatchScheduler:
             return
         rate = tokens / seconds
         previous = self.prefill_tokens_per_s
-        self.prefill_tokens_per_s = rate if previous is None else (
-            PREFILL_RATE_SMOOTHING * rate + (1 - PREFILL_RATE_SMOOTHING) * previous)
+        self.prefill_tokens_per_s = (
+            rate if previous is None else (PREFILL_RATE_SMOOTHING * rate + (1 - PREFILL_RATE_SMOOTHING) * previous)
+        )
 
     def _sample(self, r: Request, scores: torch.Tensor) -> int:
         scores = self.single.hold_end(scores, len(r.generated))

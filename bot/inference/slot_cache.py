@@ -64,8 +64,14 @@ class SlotCache:
     @classmethod
     def for_model(cls, config, *, slots: int, max_len: int, dtype) -> SlotCache:
         head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-        return cls(layers=config.num_hidden_layers, kv_heads=config.num_key_value_heads, head_dim=head_dim,
-                   slots=slots, max_len=max_len, dtype=dtype)
+        return cls(
+            layers=config.num_hidden_layers,
+            kv_heads=config.num_key_value_heads,
+            head_dim=head_dim,
+            slots=slots,
+            max_len=max_len,
+            dtype=dtype,
+        )
 
     @property
     def head_dim(self) -> int:

@@ -26,15 +26,32 @@ from pathlib import Path
 import numpy as np
 
 from bot.reorder.recommend import (
-    Basket, Now, ProductStats, Ranker, _contributions, fit_ranker, history_from_rows, now_from, recommend_reorder,
-    train_ranker, training_examples,
+    Basket,
+    Now,
+    ProductStats,
+    Ranker,
+    _contributions,
+    fit_ranker,
+    history_from_rows,
+    now_from,
+    recommend_reorder,
+    train_ranker,
+    training_examples,
 )
 
 K = 10
 
 
-REQUIRED_COLUMNS = ("order_id", "user_id", "order_number", "order_dow", "order_hour_of_day",
-                    "days_since_prior_order", "product_id", "add_to_cart_order")
+REQUIRED_COLUMNS = (
+    "order_id",
+    "user_id",
+    "order_number",
+    "order_dow",
+    "order_hour_of_day",
+    "days_since_prior_order",
+    "product_id",
+    "add_to_cart_order",
+)
 
 
 class OrdersCsvError(ValueError):
@@ -56,13 +73,19 @@ def load_instacart_histories(path: str | Path) -> dict[str, list[Basket]]:
         missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
         if missing:
             found = ", ".join(reader.fieldnames or ()) or "none"
-            raise OrdersCsvError(f"{path}: missing columns {', '.join(missing)} (an Instacart-format order "
-                                 f"history file; its header has: {found})")
+            raise OrdersCsvError(
+                f"{path}: missing columns {', '.join(missing)} (an Instacart-format order "
+                f"history file; its header has: {found})"
+            )
         for row in reader:
             try:
                 user = row["user_id"]
                 num = int(row["order_number"])
-                dow, hour, position = int(row["order_dow"]), int(row["order_hour_of_day"]), int(row["add_to_cart_order"])
+                dow, hour, position = (
+                    int(row["order_dow"]),
+                    int(row["order_hour_of_day"]),
+                    int(row["add_to_cart_order"]),
+                )
                 dsp = row["days_since_prior_order"].strip()
                 dsp = float(dsp) if dsp else 0.0
                 o = orders[user].get(num)
@@ -70,9 +93,11 @@ def load_instacart_histories(path: str | Path) -> dict[str, list[Basket]]:
                     o = orders[user][num] = {"id": row["order_id"], "dow": dow, "hour": hour, "dsp": dsp, "items": []}
                 o["items"].append((position, row["product_id"]))
             except (TypeError, ValueError) as exc:
-                raise OrdersCsvError(f"{path}:{reader.line_num}: bad value ({exc}); order_number, order_dow, "
-                                     "order_hour_of_day and add_to_cart_order must be integers and "
-                                     "days_since_prior_order a number or empty") from exc
+                raise OrdersCsvError(
+                    f"{path}:{reader.line_num}: bad value ({exc}); order_number, order_dow, "
+                    "order_hour_of_day and add_to_cart_order must be integers and "
+                    "days_since_prior_order a number or empty"
+                ) from exc
     if not orders:
         raise OrdersCsvError(f"{path}: no order rows")
     out: dict[str, list[Basket]] = {}
@@ -90,6 +115,7 @@ def load_instacart_histories(path: str | Path) -> dict[str, list[Basket]]:
 
 
 # ------------------------------------------------------------------------------------------ metrics
+
 
 def f1_score(basket: Sequence[str], target: set[str]) -> float:
     if not target:
@@ -127,6 +153,7 @@ class _Scores:
 
 # ---------------------------------------------------------------------------------------- baselines
 
+
 def repeat_last_order(history: Sequence[Basket]) -> tuple[list[str], list[str]]:
     """Propose the previous order again (ranked in its cart order)."""
     last = list(history[-1].items) if history else []
@@ -154,16 +181,25 @@ def recency_frequency(history: Sequence[Basket], decay: float = 0.8) -> tuple[li
 
 # --------------------------------------------------------------------------------------- evaluation
 
+
 def _folds(users: Sequence[str], k: int, seed: int) -> list[list[int]]:
     rng = np.random.default_rng(seed)
     perm = rng.permutation(len(users))
     return [sorted(perm[i::k].tolist()) for i in range(k)]
 
 
-def evaluate_orders_csv(path: str | Path, folds: int = 5, ranker: Ranker | None = None, use_ranker: bool = True,
-                        targets_per_customer: int | None = None, seed: int = 0, progress: bool = True,
-                        max_users: int | None = None, max_train_rows: int = 2_000_000,
-                        max_targets: int = 30_000) -> dict:
+def evaluate_orders_csv(
+    path: str | Path,
+    folds: int = 5,
+    ranker: Ranker | None = None,
+    use_ranker: bool = True,
+    targets_per_customer: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    max_users: int | None = None,
+    max_train_rows: int = 2_000_000,
+    max_targets: int = 30_000,
+) -> dict:
     """Evaluate on an Instacart-format order history file; see the module docstring for the protocol.
 
     With `ranker` given (trained on other data), it scores every user; else, with `use_ranker`, a ranker
@@ -204,16 +240,22 @@ def evaluate_orders_csv(path: str | Path, folds: int = 5, ranker: Ranker | None 
             train_idx = [i for i in blocks if i not in held]
             rows = sum(len(blocks[i][1]) for i in train_idx)
             if rows > max_train_rows:  # very large files: a random subset of the training users
-                train_idx = sorted(rng.choice(train_idx, size=int(len(train_idx) * max_train_rows / rows),
-                                              replace=False).tolist())
-            model = fit_ranker(np.concatenate([blocks[i][0] for i in train_idx]),
-                               np.concatenate([blocks[i][1] for i in train_idx]), seed,
-                               info={"trained_on": {"customers": len(train_idx)}})
+                train_idx = sorted(
+                    rng.choice(train_idx, size=int(len(train_idx) * max_train_rows / rows), replace=False).tolist()
+                )
+            model = fit_ranker(
+                np.concatenate([blocks[i][0] for i in train_idx]),
+                np.concatenate([blocks[i][1] for i in train_idx]),
+                seed,
+                info={"trained_on": {"customers": len(train_idx)}},
+            )
             for i in part:
                 rankers[i] = model
         targets = "every order" if targets_per_customer is None else f"the last {targets_per_customer} orders"
-        ranker_note = (f"cross-fitted, {folds} folds by user (gradient-boosted trees; each fold's model trained "
-                       f"only on the other folds' users, {targets} of each as targets)")
+        ranker_note = (
+            f"cross-fitted, {folds} folds by user (gradient-boosted trees; each fold's model trained "
+            f"only on the other folds' users, {targets} of each as targets)"
+        )
     else:
         rankers = [None] * len(users)
         ranker_note = "heuristic (no learned ranker)"
@@ -225,8 +267,7 @@ def evaluate_orders_csv(path: str | Path, folds: int = 5, ranker: Ranker | None 
         now = Now(target_order.day, target_order.dow, target_order.hour)
         bought_before = {pid for b in h for pid in b.items}
         target = set(target_order.items) & bought_before
-        rec = recommend_reorder(h, now, limit=100, stats=stats, ranker=rankers[i], complements=0,
-                                exclude_own=own[i])
+        rec = recommend_reorder(h, now, limit=100, stats=stats, ranker=rankers[i], complements=0, exclude_own=own[i])
         ours.add([s.product_id for s in rec.items], [s.product_id for s in rec.basket], target)
         last_order.add(*repeat_last_order(h), target)
         recfreq.add(*recency_frequency(h), target)
@@ -243,8 +284,10 @@ def evaluate_orders_csv(path: str | Path, folds: int = 5, ranker: Ranker | None 
 
 # ---------------------------------------------------------------------------------------- benchmark
 
-def synthetic_history(orders: int = 100, staples: int = 30, catalog: int = 5000, one_offs: float = 3.0,
-                      seed: int = 0) -> list[Basket]:
+
+def synthetic_history(
+    orders: int = 100, staples: int = 30, catalog: int = 5000, one_offs: float = 3.0, seed: int = 0
+) -> list[Basket]:
     """A plausible long history: personal staples, each with its own interval, plus occasional one-offs
     (100 orders give roughly 300 distinct products, like a real 100-order Instacart customer)."""
     rng = np.random.default_rng(seed)
@@ -265,8 +308,9 @@ def synthetic_history(orders: int = 100, staples: int = 30, catalog: int = 5000,
     return out
 
 
-def bench_reorder(orders: int = 100, repeats: int = 300, ranker: Ranker | str | Path | None = "train",
-                  print_json: bool = True) -> dict:
+def bench_reorder(
+    orders: int = 100, repeats: int = 300, ranker: Ranker | str | Path | None = "train", print_json: bool = True
+) -> dict:
     """Latency of one `recommend_reorder` call for a customer with `orders` orders (p50/p90 in ms).
 
     `ranker="train"` fits a ranker on synthetic customers first (not timed) so the learned path is timed.
@@ -301,8 +345,15 @@ def _percentiles(times_ms: list[float]) -> dict:
     return {"p50_ms": round(float(np.percentile(arr, 50)), 3), "p95_ms": round(float(np.percentile(arr, 95)), 3)}
 
 
-def bench_store(store, stats: ProductStats | None, ranker: Ranker | None, customer_id: str | None = None,
-                repeats: int = 300, limit: int = 10, moment: datetime | None = None) -> dict:
+def bench_store(
+    store,
+    stats: ProductStats | None,
+    ranker: Ranker | None,
+    customer_id: str | None = None,
+    repeats: int = 300,
+    limit: int = 10,
+    moment: datetime | None = None,
+) -> dict:
     """Latency of one recommendation for a shop customer, read from the store (default: the customer with
     the most completed orders), with and without the store query (p50/p95 wall-clock ms, and p50 CPU ms)."""
     from bot.reorder.train import store_histories
@@ -343,8 +394,10 @@ def bench_store(store, stats: ProductStats | None, ranker: Ranker | None, custom
         "recommend_ms": _percentiles(without_query),
         "with_store_query_ms": _percentiles(with_query),
         # CPU time of this process: what the wall clock shows on a machine shared with other work
-        "cpu_ms": {"recommend_p50_ms": _percentiles(cpu_without)["p50_ms"],
-                   "with_store_query_p50_ms": _percentiles(cpu_with)["p50_ms"]},
+        "cpu_ms": {
+            "recommend_p50_ms": _percentiles(cpu_without)["p50_ms"],
+            "with_store_query_p50_ms": _percentiles(cpu_with)["p50_ms"],
+        },
     }
 
 

@@ -37,14 +37,31 @@ STATS_FILE = "stats.json"  # ProductStats inside a reorder model folder
 RANKER_FILE = "ranker.npz"  # Ranker inside a reorder model folder
 
 __all__ = [
-    "STATS_FILE", "RANKER_FILE",
-    "Basket", "Now", "Suggestion", "Recommendation", "ProductStats", "Ranker", "Features",
-    "recommend_reorder", "history_from_rows", "now_from", "customer_features", "heuristic_probabilities",
-    "expected_f1_curve", "select_basket", "training_examples", "fit_ranker", "train_ranker", "FEATURE_NAMES",
+    "STATS_FILE",
+    "RANKER_FILE",
+    "Basket",
+    "Now",
+    "Suggestion",
+    "Recommendation",
+    "ProductStats",
+    "Ranker",
+    "Features",
+    "recommend_reorder",
+    "history_from_rows",
+    "now_from",
+    "customer_features",
+    "heuristic_probabilities",
+    "expected_f1_curve",
+    "select_basket",
+    "training_examples",
+    "fit_ranker",
+    "train_ranker",
+    "FEATURE_NAMES",
 ]
 
 
 # --------------------------------------------------------------------------------------------- data
+
 
 @dataclass(frozen=True)
 class Basket:
@@ -99,8 +116,9 @@ def history_from_rows(rows: Iterable[tuple[str, datetime, str]]) -> list[Basket]
     ordered = sorted(orders.items(), key=lambda kv: kv[1][0])  # stable: ties keep row order
     first = ordered[0][1][0]
     return [
-        Basket(order_id=oid, day=(at - first).total_seconds() / 86400.0, dow=at.weekday(), hour=at.hour,
-               items=tuple(items))
+        Basket(
+            order_id=oid, day=(at - first).total_seconds() / 86400.0, dow=at.weekday(), hour=at.hour, items=tuple(items)
+        )
         for oid, (at, items) in ordered
     ]
 
@@ -168,8 +186,9 @@ class ProductStats:
         self.global_gap_days = float((tot[_GAP_SUM] + 10.0) / (tot[_GAP_N] + 1.0))
 
     @classmethod
-    def from_histories(cls, histories: Iterable[Sequence[Basket]], max_neighbors: int = 20,
-                       min_pair_count: int = 2) -> ProductStats:
+    def from_histories(
+        cls, histories: Iterable[Sequence[Basket]], max_neighbors: int = 20, min_pair_count: int = 2
+    ) -> ProductStats:
         """Statistics over many customers' histories (each a sequence of Baskets, oldest first)."""
         totals: dict[str, np.ndarray] = {}
         pairs: Counter = Counter()
@@ -191,8 +210,10 @@ class ProductStats:
             s = n / math.sqrt(orders[a] * orders[c])
             nb[a].append((c, s))
             nb[c].append((a, s))
-        neighbors = {pid: [(q, round(s, 4)) for q, s in sorted(lst, key=lambda t: (-t[1], t[0]))[:max_neighbors]]
-                     for pid, lst in nb.items()}
+        neighbors = {
+            pid: [(q, round(s, 4)) for q, s in sorted(lst, key=lambda t: (-t[1], t[0]))[:max_neighbors]]
+            for pid, lst in nb.items()
+        }
         return cls(ids=ids, counts=counts, neighbors=neighbors, customers=customers)
 
     def rows(self, product_ids: Sequence[str], exclude: dict[str, np.ndarray] | None = None) -> np.ndarray:
@@ -209,9 +230,13 @@ class ProductStats:
         return out
 
     def save(self, path: str | Path) -> None:
-        data = {"format": "shopbot.product_stats.v1", "customers": self.customers, "ids": self.ids,
-                "counts": [[round(float(v), 3) for v in row] for row in self.counts],
-                "neighbors": {pid: [[q, s] for q, s in lst] for pid, lst in self.neighbors.items()}}
+        data = {
+            "format": "shopbot.product_stats.v1",
+            "customers": self.customers,
+            "ids": self.ids,
+            "counts": [[round(float(v), 3) for v in row] for row in self.counts],
+            "neighbors": {pid: [[q, s] for q, s in lst] for pid, lst in self.neighbors.items()},
+        }
         Path(path).write_text(json.dumps(data, separators=(",", ":")))
 
     @classmethod
@@ -219,9 +244,12 @@ class ProductStats:
         data = json.loads(Path(path).read_text())
         if data.get("format") != "shopbot.product_stats.v1":
             raise ValueError(f"{path} is not a shopbot product-stats file")
-        return cls(ids=list(data["ids"]), counts=np.array(data["counts"], dtype=np.float64).reshape(-1, 6),
-                   neighbors={pid: [(q, float(s)) for q, s in lst] for pid, lst in data["neighbors"].items()},
-                   customers=int(data["customers"]))
+        return cls(
+            ids=list(data["ids"]),
+            counts=np.array(data["counts"], dtype=np.float64).reshape(-1, 6),
+            neighbors={pid: [(q, float(s)) for q, s in lst] for pid, lst in data["neighbors"].items()},
+            customers=int(data["customers"]),
+        )
 
 
 # ---------------------------------------------------------------------------------------- features
@@ -232,14 +260,18 @@ FEATURE_NAMES = (
     "share_since_first",  # count / orders since the first purchase
     "orders_since_last",  # 1 = in the last order
     "days_since_last",  # days from the last purchase to now
-    "in_last_3", "in_last_5",  # purchases in the customer's last 3 / 5 orders
+    "in_last_3",
+    "in_last_5",  # purchases in the customer's last 3 / 5 orders
     "decayed",  # sum of 0.7 ** (orders ago) over purchases
     "interval_days",  # the customer's own mean repurchase interval (-1: bought once)
     "overdue",  # days_since_last / interval_days (-1: bought once)
     "interval_orders",  # mean orders between purchases (-1: bought once)
     "overdue_orders",  # orders_since_last / interval_orders (-1: bought once)
     "dow_lift",  # share of its purchases on today's weekday over the customer's share of orders that weekday
-    "user_orders", "user_products", "user_basket", "user_repeat_items",  # customer-level
+    "user_orders",
+    "user_products",
+    "user_basket",
+    "user_repeat_items",  # customer-level
     "user_repeat_ratio",  # share of basket items that were bought before
     "user_recent_repeat_items",  # mean repeat items in the last 3 orders
     "days_since_order",  # days since the customer's last order (the order-level context)
@@ -261,8 +293,9 @@ class Features:
     product_interval_days: np.ndarray  # typical repurchase interval across customers (for reasons)
 
 
-def customer_features(history: Sequence[Basket], now: Now, stats: ProductStats | None = None,
-                      exclude: dict[str, np.ndarray] | None = None) -> Features:
+def customer_features(
+    history: Sequence[Basket], now: Now, stats: ProductStats | None = None, exclude: dict[str, np.ndarray] | None = None
+) -> Features:
     """Feature matrix for every product in `history` (see FEATURE_NAMES), vectorised over candidates.
 
     `exclude` is the customer's own contribution to `stats` (from `_contributions`), subtracted so that
@@ -305,7 +338,7 @@ def customer_features(history: Sequence[Basket], now: Now, stats: ProductStats |
     age = (m - 1 - o).astype(np.float64)
     in3 = np.bincount(p, weights=(age < 3).astype(np.float64), minlength=P)
     in5 = np.bincount(p, weights=(age < 5).astype(np.float64), minlength=P)
-    decayed = np.bincount(p, weights=0.7 ** age, minlength=P)
+    decayed = np.bincount(p, weights=0.7**age, minlength=P)
 
     dow_orders = np.bincount(dow, minlength=7).astype(np.float64)
     on_dow = np.bincount(p, weights=(dow[o] == now.dow).astype(np.float64), minlength=P)
@@ -315,7 +348,7 @@ def customer_features(history: Sequence[Basket], now: Now, stats: ProductStats |
     repeat_flags = (first[p] < o).astype(np.float64)
     repeats_per_order = np.bincount(o, weights=repeat_flags, minlength=m)
     user_repeat_items = repeats_per_order[1:].mean() if m > 1 else 0.0
-    user_recent_repeat = repeats_per_order[max(1, m - 3):].mean() if m > 1 else 0.0
+    user_recent_repeat = repeats_per_order[max(1, m - 3) :].mean() if m > 1 else 0.0
     user_repeat_ratio = repeat_flags[o >= 1].mean() if m > 1 and (o >= 1).any() else 0.0
     days_since_order = max(now.day - day[-1], 0.0)
     mean_gap = (day[-1] - day[0]) / (m - 1) if m > 1 else 0.0
@@ -364,6 +397,7 @@ def customer_features(history: Sequence[Basket], now: Now, stats: ProductStats |
 
 # -------------------------------------------------------------------------------------- heuristic
 
+
 def heuristic_probabilities(X: np.ndarray) -> np.ndarray:
     """Fixed logistic formula on a few robust signals, used when no trained Ranker is given.
 
@@ -380,20 +414,23 @@ def heuristic_probabilities(X: np.ndarray) -> np.ndarray:
     due = np.where(od >= 0, np.exp(-0.5 * np.log(np.maximum(od, 0.05)) ** 2), 0.5)
     pr = X[:, f["product_reorder_rate"]]
     pr = np.where(pr >= 0, pr, 0.6)  # no cross-customer statistics: a typical reorder rate
-    z = (-4.0
-         + 2.4 * np.log1p(X[:, f["decayed"]])
-         + 0.3 * np.log(share / (1.0 - share))
-         - 0.4 * np.log1p(X[:, f["in_last_3"]])
-         - 0.12 * np.log(X[:, f["orders_since_last"]])
-         + 0.9 * due
-         + 1.3 * pr
-         + 0.2 * np.log(X[:, f["user_recent_repeat_items"]] + 0.5)
-         + 0.2 * np.log1p(X[:, f["days_since_order_ratio"]])
-         - 0.08 * np.log(X[:, f["user_products"]]))
+    z = (
+        -4.0
+        + 2.4 * np.log1p(X[:, f["decayed"]])
+        + 0.3 * np.log(share / (1.0 - share))
+        - 0.4 * np.log1p(X[:, f["in_last_3"]])
+        - 0.12 * np.log(X[:, f["orders_since_last"]])
+        + 0.9 * due
+        + 1.3 * pr
+        + 0.2 * np.log(X[:, f["user_recent_repeat_items"]] + 0.5)
+        + 0.2 * np.log1p(X[:, f["days_since_order_ratio"]])
+        - 0.08 * np.log(X[:, f["user_products"]])
+    )
     return 1.0 / (1.0 + np.exp(-z))
 
 
 # ------------------------------------------------------------------------------------------ ranker
+
 
 class Ranker:
     """A gradient-boosted tree ensemble (trained by scikit-learn, evaluated with numpy) over FEATURE_NAMES.
@@ -402,9 +439,18 @@ class Ranker:
     lock-step for `depth` steps.
     """
 
-    def __init__(self, feature: np.ndarray, threshold: np.ndarray, children: np.ndarray, value: np.ndarray,
-                 roots: np.ndarray, depth: int, baseline: float, feature_names: Sequence[str],
-                 info: dict | None = None) -> None:
+    def __init__(
+        self,
+        feature: np.ndarray,
+        threshold: np.ndarray,
+        children: np.ndarray,
+        value: np.ndarray,
+        roots: np.ndarray,
+        depth: int,
+        baseline: float,
+        feature_names: Sequence[str],
+        info: dict | None = None,
+    ) -> None:
         self.feature = np.asarray(feature, dtype=np.int64)
         self.threshold = np.asarray(threshold, dtype=np.float64)
         self.children = np.asarray(children, dtype=np.int64)  # (nodes, 2): [go right, go left]
@@ -439,8 +485,17 @@ class Ranker:
             depth = max(depth, int(nodes["depth"].max()))
             offset += n
         baseline = float(np.ravel(model._baseline_prediction)[0])
-        return cls(np.concatenate(feats), np.concatenate(thrs), np.concatenate(kids), np.concatenate(vals),
-                   np.array(roots), depth, baseline, FEATURE_NAMES, info)
+        return cls(
+            np.concatenate(feats),
+            np.concatenate(thrs),
+            np.concatenate(kids),
+            np.concatenate(vals),
+            np.array(roots),
+            depth,
+            baseline,
+            FEATURE_NAMES,
+            info,
+        )
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         X = np.ascontiguousarray(X, dtype=np.float64)
@@ -460,21 +515,42 @@ class Ranker:
 
     def save(self, path: str | Path) -> None:
         np.savez_compressed(
-            path, feature=self.feature.astype(np.int16), threshold=self.threshold, children=self.children.astype(np.int32),
-            value=self.value, roots=self.roots.astype(np.int32), depth=self.depth, baseline=self.baseline,
-            feature_names=np.array(self.feature_names), info=json.dumps(self.info))
+            path,
+            feature=self.feature.astype(np.int16),
+            threshold=self.threshold,
+            children=self.children.astype(np.int32),
+            value=self.value,
+            roots=self.roots.astype(np.int32),
+            depth=self.depth,
+            baseline=self.baseline,
+            feature_names=np.array(self.feature_names),
+            info=json.dumps(self.info),
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> Ranker:
         with np.load(path, allow_pickle=False) as z:
-            return cls(z["feature"], z["threshold"], z["children"], z["value"], z["roots"], int(z["depth"]),
-                       float(z["baseline"]), [str(s) for s in z["feature_names"]], json.loads(str(z["info"])))
+            return cls(
+                z["feature"],
+                z["threshold"],
+                z["children"],
+                z["value"],
+                z["roots"],
+                int(z["depth"]),
+                float(z["baseline"]),
+                [str(s) for s in z["feature_names"]],
+                json.loads(str(z["info"])),
+            )
 
 
-def training_examples(histories: Iterable[Sequence[Basket]], stats: ProductStats | None = None,
-                      targets_per_customer: int | None = None, min_history: int = 1,
-                      exclude_own: Sequence[dict[str, np.ndarray] | None] | None = None, progress: bool = False,
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def training_examples(
+    histories: Iterable[Sequence[Basket]],
+    stats: ProductStats | None = None,
+    targets_per_customer: int | None = None,
+    min_history: int = 1,
+    exclude_own: Sequence[dict[str, np.ndarray] | None] | None = None,
+    progress: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(X, y, group) from customers' own earlier orders: each of a customer's last `targets_per_customer`
     orders (None: every order) with at least `min_history` orders before it is a target, its history
     being the orders before it; its candidates are the products bought before it, labelled 1 when the
@@ -498,8 +574,11 @@ def training_examples(histories: Iterable[Sequence[Basket]], stats: ProductStats
                 continue
             bought = set(target.items)
             Xs.append(feats.X)
-            ys.append(np.fromiter((pid in bought for pid in feats.product_ids), dtype=np.float64,
-                                  count=len(feats.product_ids)))
+            ys.append(
+                np.fromiter(
+                    (pid in bought for pid in feats.product_ids), dtype=np.float64, count=len(feats.product_ids)
+                )
+            )
             gs.append(np.full(len(feats.product_ids), g))
             g += 1
     if not Xs:
@@ -507,12 +586,14 @@ def training_examples(histories: Iterable[Sequence[Basket]], stats: ProductStats
     return np.concatenate(Xs), np.concatenate(ys), np.concatenate(gs)
 
 
-RANKER_PARAMS = dict(max_iter=120, learning_rate=0.08, max_depth=5, max_leaf_nodes=15, min_samples_leaf=100,
-                     l2_regularization=1.0)
+RANKER_PARAMS = dict(
+    max_iter=120, learning_rate=0.08, max_depth=5, max_leaf_nodes=15, min_samples_leaf=100, l2_regularization=1.0
+)
 
 
-def fit_ranker(X: np.ndarray, y: np.ndarray, seed: int = 0, info: dict | None = None, threads: int | None = 1,
-               **params) -> Ranker:
+def fit_ranker(
+    X: np.ndarray, y: np.ndarray, seed: int = 0, info: dict | None = None, threads: int | None = 1, **params
+) -> Ranker:
     """Fit the gradient-boosted ranker on a feature matrix from `training_examples`.
 
     One OpenMP thread by default: on a small machine shared with other work, scikit-learn's spinning
@@ -530,18 +611,29 @@ def fit_ranker(X: np.ndarray, y: np.ndarray, seed: int = 0, info: dict | None = 
     return Ranker.from_sklearn(model, info={**(info or {}), "rows": int(len(y)), "params": settings})
 
 
-def train_ranker(histories: Sequence[Sequence[Basket]], stats: ProductStats | None = None,
-                 path: str | Path | None = None, targets_per_customer: int | None = None, seed: int = 0,
-                 exclude_own: Sequence[dict[str, np.ndarray] | None] | None = None, progress: bool = False,
-                 **params) -> Ranker:
+def train_ranker(
+    histories: Sequence[Sequence[Basket]],
+    stats: ProductStats | None = None,
+    path: str | Path | None = None,
+    targets_per_customer: int | None = None,
+    seed: int = 0,
+    exclude_own: Sequence[dict[str, np.ndarray] | None] | None = None,
+    progress: bool = False,
+    **params,
+) -> Ranker:
     """Fit the ranker on customers' earlier orders (see `training_examples`); save it to `path` if given.
 
     Train it on the shop's own customers (e.g. the demo shop's histories) with that shop's ProductStats,
     then load it with `Ranker.load` wherever recommendations are made.
     """
     X, y, _ = training_examples(histories, stats, targets_per_customer, exclude_own=exclude_own, progress=progress)
-    ranker = fit_ranker(X, y, seed, info={"trained_on": {"customers": len(histories),
-                                                         "targets_per_customer": targets_per_customer}}, **params)
+    ranker = fit_ranker(
+        X,
+        y,
+        seed,
+        info={"trained_on": {"customers": len(histories), "targets_per_customer": targets_per_customer}},
+        **params,
+    )
     if path is not None:
         ranker.save(path)
     return ranker
@@ -549,13 +641,14 @@ def train_ranker(histories: Sequence[Sequence[Basket]], stats: ProductStats | No
 
 # ------------------------------------------------------------------------------- expected-F1 basket
 
+
 def _poisson_binomial(p: np.ndarray, width: int) -> np.ndarray:
     """Distribution of the number of successes among independent Bernoulli(p), on 0..width-1."""
     dist = np.zeros(width)
     dist[0] = 1.0
     for j, pj in enumerate(p):
         top = j + 2
-        dist[1:top] = dist[1:top] * (1.0 - pj) + dist[:top - 1] * pj
+        dist[1:top] = dist[1:top] * (1.0 - pj) + dist[: top - 1] * pj
         dist[0] *= 1.0 - pj
     return dist
 
@@ -630,12 +723,13 @@ def select_basket(p: Sequence[float], max_items: int = 50, max_k: int | None = N
     head, tail = arr[:max_items], float(arr[max_items:].sum())
     curve = expected_f1_curve(head, tail)
     if max_k is not None:
-        curve = curve[:max(max_k, 0) + 1]
+        curve = curve[: max(max_k, 0) + 1]
     k = int(np.argmax(curve))
     return k, float(curve[k])
 
 
 # ------------------------------------------------------------------------------------------ reasons
+
 
 def _days(x: float) -> str:
     d = int(round(x))
@@ -671,6 +765,7 @@ def _reason(X_row: np.ndarray, product_gap: float) -> str:
 
 # ---------------------------------------------------------------------------------------- recommend
 
+
 def _probabilities(X: np.ndarray, ranker: Ranker | None, max_ranked: int) -> np.ndarray:
     """Ranker probabilities, or the heuristic's. For speed a ranker scores only the `max_ranked`
     candidates the heuristic likes best; the rest keep heuristic probabilities, capped below them."""
@@ -689,9 +784,16 @@ def _probabilities(X: np.ndarray, ranker: Ranker | None, max_ranked: int) -> np.
     return probs
 
 
-def recommend_reorder(history: Sequence[Basket], now: Now, limit: int = 10, stats: ProductStats | None = None,
-                      ranker: Ranker | None = None, complements: int = 5,
-                      exclude_own: dict[str, np.ndarray] | None = None, max_ranked: int = 150) -> Recommendation:
+def recommend_reorder(
+    history: Sequence[Basket],
+    now: Now,
+    limit: int = 10,
+    stats: ProductStats | None = None,
+    ranker: Ranker | None = None,
+    complements: int = 5,
+    exclude_own: dict[str, np.ndarray] | None = None,
+    max_ranked: int = 150,
+) -> Recommendation:
     """Ranked reorder suggestions for one customer at `now`, the expected-F1 basket, and complements.
 
     `history` holds the customer's past orders, oldest first. `ranker` (optional) supplies trained
@@ -705,10 +807,13 @@ def recommend_reorder(history: Sequence[Basket], now: Now, limit: int = 10, stat
         return Recommendation([], [], [])
     probs = _probabilities(feats.X, ranker, max_ranked)
     order = np.argsort(-probs, kind="stable")
-    top = order[:max(limit, 0)]
-    items = [Suggestion(feats.product_ids[i], round(float(probs[i]), 4),
-                        _reason(feats.X[i], float(feats.product_interval_days[i])))
-             for i in top]
+    top = order[: max(limit, 0)]
+    items = [
+        Suggestion(
+            feats.product_ids[i], round(float(probs[i]), 4), _reason(feats.X[i], float(feats.product_interval_days[i]))
+        )
+        for i in top
+    ]
     k, ef1 = select_basket(probs[order], max_k=len(items))
     basket = items[:k]
     comps = _complements(stats, items, basket, complements) if stats is not None and complements > 0 else []

@@ -18,7 +18,14 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.reorder.recommend import (
-    RANKER_FILE, STATS_FILE, Basket, ProductStats, Ranker, _contributions, history_from_rows, train_ranker,
+    RANKER_FILE,
+    STATS_FILE,
+    Basket,
+    ProductStats,
+    Ranker,
+    _contributions,
+    history_from_rows,
+    train_ranker,
 )
 from retrieval.schema import Customer
 from retrieval.store import Store
@@ -38,29 +45,32 @@ def store_histories(store: Store, progress: bool = False) -> dict[str, list[Bask
     return out
 
 
-def train_from_histories(histories: Sequence[Sequence[Basket]], seed: int = 0, progress: bool = False,
-                         **params) -> tuple[ProductStats, Ranker]:
+def train_from_histories(
+    histories: Sequence[Sequence[Basket]], seed: int = 0, progress: bool = False, **params
+) -> tuple[ProductStats, Ranker]:
     """ProductStats over all histories, and a ranker fitted on every customer's own earlier orders."""
     if sum(len(h) >= 2 for h in histories) < 2:
         raise ValueError("need at least two customers with two or more completed orders to train a ranker")
     stats = ProductStats.from_histories(histories)
     own = [_contributions(h)[0] for h in histories]
-    ranker = train_ranker(histories, stats, targets_per_customer=None, seed=seed, exclude_own=own,
-                          progress=progress, **params)
+    ranker = train_ranker(
+        histories, stats, targets_per_customer=None, seed=seed, exclude_own=own, progress=progress, **params
+    )
     return stats, ranker
 
 
-def train_reorder_model(store: Store, out_dir: str | Path, seed: int = 0, progress: bool = False,
-                        **params) -> dict:
+def train_reorder_model(store: Store, out_dir: str | Path, seed: int = 0, progress: bool = False, **params) -> dict:
     """Train on the store's histories and write `stats.json` + `ranker.npz` into `out_dir`; returns a summary."""
     started = time.perf_counter()
     histories = store_histories(store, progress)
     stats, ranker = train_from_histories(list(histories.values()), seed=seed, progress=progress, **params)
-    ranker.info["trained_on"].update({
-        "source": "shop order histories (Store.purchase_rows)",
-        "histories_sha256": _fingerprint(histories),
-        "seed": seed,
-    })
+    ranker.info["trained_on"].update(
+        {
+            "source": "shop order histories (Store.purchase_rows)",
+            "histories_sha256": _fingerprint(histories),
+            "seed": seed,
+        }
+    )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stats.save(out / STATS_FILE)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from adapters import templates as T
 from adapters.data import INTENTS, TOOL_INTENTS, TRAIN_CYCLE
-from bot.assistant.prompt import format_price
 from bot.assistant.toolcall import parse_call
 from bot.assistant.tools import search_products
 
@@ -57,8 +56,9 @@ def test_training_prompts_are_the_prompts_the_engine_sends(builder, demo_setting
 
     gen = ScriptedGenerator("ok")
     gen.count_tokens = builder.counter.count_tokens
-    engine = ChatEngine(demo_settings.model_copy(update={"tool_routing": "model"}), demo_store, demo_retriever, gen,
-                        builder.tools)
+    engine = ChatEngine(
+        demo_settings.model_copy(update={"tool_routing": "model"}), demo_store, demo_retriever, gen, builder.tools
+    )
     question = "how much is the Meadowvale Whole Milk 4 L?"
     reply = engine.reply(engine.start("C0001"), "C0001", question)
     list(reply)
@@ -102,13 +102,15 @@ def test_the_shipped_routing_file_holds_the_policy_questions():
 
 
 def test_with_the_serving_router_training_prompts_leave_out_what_served_prompts_do(
-        demo_settings, demo_store, demo_retriever, loaded_model, embedder, tmp_path):
+    demo_settings, demo_store, demo_retriever, loaded_model, embedder, tmp_path
+):
     from adapters.data import DataBuilder
     from bot.assistant.intents import IntentRouter
     from tests.bot.assistant.test_intents import ORDER_AND_OTHER_PHRASINGS
 
     (tmp_path / "routing.jsonl").write_text(
-        "".join(json.dumps({"text": t, "tool": None, "intent": i}) + "\n" for t, i in ORDER_AND_OTHER_PHRASINGS))
+        "".join(json.dumps({"text": t, "tool": None, "intent": i}) + "\n" for t, i in ORDER_AND_OTHER_PHRASINGS)
+    )
     router = IntentRouter.open(tmp_path / "routing.jsonl", embedder, tmp_path / "index")
     routed = DataBuilder(demo_settings, demo_store, demo_retriever, loaded_model.tokenizer, router=router)
     unrouted = DataBuilder(demo_settings, demo_store, demo_retriever, loaded_model.tokenizer)

@@ -26,14 +26,27 @@ def fresh_adapter(tmp_path, loaded_model):
 
 
 @pytest.mark.model
-def test_eval_answers_scores_tuned_and_untuned_on_the_same_cases(demo_dir, demo_retriever, fresh_adapter, tmp_path,
-                                                                  monkeypatch):
+def test_eval_answers_scores_tuned_and_untuned_on_the_same_cases(
+    demo_dir, demo_retriever, fresh_adapter, tmp_path, monkeypatch
+):
     cases = tmp_path / "cases.jsonl"
-    cases.write_text("\n".join(json.dumps(c) for c in [
-        {"id": "hi", "intent": "greeting", "customer_id": None, "turns": ["hello"], "expect_tool": "none"},
-        {"id": "never", "intent": "price", "customer_id": "C0001", "turns": ["how much is the oat milk?"],
-         "expect_all": ["zzz-never-said"], "expect_tool": "none"},
-    ]) + "\n")
+    cases.write_text(
+        "\n".join(
+            json.dumps(c)
+            for c in [
+                {"id": "hi", "intent": "greeting", "customer_id": None, "turns": ["hello"], "expect_tool": "none"},
+                {
+                    "id": "never",
+                    "intent": "price",
+                    "customer_id": "C0001",
+                    "turns": ["how much is the oat milk?"],
+                    "expect_all": ["zzz-never-said"],
+                    "expect_tool": "none",
+                },
+            ]
+        )
+        + "\n"
+    )
     monkeypatch.setenv("SHOPBOT_DATA_DIR", str(demo_dir))
     monkeypatch.setenv("SHOPBOT_MODEL_CACHE_DIR", str(MODEL_CACHE))
     monkeypatch.setenv("SHOPBOT_ADAPTER_PATH", str(fresh_adapter))

@@ -46,31 +46,54 @@ def test_summary_groups_by_intent():
 
 
 def test_a_reorder_answer_must_name_a_suggestion_in_its_own_words():
-    cards = ToolResult("", [{"name": "Oat Milk", "kind": "reorder"}, {"name": "Rye Bread", "kind": "reorder"},
-                            {"name": "Jam", "kind": "complement"}])
+    cards = ToolResult(
+        "",
+        [
+            {"name": "Oat Milk", "kind": "reorder"},
+            {"name": "Rye Bread", "kind": "reorder"},
+            {"name": "Jam", "kind": "complement"},
+        ],
+    )
     assert names_suggestion("You may want to reorder Rye Bread.", [("suggest_reorder", cards)]) is True
     assert names_suggestion("I can only help with your orders.", [("suggest_reorder", cards)]) is False
     assert names_suggestion("Jam goes well with it.", [("suggest_reorder", cards)]) is False  # a complement
     assert names_suggestion("Hello!", []) is None
-    results = [{"id": i, "intent": "reorder", "passed": True, "tool_ok": True, "why": [], "answer": "", "tools": [],
-                "names_suggestion": named} for i, named in enumerate([True, False, None])]
+    results = [
+        {
+            "id": i,
+            "intent": "reorder",
+            "passed": True,
+            "tool_ok": True,
+            "why": [],
+            "answer": "",
+            "tools": [],
+            "names_suggestion": named,
+        }
+        for i, named in enumerate([True, False, None])
+    ]
     assert summarize(results)["reorder_answers_naming_a_suggestion"] == "1/2"
 
 
 @pytest.mark.model
 def test_real_engine_runs_multi_turn_cases_under_the_cases_identity(tiny_store, embedder, generator, tmp_path):
     from bot.assistant.engine import ChatEngine
+    from bot.assistant.tools.base import ToolRegistry
     from bot.assistant.tools.lookup_order import lookup_order_tool
     from bot.settings import Settings
-    from bot.assistant.tools.base import ToolRegistry
     from retrieval.retriever import Retriever
 
     settings = Settings(data_dir=tmp_path, max_new_tokens=8, top_k_products=2, top_k_policies=1)
     retriever = Retriever.open(tiny_store, embedder, settings.index_dir)
     engine = ChatEngine(settings, tiny_store, retriever, generator, ToolRegistry([lookup_order_tool(tiny_store)]))
     cases = [
-        AnswerCase(id="two-turns", customer_id="C1", turns=["hello", "where is my order?"], expect_tool="none",
-                   expect_none=["771234567890"], intent="order_status"),
+        AnswerCase(
+            id="two-turns",
+            customer_id="C1",
+            turns=["hello", "where is my order?"],
+            expect_tool="none",
+            expect_none=["771234567890"],
+            intent="order_status",
+        ),
         AnswerCase(id="impossible", customer_id=None, turns=["hi"], expect_all=["zzz-never-said"], intent="greeting"),
     ]
     result = evaluate(engine, cases, progress=False)
@@ -98,5 +121,7 @@ def test_planted_text_reaches_the_prompt_but_not_the_search_index(tiny_store, em
 def test_a_plant_for_a_missing_product_is_refused_and_changes_nothing(tiny_store):
     before = tiny_store.products_by_id(["P1"])["P1"].description
     with pytest.raises(ValueError, match="P404"):
-        plant(tiny_store, [case(plant={"product_id": "P1", "text": "x"}), case(plant={"product_id": "P404", "text": "y"})])
+        plant(
+            tiny_store, [case(plant={"product_id": "P1", "text": "x"}), case(plant={"product_id": "P404", "text": "y"})]
+        )
     assert tiny_store.products_by_id(["P1"])["P1"].description == before

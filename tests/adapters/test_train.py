@@ -16,18 +16,21 @@ def small_builder(demo_settings, demo_store, demo_retriever, loaded_model):
     """Short prompts keep these CI-sized; the mechanics are the same at any prompt size."""
     from adapters.data import DataBuilder
 
-    small = demo_settings.model_copy(update={"max_prompt_tokens": 320, "top_k_policies": 0, "top_k_products": 2,
-                                             "max_orders_in_context": 1})
+    small = demo_settings.model_copy(
+        update={"max_prompt_tokens": 320, "top_k_policies": 0, "top_k_products": 2, "max_orders_in_context": 1}
+    )
     return DataBuilder(small, demo_store, demo_retriever, loaded_model.tokenizer)
 
 
 def test_only_the_answer_and_its_end_token_are_learned(loaded_model):
     tok = loaded_model.tokenizer
-    e = Example([{"role": "system", "content": "facts"}, {"role": "user", "content": "price?"}], "It is $3.49.", "price")
+    e = Example(
+        [{"role": "system", "content": "facts"}, {"role": "user", "content": "price?"}], "It is $3.49.", "price"
+    )
     enc = encode(tok, e)
     learned = [t for t in enc.labels if t != -100]
     assert tok.decode(learned) == "It is $3.49.<|im_end|>"
-    assert enc.input_ids[-len(learned):] == learned and len(enc.labels) == len(enc.input_ids)
+    assert enc.input_ids[-len(learned) :] == learned and len(enc.labels) == len(enc.input_ids)
 
 
 @pytest.mark.model
@@ -53,7 +56,10 @@ def test_facts_prefilled_without_gradients_give_the_whole_sequences_loss_and_tra
     model.eval()
     for item in items:
         with torch.no_grad():
-            whole, detached = float(example_loss(model, item, bf16)), float(facts_detached_loss(model, prefill, item, bf16))
+            whole, detached = (
+                float(example_loss(model, item, bf16)),
+                float(facts_detached_loss(model, prefill, item, bf16)),
+            )
         assert abs(whole - detached) < 0.03 * max(1.0, whole), (whole, detached)
         loss = facts_detached_loss(model, prefill, item, bf16)
         loss.backward()
@@ -69,7 +75,9 @@ def test_facts_prefilled_without_gradients_give_the_whole_sequences_loss_and_tra
         after = sum(float(facts_detached_loss(model, prefill, item, bf16)) for item in items)
         assert after != pytest.approx(before, abs=1e-3)
         base = float(example_loss(model, items[0], bf16))
-        assert float(facts_detached_loss(model, prefill, items[0], bf16)) == pytest.approx(base, abs=0.03 * max(1.0, base))
+        assert float(facts_detached_loss(model, prefill, items[0], bf16)) == pytest.approx(
+            base, abs=0.03 * max(1.0, base)
+        )
 
 
 @pytest.mark.model
@@ -79,17 +87,32 @@ def test_two_step_smoke_training_checkpoints_and_resumes(small_builder, tmp_path
 
     cfg = PRESETS["smoke"].model_copy(update={"scenarios": 4, "heldout_scenarios": 1, "batch_size": 1, "max_steps": 2})
     work, out = tmp_path / "work", tmp_path / "adapter"
-    first = train(cfg, builder_factory=lambda: small_builder, loaded=load_model(None, MODEL_CACHE), out=out, work=work,
-                  resume=True, progress_bar=False, log=lambda *_: None)
+    first = train(
+        cfg,
+        builder_factory=lambda: small_builder,
+        loaded=load_model(None, MODEL_CACHE),
+        out=out,
+        work=work,
+        resume=True,
+        progress_bar=False,
+        log=lambda *_: None,
+    )
     assert first["steps"] == 2 and (out / "adapter_model.safetensors").is_file() and (out / "loss.png").is_file()
     assert (out / "adapter_config.json").is_file() and first["adapter_bytes"] < 8_000_000
     routing = [json.loads(line) for line in (out / "routing.jsonl").read_text().splitlines()]
     assert {r["tool"] for r in routing} >= {None, "suggest_reorder", "handoff", "lookup_order", "search_products"}
     assert (work / "checkpoints" / "step-2" / "trainer.pt").is_file()
     losses = json.loads((work / "losses.json").read_text())
-    resumed = train(cfg.model_copy(update={"max_steps": 3}), builder_factory=lambda: pytest.fail("data is reused"),
-                    loaded=load_model(None, MODEL_CACHE), out=out, work=work, resume=True, progress_bar=False,
-                    log=lambda *_: None)
+    resumed = train(
+        cfg.model_copy(update={"max_steps": 3}),
+        builder_factory=lambda: pytest.fail("data is reused"),
+        loaded=load_model(None, MODEL_CACHE),
+        out=out,
+        work=work,
+        resume=True,
+        progress_bar=False,
+        log=lambda *_: None,
+    )
     assert resumed["steps"] == 3
     assert json.loads((work / "losses.json").read_text())[:2] == losses
     assert set(resumed["heldout_perplexity"]) == {"tuned", "untuned"}
@@ -99,9 +122,16 @@ def test_two_step_smoke_training_checkpoints_and_resumes(small_builder, tmp_path
 
     start = load_file(out / "adapter_model.safetensors")
     again = tmp_path / "again"
-    train(cfg.model_copy(update={"max_steps": 1, "learning_rate": 1e-12, "init_adapter": str(out)}),
-          builder_factory=lambda: small_builder, loaded=load_model(None, MODEL_CACHE), out=again,
-          work=tmp_path / "work-again", resume=True, progress_bar=False, log=lambda *_: None)
+    train(
+        cfg.model_copy(update={"max_steps": 1, "learning_rate": 1e-12, "init_adapter": str(out)}),
+        builder_factory=lambda: small_builder,
+        loaded=load_model(None, MODEL_CACHE),
+        out=again,
+        work=tmp_path / "work-again",
+        resume=True,
+        progress_bar=False,
+        log=lambda *_: None,
+    )
     written = load_file(again / "adapter_model.safetensors")
     assert written.keys() == start.keys() and any(v.abs().sum() > 0 for k, v in start.items() if "lora_B" in k)
     assert all(torch.allclose(written[k].float(), start[k].float(), atol=1e-3) for k in start)

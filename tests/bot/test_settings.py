@@ -76,7 +76,9 @@ def test_configuration_markdown_is_portable_and_ignores_this_process(monkeypatch
 
 def test_environment_names_are_the_prefix_and_the_field():
     for name, field in FIELDS.items():
-        assert field.alias is None and field.validation_alias is None, f"{name} would not be read from SHOPBOT_{name.upper()}"
+        assert field.alias is None and field.validation_alias is None, (
+            f"{name} would not be read from SHOPBOT_{name.upper()}"
+        )
 
 
 def test_environment_overrides_defaults_and_the_toml_file(monkeypatch, tmp_path):
@@ -104,8 +106,15 @@ def test_defaults_and_derived_paths(tmp_path):
     assert s.shop_now is None and s.tool_routing == "rules" and s.max_batch_size == 16
 
 
-@pytest.mark.parametrize("variable, value", [("SHOPBOT_MAX_TOOL_CALLS_PER_TURN", "9"), ("SHOPBOT_TOP_P", "0"),
-                                             ("SHOPBOT_TOOL_ROUTING", "magic"), ("SHOPBOT_MAX_FRAME_BYTES", "1023")])
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("SHOPBOT_MAX_TOOL_CALLS_PER_TURN", "9"),
+        ("SHOPBOT_TOP_P", "0"),
+        ("SHOPBOT_TOOL_ROUTING", "magic"),
+        ("SHOPBOT_MAX_FRAME_BYTES", "1023"),
+    ],
+)
 def test_constraints_still_hold(monkeypatch, variable, value):
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValidationError):
@@ -113,9 +122,8 @@ def test_constraints_still_hold(monkeypatch, variable, value):
 
 
 def test_docs_command_writes_and_checks(monkeypatch, tmp_path):
-    from bot.cli.main import app
-
     from bot.assistant.tools import BEGIN, END
+    from bot.cli.main import app
 
     real_page = (settings_module.PROJECT_ROOT / "docs" / "tool-calls.md").read_text(encoding="utf-8")
     monkeypatch.setattr(settings_module, "PROJECT_ROOT", tmp_path)

@@ -119,10 +119,18 @@ def test_diet_tags_agree_with_what_the_product_is(shop):
 
 def test_policies_are_titled_prose_of_a_sensible_length():
     policies = sorted(p.stem for p in (DEMO_DATA_DIR / "policies").glob("*.md"))
-    assert policies == sorted([
-        "shipping", "returns-and-refunds", "payment", "delivery-windows", "substitutions", "privacy",
-        "account-help", "contact-us",
-    ])
+    assert policies == sorted(
+        [
+            "shipping",
+            "returns-and-refunds",
+            "payment",
+            "delivery-windows",
+            "substitutions",
+            "privacy",
+            "account-help",
+            "contact-us",
+        ]
+    )
     for policy in policies:
         text = (DEMO_DATA_DIR / "policies" / f"{policy}.md").read_text(encoding="utf-8")
         assert text.startswith("# ")

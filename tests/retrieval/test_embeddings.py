@@ -2,8 +2,12 @@
 
 import numpy as np
 
-TEXTS = ["is the oat milk in stock?", "What's your return policy for opened items?", "gluten-free pasta under $5",
-         "Barista Oat Milk | Oatly | 1 L | $3.49 | in stock (12)"]
+TEXTS = [
+    "is the oat milk in stock?",
+    "What's your return policy for opened items?",
+    "gluten-free pasta under $5",
+    "Barista Oat Milk | Oatly | 1 L | $3.49 | in stock (12)",
+]
 
 
 def test_a_single_query_gets_the_vector_batch_encoding_gives_it(embedder):

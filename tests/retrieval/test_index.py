@@ -57,9 +57,14 @@ def test_large_catalogs_get_an_approximate_index_that_finds_the_same_items(embed
     assert isinstance(new_faiss_index(384, 60_000), faiss.IndexHNSWFlat)
     from retrieval.documents import SearchDoc
 
-    docs = [SearchDoc(id=f"D{i}", source_id=f"D{i}", kind="product", title=t, text=t)
-            for i, t in enumerate(f"{adj} {noun}" for adj in ["red", "green", "oat", "dark", "salted", "organic"]
-                                  for noun in ["milk", "apples", "bread", "chocolate", "butter", "coffee", "rice"])]
+    docs = [
+        SearchDoc(id=f"D{i}", source_id=f"D{i}", kind="product", title=t, text=t)
+        for i, t in enumerate(
+            f"{adj} {noun}"
+            for adj in ["red", "green", "oat", "dark", "salted", "organic"]
+            for noun in ["milk", "apples", "bread", "chocolate", "butter", "coffee", "rice"]
+        )
+    ]
     exact = VectorIndex.build(docs, embedder)
     hnsw = VectorIndex.build(docs, embedder, exact_max_items=10)
     assert isinstance(hnsw.index, faiss.IndexHNSWFlat)

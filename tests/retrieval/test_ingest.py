@@ -92,7 +92,10 @@ def test_a_valid_shop_is_ingested_and_queryable(ingest_store, tmp_path):
     shipped = orders[1]
     assert (shipped.status, shipped.carrier, shipped.tracking_number) == ("shipped", "UPS", "1Z999AA10123456784")
     assert shipped.estimated_delivery == "2026-11-21"
-    assert [(line.product_id, line.quantity, line.unit_price) for line in shipped.lines] == [("P1", 2, 3.49), ("P3", 1, 1.89)]
+    assert [(line.product_id, line.quantity, line.unit_price) for line in shipped.lines] == [
+        ("P1", 2, 3.49),
+        ("P3", 1, 1.89),
+    ]
     assert ingest_store.customer_orders("C2")[0].delivered_at == "2026-11-20 15:00"
 
 
@@ -161,10 +164,12 @@ def test_every_problem_in_every_file_is_listed_in_file_and_line_order(ingest_sto
 def test_a_failing_write_keeps_nothing(ingest_store, ingest_dump, tmp_path):
     ingest_shop(ingest_store, shop(tmp_path, "first"))
     with ingest_store.engine.begin() as conn:  # a database rule the validation cannot know about
-        conn.execute(text(
-            "CREATE TRIGGER no_p2 BEFORE INSERT ON order_items WHEN NEW.product_id = 'P2' "
-            "BEGIN SELECT RAISE(ABORT, 'P2 is blocked'); END"
-        ))
+        conn.execute(
+            text(
+                "CREATE TRIGGER no_p2 BEFORE INSERT ON order_items WHEN NEW.product_id = 'P2' "
+                "BEGIN SELECT RAISE(ABORT, 'P2 is blocked'); END"
+            )
+        )
     before = ingest_dump(ingest_store)
     changed = shop(
         tmp_path,
@@ -193,10 +198,13 @@ def test_ingesting_the_same_folder_twice_changes_nothing(ingest_store, ingest_du
 
 def test_rows_upsert_by_id_and_an_orders_items_are_replaced(ingest_store, tmp_path):
     ingest_shop(ingest_store, shop(tmp_path, "first"))
-    update = write_shop(tmp_path / "update", {
-        "products.csv": PRODUCTS.replace("3.49", "3.99"),
-        "order_items.csv": "order_id,product_id,quantity,unit_price\n1042,P2,4,2.99\n",
-    })
+    update = write_shop(
+        tmp_path / "update",
+        {
+            "products.csv": PRODUCTS.replace("3.49", "3.99"),
+            "order_items.csv": "order_id,product_id,quantity,unit_price\n1042,P2,4,2.99\n",
+        },
+    )
 
     ingest_shop(ingest_store, update)
 
@@ -221,10 +229,30 @@ def test_a_bad_price_is_reported(ingest_store, tmp_path, price, complaint):
 @pytest.mark.parametrize(
     ("column", "good", "bad", "complaint"),
     [
-        ("placed_at", "2026-11-19T10:00:00", "19/11/2026 10:00", "is not an ISO 8601 date-time (e.g. 2026-11-18T09:30:00)"),
-        ("placed_at", "2026-11-19T10:00:00", "2026-11-19T10:00:00+01:00", "has a time-zone offset; give the shop's local time without one"),
-        ("delivered_at", "2026-11-20T15:00:00", "2026-11-31T15:00:00", "is not an ISO 8601 date-time (e.g. 2026-11-18T09:30:00)"),
-        ("customer_id", "1043,C2", "1043,C 2", "is not a valid id: at most 64 characters, no spaces or control characters"),
+        (
+            "placed_at",
+            "2026-11-19T10:00:00",
+            "19/11/2026 10:00",
+            "is not an ISO 8601 date-time (e.g. 2026-11-18T09:30:00)",
+        ),
+        (
+            "placed_at",
+            "2026-11-19T10:00:00",
+            "2026-11-19T10:00:00+01:00",
+            "has a time-zone offset; give the shop's local time without one",
+        ),
+        (
+            "delivered_at",
+            "2026-11-20T15:00:00",
+            "2026-11-31T15:00:00",
+            "is not an ISO 8601 date-time (e.g. 2026-11-18T09:30:00)",
+        ),
+        (
+            "customer_id",
+            "1043,C2",
+            "1043,C 2",
+            "is not a valid id: at most 64 characters, no spaces or control characters",
+        ),
     ],
 )
 def test_bad_dates_and_ids_are_reported(ingest_store, tmp_path, column, good, bad, complaint):
@@ -294,10 +322,13 @@ def test_unknown_customers_and_orders_are_reported(ingest_store, tmp_path):
 
 def test_references_may_be_satisfied_by_rows_already_in_the_database(ingest_store, tmp_path):
     ingest_shop(ingest_store, shop(tmp_path, "first"))
-    later = write_shop(tmp_path / "later", {
-        "orders.csv": "order_id,customer_id,placed_at,status\n2001,C2,2026-12-01T12:00:00,placed\n",
-        "order_items.csv": "order_id,product_id,quantity,unit_price\n2001,P3,2,1.89\n1044,P2,1,2.99\n",
-    })
+    later = write_shop(
+        tmp_path / "later",
+        {
+            "orders.csv": "order_id,customer_id,placed_at,status\n2001,C2,2026-12-01T12:00:00,placed\n",
+            "order_items.csv": "order_id,product_id,quantity,unit_price\n2001,P3,2,1.89\n1044,P2,1,2.99\n",
+        },
+    )
 
     assert ingest_shop(ingest_store, later) == IngestReport(orders=1, order_items=2)
     assert [line.product_id for line in ingest_store.customer_orders("C2")[0].lines] == ["P3"]
@@ -356,7 +387,9 @@ def test_an_empty_policy_and_a_bad_policy_name_are_reported(ingest_store, tmp_pa
 
 def test_a_policy_needs_a_title_line(ingest_store, tmp_path):
     folder = shop(tmp_path, policy_returns_md="Returns are free.\n")
-    assert problems_of(ingest_store, folder) == ["policies/returns.md:1: the first line must be the title, as '# Title'"]
+    assert problems_of(ingest_store, folder) == [
+        "policies/returns.md:1: the first line must be the title, as '# Title'"
+    ]
 
 
 # --- scale ----------------------------------------------------------------------------------------
@@ -364,19 +397,35 @@ def test_a_policy_needs_a_title_line(ingest_store, tmp_path):
 
 def test_ten_thousand_rows_ingest_in_under_two_seconds(ingest_store, tmp_path):
     n = 2500
-    products = PRODUCTS.splitlines()[0] + "\n" + "".join(
-        f"P{i},Product {i},Brand,Pantry > Misc,1 kg,{i % 50}.99,{i % 7},vegan;organic,A product.\n" for i in range(n)
+    products = (
+        PRODUCTS.splitlines()[0]
+        + "\n"
+        + "".join(
+            f"P{i},Product {i},Brand,Pantry > Misc,1 kg,{i % 50}.99,{i % 7},vegan;organic,A product.\n"
+            for i in range(n)
+        )
     )
     customers = "customer_id,name,email\n" + "".join(f"C{i},Customer {i},c{i}@example.com\n" for i in range(n // 10))
-    orders = ORDERS.splitlines()[0] + "\n" + "".join(
-        f"{i},C{i % (n // 10)},2026-11-18T09:30:00,delivered,UPS,1Z{i},2026-11-20,2026-11-19T10:00:00\n" for i in range(n)
+    orders = (
+        ORDERS.splitlines()[0]
+        + "\n"
+        + "".join(
+            f"{i},C{i % (n // 10)},2026-11-18T09:30:00,delivered,UPS,1Z{i},2026-11-20,2026-11-19T10:00:00\n"
+            for i in range(n)
+        )
     )
     items = "order_id,product_id,quantity,unit_price\n" + "".join(
         f"{i},P{(i + k) % n},{k + 1},1.50\n" for i in range(n) for k in range(2)
     )
-    folder = write_shop(tmp_path / "big", {
-        "products.csv": products, "customers.csv": customers, "orders.csv": orders, "order_items.csv": items,
-    })
+    folder = write_shop(
+        tmp_path / "big",
+        {
+            "products.csv": products,
+            "customers.csv": customers,
+            "orders.csv": orders,
+            "order_items.csv": items,
+        },
+    )
 
     started = time.perf_counter()
     report = ingest_shop(ingest_store, folder)

@@ -40,7 +40,12 @@ DEPARTMENTS = "department_id,department\n3,bakery\n7,beverages\n16,dairy eggs\n1
 def write_files(folder: Path, history: str = HISTORY, products: str = PRODUCTS) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
-    for name, content in {"orders_csv": history, "products_csv": products, "aisles_csv": AISLES, "departments_csv": DEPARTMENTS}.items():
+    for name, content in {
+        "orders_csv": history,
+        "products_csv": products,
+        "aisles_csv": AISLES,
+        "departments_csv": DEPARTMENTS,
+    }.items():
         paths[name] = folder / name.replace("_csv", ".csv")
         paths[name].write_text(content, encoding="utf-8")
     return paths
@@ -84,7 +89,10 @@ def test_item_positions_follow_add_to_cart_order(ingest_store, tmp_path):
     import_instacart(ingest_store, **write_files(tmp_path), progress=False)
 
     first = ingest_store.customer_orders("U7")[-1]
-    assert [(line.product_id, line.quantity, line.unit_price) for line in first.lines] == [("11", 1, None), ("218", 1, None)]
+    assert [(line.product_id, line.quantity, line.unit_price) for line in first.lines] == [
+        ("11", 1, None),
+        ("218", 1, None),
+    ]
     with ingest_store.session() as session:
         positions = session.execute(select(OrderItem.product_id, OrderItem.position).where(OrderItem.order_id == "201"))
         assert dict(positions.all()) == {"12": 1, "11": 2}
@@ -146,12 +154,16 @@ def test_an_order_whose_rows_disagree_or_a_gap_in_order_numbers_is_reported(inge
 
 # --- the real development data (not in the repository) -------------------------------------------
 
-REAL_DIR = Path(os.environ.get("SHOPBOT_INSTACART_DIR", Path(__file__).resolve().parents[3] / "shared" / "data" / "instacart"))
+REAL_DIR = Path(
+    os.environ.get("SHOPBOT_INSTACART_DIR", Path(__file__).resolve().parents[3] / "shared" / "data" / "instacart")
+)
 
 
 def test_the_real_development_histories_import_completely(ingest_store):
     if not (REAL_DIR / "order_history_dev.csv").is_file():
-        pytest.skip(f"Instacart data not found in {REAL_DIR}; set SHOPBOT_INSTACART_DIR to the folder holding order_history_dev.csv")
+        pytest.skip(
+            f"Instacart data not found in {REAL_DIR}; set SHOPBOT_INSTACART_DIR to the folder holding order_history_dev.csv"
+        )
 
     started = time.perf_counter()
     report = import_instacart(

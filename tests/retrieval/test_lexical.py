@@ -34,8 +34,9 @@ def test_a_one_word_name_inside_another_question_is_not_a_mention():
 def test_words_match_across_plurals_and_glued_units():
     assert mention(product("Riced Cauliflower", "Green Basket", "750 g"), terms("cauliflower rice")) > 0
     skim = product("Skim Milk", "Brookfield Farms", "4 L")
-    assert mention(skim, terms("skim milk 4L jug")) > mention(product("Skim Milk", "Meadowvale", "1 L"),
-                                                              terms("skim milk 4L jug"))
+    assert mention(skim, terms("skim milk 4L jug")) > mention(
+        product("Skim Milk", "Meadowvale", "1 L"), terms("skim milk 4L jug")
+    )
 
 
 def test_policies_are_never_product_mentions():
@@ -44,8 +45,14 @@ def test_policies_are_never_product_mentions():
 
 
 def test_one_shared_word_of_a_blurb_does_not_relate_a_product_but_its_name_or_two_words_do():
-    cleaner = SearchDoc("P1", "P1", "product", "Glass Cleaner", "Streak-free shine on windows and mirrors.",
-                        {"brand": "PureHome", "category": "Household > Cleaning"})
+    cleaner = SearchDoc(
+        "P1",
+        "P1",
+        "product",
+        "Glass Cleaner",
+        "Streak-free shine on windows and mirrors.",
+        {"brand": "PureHome", "category": "Household > Cleaning"},
+    )
     index = LexicalIndex([cleaner])
     assert not index.related(cleaner, terms("can I change my delivery window?"))
     assert index.related(cleaner, terms("any glass cleaners?")) and index.related(cleaner, terms("PureHome stuff?"))

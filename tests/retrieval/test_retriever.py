@@ -18,7 +18,9 @@ def test_recall_at_5_on_the_demo_case_file_is_at_least_0_85(demo_retriever):
     assert result["recall_at_5"] >= 0.85, result["misses"]
 
 
-def test_bm25_fusion_does_not_lose_to_dense_only_on_brand_and_name_queries(demo_store, demo_retriever, embedder, demo_dir):
+def test_bm25_fusion_does_not_lose_to_dense_only_on_brand_and_name_queries(
+    demo_store, demo_retriever, embedder, demo_dir
+):
     products = demo_store.products()
     named = [p for p in products if p.brand][:: max(1, len(products) // 60)]
     dense_only = Retriever.open(demo_store, embedder, demo_dir / "index", lexical_weight=0.0)
@@ -52,13 +54,14 @@ def test_a_similarity_floor_keeps_off_topic_products_out_but_finds_asked_for_one
     assert oat and all("Oat" in h.doc.title for h in oat)
     cases = [c for c in load_cases(RETRIEVAL_CASES) if any(i.startswith("P") for i in c.relevant)]
     found = sum(
-        bool({h.doc.source_id for h in demo_retriever.search(c.query, "products", 5, min_similarity=0.25)}
-             & set(c.relevant))
+        bool(
+            {h.doc.source_id for h in demo_retriever.search(c.query, "products", 5, min_similarity=0.25)}
+            & set(c.relevant)
+        )
         for c in cases
     )
     unfiltered = sum(
-        bool({h.doc.source_id for h in demo_retriever.search(c.query, "products", 5)} & set(c.relevant))
-        for c in cases
+        bool({h.doc.source_id for h in demo_retriever.search(c.query, "products", 5)} & set(c.relevant)) for c in cases
     )
     # what the floor drops are typos and one-word blurb matches ("spagetti 500g", "kitchen roll" ->
     # "6 rolls"): the price of keeping "can I change my delivery window?" free of window cleaner

@@ -21,7 +21,9 @@ def test_no_secret_or_a_weak_one_refuses_to_start_outside_demo_mode(tmp_path):
     for secret in ("", "short", DEMO_SECRET):
         with pytest.raises(InsecureSecret, match="SHOPBOT_SECRET_KEY"):
             create_app(Runtime(Settings(data_dir=tmp_path, secret_key=secret)))
-    create_app(Runtime(Settings(data_dir=tmp_path, model_cache_dir=MODEL_CACHE, demo_mode=True)))  # the demo may use the built-in key
+    create_app(
+        Runtime(Settings(data_dir=tmp_path, model_cache_dir=MODEL_CACHE, demo_mode=True))
+    )  # the demo may use the built-in key
 
 
 def test_tokens_carry_the_customer_and_expire():

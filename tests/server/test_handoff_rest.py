@@ -76,7 +76,9 @@ def test_handoff_round_trip(server, receiver):
         async with websockets.connect(server.ws_url) as ws:
             ready, _ = await hello(ws, server.token("C1"))
             cid = ready["conversation_id"]
-            await ws.send(json.dumps({"type": "message", "text": "can I talk to a real person please?", "client_msg_id": "h"}))
+            await ws.send(
+                json.dumps({"type": "message", "text": "can I talk to a real person please?", "client_msg_id": "h"})
+            )
             handoff, asked = await until(ws, "handoff")
             end, _ = await until(ws, "end")
             prompts = len(generator.prompts)
@@ -90,7 +92,9 @@ def test_handoff_round_trip(server, receiver):
             silent = len(generator.prompts) == prompts
             released = await asyncio.to_thread(agent_post, server, f"/v1/conversations/{cid}/release")
             back, _ = await until(ws, "handoff")
-            await ws.send(json.dumps({"type": "message", "text": "thanks, how much is shipping?", "client_msg_id": "b"}))
+            await ws.send(
+                json.dumps({"type": "message", "text": "thanks, how much is shipping?", "client_msg_id": "b"})
+            )
             bot_again, _ = await until(ws, "end")
         async with websockets.connect(server.ws_url) as ws:
             _, history = await hello(ws, server.token("C1"), cid)
@@ -102,7 +106,10 @@ def test_handoff_round_trip(server, receiver):
     assert (r["handoff"]["state"], r["handoff"]["reason"]) == ("waiting_for_agent", "the shopper asked for a person")
     assert r["end"]["finish_reason"] == "stop"  # the bot says a person will join
     assert (r["forwarded"]["type"], r["forwarded"]["state"], r["forwarded"]["client_msg_id"]) == (
-        "forwarded", "waiting_for_agent", "f")
+        "forwarded",
+        "waiting_for_agent",
+        "f",
+    )
     assert r["agent"].status_code == 201 and r["agent"].json()["state"] == "agent"
     assert r["taken"]["state"] == "agent"
     assert (r["agent_message"]["text"], r["agent_message"]["agent_name"]) == ("Hi, Sam here.", "Sam")
@@ -119,7 +126,11 @@ def test_handoff_round_trip(server, receiver):
     assert body["messages"][0]["text"] == "can I talk to a real person please?"
     event, valid, body = receiver.next()
     assert (event, valid, body["text"], body["message_id"]) == (
-        "shopper_message", True, "my parcel is damaged", r["forwarded"]["message_id"])
+        "shopper_message",
+        True,
+        "my parcel is damaged",
+        r["forwarded"]["message_id"],
+    )
     assert server.ctx.conversations.state(r["cid"]).value == "bot"
 
 
@@ -134,7 +145,9 @@ def test_the_agent_api_needs_the_agent_key(server):
 
 
 def test_the_agent_api_is_off_without_a_key(tiny_shop_dir, embedder):
-    with start_server(tiny_settings(tiny_shop_dir, agent_api_key=""), generator=ScriptedGenerator(["x"]), embedder=embedder) as live:
+    with start_server(
+        tiny_settings(tiny_shop_dir, agent_api_key=""), generator=ScriptedGenerator(["x"]), embedder=embedder
+    ) as live:
         cid = live.ctx.runtime.engine.start(None)
         response = agent_post(live, f"/v1/conversations/{cid}/agent-messages", key="anything", text="hi")
     assert response.status_code == 403 and "SHOPBOT_AGENT_API_KEY" in response.json()["error"]["message"]
@@ -145,19 +158,23 @@ def bearer(token: str | None) -> dict[str, str]:
 
 
 def test_rest_chat_answers_and_continues_a_conversation(server):
-    first = httpx.post(server.url + "v1/chat", json={"text": "how much is shipping?"}, headers=bearer(server.token("C1")))
+    first = httpx.post(
+        server.url + "v1/chat", json={"text": "how much is shipping?"}, headers=bearer(server.token("C1"))
+    )
     assert first.status_code == 200, first.text
     body = first.json()
     assert body["text"] == "".join(PIECES) and body["finish_reason"] == "stop"
     assert body["usage"]["completion_tokens"] == len(PIECES)
     assert any(s["id"] == "shipping" for s in body["sources"])
     again = httpx.post(
-        server.url + "v1/chat", json={"text": "and returns?", "conversation_id": body["conversation_id"]},
+        server.url + "v1/chat",
+        json={"text": "and returns?", "conversation_id": body["conversation_id"]},
         headers=bearer(server.token("C1")),
     )
     assert again.json()["conversation_id"] == body["conversation_id"]
     stolen = httpx.post(
-        server.url + "v1/chat", json={"text": "hi", "conversation_id": body["conversation_id"]},
+        server.url + "v1/chat",
+        json={"text": "hi", "conversation_id": body["conversation_id"]},
         headers=bearer(server.token("C2")),
     )
     assert stolen.status_code == 403 and stolen.json()["error"]["code"] == "forbidden"
@@ -168,7 +185,9 @@ def test_rest_chat_answers_and_continues_a_conversation(server):
 
 
 def test_reading_a_conversation_is_for_its_owner_and_agents(server):
-    answer = httpx.post(server.url + "v1/chat", json={"text": "how much is shipping?"}, headers=bearer(server.token("C1")))
+    answer = httpx.post(
+        server.url + "v1/chat", json={"text": "how much is shipping?"}, headers=bearer(server.token("C1"))
+    )
     cid = answer.json()["conversation_id"]
     url = server.url + f"v1/conversations/{cid}"
     owner = httpx.get(url, headers=bearer(server.token("C1")))
@@ -184,15 +203,23 @@ def test_reading_a_conversation_is_for_its_owner_and_agents(server):
 
 
 def test_rest_feedback_only_on_your_own_answers(server):
-    answer = httpx.post(server.url + "v1/chat", json={"text": "how much is shipping?"}, headers=bearer(server.token("C1")))
+    answer = httpx.post(
+        server.url + "v1/chat", json={"text": "how much is shipping?"}, headers=bearer(server.token("C1"))
+    )
     mid = answer.json()["message_id"]
-    ok = httpx.post(server.url + "v1/feedback", json={"message_id": mid, "rating": "down"}, headers=bearer(server.token("C1")))
+    ok = httpx.post(
+        server.url + "v1/feedback", json={"message_id": mid, "rating": "down"}, headers=bearer(server.token("C1"))
+    )
     assert ok.status_code == 201 and ok.json() == {"message_id": mid, "rating": "down"}
-    other = httpx.post(server.url + "v1/feedback", json={"message_id": mid, "rating": "up"}, headers=bearer(server.token("C2")))
+    other = httpx.post(
+        server.url + "v1/feedback", json={"message_id": mid, "rating": "up"}, headers=bearer(server.token("C2"))
+    )
     assert other.status_code == 403
     anonymous = httpx.post(server.url + "v1/feedback", json={"message_id": mid, "rating": "up"})
     assert anonymous.status_code == 403
-    missing = httpx.post(server.url + "v1/feedback", json={"message_id": 10**9, "rating": "up"}, headers=bearer(server.token("C1")))
+    missing = httpx.post(
+        server.url + "v1/feedback", json={"message_id": 10**9, "rating": "up"}, headers=bearer(server.token("C1"))
+    )
     assert missing.status_code == 404
 
 
@@ -210,7 +237,9 @@ def test_the_openai_sdk_streams_from_chat_completions(server):
     assert pieces == PIECES
     assert chunks[-1].choices[0].finish_reason == "stop"
 
-    whole = client.chat.completions.create(model="shopbot", messages=[{"role": "user", "content": "how much is shipping?"}])
+    whole = client.chat.completions.create(
+        model="shopbot", messages=[{"role": "user", "content": "how much is shipping?"}]
+    )
     assert whole.choices[0].message.content == "".join(PIECES)
     assert whole.usage.completion_tokens == len(PIECES)
 
@@ -239,11 +268,16 @@ def test_health_readiness_and_metrics(server):
     lines = httpx.get(server.url + "metrics").text.splitlines()
 
     def value(name: str) -> float:
-        return float(next(l for l in lines if l.startswith(name + " ")).split()[-1])
+        return float(next(line for line in lines if line.startswith(name + " ")).split()[-1])
 
-    for name in ('shopbot_messages_total{channel="rest"}', 'shopbot_messages_total{channel="ws"}',
-                 'shopbot_errors_total{code="message_too_long"}', "shopbot_ttft_seconds_count",
-                 "shopbot_tokens_per_second_count", "shopbot_ws_connections_opened_total"):
+    for name in (
+        'shopbot_messages_total{channel="rest"}',
+        'shopbot_messages_total{channel="ws"}',
+        'shopbot_errors_total{code="message_too_long"}',
+        "shopbot_ttft_seconds_count",
+        "shopbot_tokens_per_second_count",
+        "shopbot_ws_connections_opened_total",
+    ):
         assert value(name) >= 1, name
     assert value("shopbot_generations_active") == 0 and value("shopbot_generation_queue") == 0
     assert value("shopbot_handoffs_total") >= 0 and value("shopbot_webhook_failures_total") == 0

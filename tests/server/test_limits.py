@@ -202,7 +202,10 @@ def test_rate_limits_per_connection_and_per_customer(tiny_shop_dir, embedder):
     with start_server(settings, generator=ScriptedGenerator(["ok"]), embedder=embedder) as live:
         per_connection, per_customer, other_end = run(go(live))
     assert (per_connection["code"], per_connection["client_msg_id"], per_connection["retryable"]) == (
-        "rate_limited", "fourth", True)
+        "rate_limited",
+        "fourth",
+        True,
+    )
     assert "3 per minute" in per_connection["message"]
     assert per_customer["code"] == "rate_limited" and "4 per minute" in per_customer["message"]
     assert other_end["finish_reason"] == "stop"  # another customer is not limited by C2's messages

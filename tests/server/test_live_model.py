@@ -113,8 +113,10 @@ def test_the_servers_worker_threads_run_torch_on_one_core(live_server):
 def test_metrics_count_the_prompt_tokens_read_from_the_prefix_cache(live_server):
     def counts() -> tuple[float, float]:
         lines = httpx.get(live_server.url + "metrics").text.splitlines()
-        value = {n: float(next(l for l in lines if l.startswith(n + " ")).split()[-1])
-                 for n in ("shopbot_prompt_tokens_total", "shopbot_prompt_tokens_computed_total")}
+        value = {
+            n: float(next(line for line in lines if line.startswith(n + " ")).split()[-1])
+            for n in ("shopbot_prompt_tokens_total", "shopbot_prompt_tokens_computed_total")
+        }
         return value["shopbot_prompt_tokens_total"], value["shopbot_prompt_tokens_computed_total"]
 
     async def ask(text: str) -> int:

@@ -166,7 +166,9 @@ def test_another_customers_conversation_is_refused(server):
         async with websockets.connect(server.ws_url) as ws:
             ready, _ = await hello(ws, server.token("C1"))
         async with websockets.connect(server.ws_url) as ws:
-            await ws.send(json.dumps({"type": "hello", "token": server.token("C2"), "conversation_id": ready["conversation_id"]}))
+            await ws.send(
+                json.dumps({"type": "hello", "token": server.token("C2"), "conversation_id": ready["conversation_id"]})
+            )
             return await closed_with(ws)
 
     code, reason, events = run(go())
@@ -254,7 +256,13 @@ def test_bad_frames_get_an_error_and_the_connection_stays(server):
             before_hello = await recv(ws)
             await hello(ws)
             codes = []
-            for frame in ("not json", "[1, 2]", json.dumps({"type": "dance"}), json.dumps({"type": "message"}), b"\x00\x01"):
+            for frame in (
+                "not json",
+                "[1, 2]",
+                json.dumps({"type": "dance"}),
+                json.dumps({"type": "message"}),
+                b"\x00\x01",
+            ):
                 await ws.send(frame)
                 codes.append((await recv(ws))["code"])
             await ws.send(json.dumps({"type": "hello"}))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -79,7 +78,9 @@ def frames_of(page) -> list[dict]:
 def open_widget(page):
     page.get_by_role("button", name=re.compile("^Open chat")).click()
     box = page.get_by_role("textbox", name="Your message")
-    page.wait_for_function("() => /^Online/.test(document.querySelector('shopbot-widget').shadowRoot.querySelector('.status').textContent)")
+    page.wait_for_function(
+        "() => /^Online/.test(document.querySelector('shopbot-widget').shadowRoot.querySelector('.status').textContent)"
+    )
     return box
 
 
@@ -89,7 +90,9 @@ def ask(page, text: str):
 
 
 def wait_for_answer(page, timeout_ms: int = 120_000):
-    page.wait_for_function(f"() => {{ const a = ({LAST_ANSWER})(); return a && a.dataset.done === 'true'; }}", timeout=timeout_ms)
+    page.wait_for_function(
+        f"() => {{ const a = ({LAST_ANSWER})(); return a && a.dataset.done === 'true'; }}", timeout=timeout_ms
+    )
     return page.locator(".msg.bot").last
 
 
@@ -133,8 +136,12 @@ def test_anonymous_visitor_sees_the_answer_stream_in_and_complete(page, base_url
     assert not page.get_by_role("button", name="Stop the answer").is_visible()
 
     answer.get_by_role("button", name="Helpful", exact=True).click()
-    page.wait_for_function("() => [...document.querySelector('shopbot-widget').shadowRoot.querySelectorAll('.thanks')].some(t => t.textContent)")
-    assert any(e["type"] == "feedback_ok" and e["message_id"] == end["message_id"] and e["rating"] == "up" for e in events)
+    page.wait_for_function(
+        "() => [...document.querySelector('shopbot-widget').shadowRoot.querySelectorAll('.thanks')].some(t => t.textContent)"
+    )
+    assert any(
+        e["type"] == "feedback_ok" and e["message_id"] == end["message_id"] and e["rating"] == "up" for e in events
+    )
     shot(page, "widget-desktop-anonymous.png")
 
     # The page's heavy-handed CSS (uppercase, serif buttons) stops at the Shadow DOM.
@@ -146,7 +153,9 @@ def test_anonymous_visitor_sees_the_answer_stream_in_and_complete(page, base_url
     # A reload restores the conversation from the server's history (the panel stays open).
     question_and_answer = page.locator(".msg").all_text_contents()
     page.reload()
-    page.wait_for_function("() => document.querySelector('shopbot-widget').shadowRoot.querySelectorAll('.msg').length >= 2")
+    page.wait_for_function(
+        "() => document.querySelector('shopbot-widget').shadowRoot.querySelectorAll('.msg').length >= 2"
+    )
     restored = page.locator(".msg").all_text_contents()
     assert without_markup(restored[0]) == without_markup(question_and_answer[0])
     assert without_markup(restored[1]).startswith(without_markup(shown))
@@ -155,7 +164,9 @@ def test_anonymous_visitor_sees_the_answer_stream_in_and_complete(page, base_url
 def test_signed_in_customer_gets_reorder_cards_and_adds_one_to_the_cart(page, base_url):
     events = frames_of(page)
     page.goto(base_url + "/?customer=C0001")
-    page.evaluate("window.__added = []; document.addEventListener('shopbot:add-to-cart', e => window.__added.push(e.detail))")
+    page.evaluate(
+        "window.__added = []; document.addEventListener('shopbot:add-to-cart', e => window.__added.push(e.detail))"
+    )
     open_widget(page)
     ready = next(e for e in events if e["type"] == "ready")
     assert ready["customer"]["id"] == "C0001"
@@ -195,7 +206,9 @@ def test_mobile_layout_kind_errors_and_reconnect(browser, base_url):
     page.route_web_socket(re.compile(r"/v1/chat$"), through_to_server)
     page.goto(base_url + "/")
     page.get_by_role("button", name=re.compile("^Open chat")).tap()
-    page.wait_for_function("() => /^Online/.test(document.querySelector('shopbot-widget').shadowRoot.querySelector('.status').textContent)")
+    page.wait_for_function(
+        "() => /^Online/.test(document.querySelector('shopbot-widget').shadowRoot.querySelector('.status').textContent)"
+    )
     panel = page.get_by_role("dialog").bounding_box()
     assert panel == {"x": 0, "y": 0, "width": 390, "height": 760}
 
@@ -210,8 +223,13 @@ def test_mobile_layout_kind_errors_and_reconnect(browser, base_url):
 
     conversation = page.evaluate("Object.entries(sessionStorage).find(([k]) => k.endsWith(':conversation'))[1]")
     routes[-1].close(code=1011, reason="test drops the connection")
-    page.wait_for_function("() => /^Offline/.test(document.querySelector('shopbot-widget').shadowRoot.querySelector('.status').textContent)")
-    page.wait_for_function("() => /^Online/.test(document.querySelector('shopbot-widget').shadowRoot.querySelector('.status').textContent)", timeout=15_000)
+    page.wait_for_function(
+        "() => /^Offline/.test(document.querySelector('shopbot-widget').shadowRoot.querySelector('.status').textContent)"
+    )
+    page.wait_for_function(
+        "() => /^Online/.test(document.querySelector('shopbot-widget').shadowRoot.querySelector('.status').textContent)",
+        timeout=15_000,
+    )
     assert len(routes) == 2
     assert page.evaluate("Object.entries(sessionStorage).find(([k]) => k.endsWith(':conversation'))[1]") == conversation
     page.keyboard.press("Escape")

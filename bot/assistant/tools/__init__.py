@@ -26,8 +26,24 @@ from bot.assistant.tools.base import (
 )
 
 __all__ = [
-    "BUILTIN", "Effect", "Route", "Tool", "ToolArgs", "ToolDeps", "ToolError", "ToolRegistry", "ToolResult",
-    "ToolSession", "ToolSpec", "Training", "build_tools", "document", "load", "reference", "register", "registered",
+    "BUILTIN",
+    "Effect",
+    "Route",
+    "Tool",
+    "ToolArgs",
+    "ToolDeps",
+    "ToolError",
+    "ToolRegistry",
+    "ToolResult",
+    "ToolSession",
+    "ToolSpec",
+    "Training",
+    "build_tools",
+    "document",
+    "load",
+    "reference",
+    "register",
+    "registered",
     "unregister",
 ]
 

@@ -49,35 +49,51 @@ def handoff_tool(conversations: Conversations | None) -> Tool:
     return SPEC.with_run(run)
 
 
-SPEC = register(ToolSpec(
-    name=NAME,
-    description="Hand the conversation to a human agent when the shopper asks for a person or you cannot help.",
-    args=HandoffArgs,
-    build=lambda deps: handoff_tool(deps.conversations),
-    returns=(
-        "the conversation waits for a human agent"
-    ),
-    # asking for a person wins over everything else
-    route=Route(intent="handoff", pattern=PHRASES, priority=0, facts=frozenset()),
-    effect=Effect.HANDOFF,
-    training=Training(
-        train=(
-            "I want to talk to a person", "can I speak to a human?", "get me a real agent",
-            "connect me with customer service", "Please transfer me to a representative.", "human please",
-            "this isn't working, I need a real person", "is there a real person I can talk to?", "agent please",
-            "I'd like to speak to a manager.", "put me through to customer support", "let me chat with a human",
-            "hi, can a person help me instead of a bot?", "you're not helping. get me a human asap",
-            "Excuse me, how do I reach a customer service representative?", "transfer me to support please",
-            "I need to speak to a real human, thanks", "operator", "Could you connect me to a support advisor?",
-            "I want a human, not a chatbot", "talk to person", "Please escalate this to a human.",
-            "can i get a real person on the line", "I don't want to talk to a bot. Real person please.",
-            "get me customer care",
+SPEC = register(
+    ToolSpec(
+        name=NAME,
+        description="Hand the conversation to a human agent when the shopper asks for a person or you cannot help.",
+        args=HandoffArgs,
+        build=lambda deps: handoff_tool(deps.conversations),
+        returns=("the conversation waits for a human agent"),
+        # asking for a person wins over everything else
+        route=Route(intent="handoff", pattern=PHRASES, priority=0, facts=frozenset()),
+        effect=Effect.HANDOFF,
+        training=Training(
+            train=(
+                "I want to talk to a person",
+                "can I speak to a human?",
+                "get me a real agent",
+                "connect me with customer service",
+                "Please transfer me to a representative.",
+                "human please",
+                "this isn't working, I need a real person",
+                "is there a real person I can talk to?",
+                "agent please",
+                "I'd like to speak to a manager.",
+                "put me through to customer support",
+                "let me chat with a human",
+                "hi, can a person help me instead of a bot?",
+                "you're not helping. get me a human asap",
+                "Excuse me, how do I reach a customer service representative?",
+                "transfer me to support please",
+                "I need to speak to a real human, thanks",
+                "operator",
+                "Could you connect me to a support advisor?",
+                "I want a human, not a chatbot",
+                "talk to person",
+                "Please escalate this to a human.",
+                "can i get a real person on the line",
+                "I don't want to talk to a bot. Real person please.",
+                "get me customer care",
+            ),
+            eval=(
+                "I'd rather speak with someone from your staff.",
+                "let me talk to an actual human being",
+                "Can a live agent help me instead?",
+            ),
+            call=lambda _subject: {"reason": DEFAULT_REASON},
+            answer=lambda _result, _subject: DONE,
         ),
-        eval=(
-            "I'd rather speak with someone from your staff.", "let me talk to an actual human being",
-            "Can a live agent help me instead?",
-        ),
-        call=lambda _subject: {"reason": DEFAULT_REASON},
-        answer=lambda _result, _subject: DONE,
-    ),
-))
+    )
+)

@@ -58,32 +58,50 @@ def _answer(result: ToolResult, _subject: dict) -> str:
     return "Your recent orders: " + "; ".join(f"{i['order_id']} ({i['status']})" for i in result.items) + "."
 
 
-SPEC = register(ToolSpec(
-    name=NAME,
-    description="Look up the signed-in shopper's own order by number, or their newest orders.",
-    args=LookupOrderArgs,
-    build=lambda deps: lookup_order_tool(deps.store, deps.settings.lookup_order_limit),
-    returns=(
-        "that order of the session's shopper, or their newest orders; someone else's order number reads as "
-        '"no order on this account"'
-    ),
-    # a wrong call costs the shopper nothing (their own orders), so the classifier may pick it
-    route=Route(intent="order_history", classifier=True, facts=frozenset({ORDERS})),
-    needs_customer=True,
-    training=Training(
-        train=(
-            "show me my orders", "list my recent orders", "what have I ordered lately?", "my order history please",
-            "Can you show me all my orders?", "show my order history", "what did I buy last time?",
-            "list all my orders please", "Can I see my previous orders?", "hi, what have I bought from you before?",
-            "what's in my order history?", "my orders", "show me everything I've ordered",
-            "Could you list my last few orders, please?", "what were my last three orders?",
-            "what have i ordered this year", "display my purchase history",
-            "quick question: how many orders have I made?",
-            "Excuse me, can you show me a list of my orders?", "I'd like to see my order history, thanks",
-            "what did I get in my previous orders?", "all my orders pls", "show me my older orders",
-            "Which orders do I have with you?", "have I ordered from you before? show me", "previous orders asap",
+SPEC = register(
+    ToolSpec(
+        name=NAME,
+        description="Look up the signed-in shopper's own order by number, or their newest orders.",
+        args=LookupOrderArgs,
+        build=lambda deps: lookup_order_tool(deps.store, deps.settings.lookup_order_limit),
+        returns=(
+            "that order of the session's shopper, or their newest orders; someone else's order number reads as "
+            '"no order on this account"'
         ),
-        eval=("What orders have I placed recently?", "pull up my past purchases"),
-        answer=_answer,
-    ),
-))
+        # a wrong call costs the shopper nothing (their own orders), so the classifier may pick it
+        route=Route(intent="order_history", classifier=True, facts=frozenset({ORDERS})),
+        needs_customer=True,
+        training=Training(
+            train=(
+                "show me my orders",
+                "list my recent orders",
+                "what have I ordered lately?",
+                "my order history please",
+                "Can you show me all my orders?",
+                "show my order history",
+                "what did I buy last time?",
+                "list all my orders please",
+                "Can I see my previous orders?",
+                "hi, what have I bought from you before?",
+                "what's in my order history?",
+                "my orders",
+                "show me everything I've ordered",
+                "Could you list my last few orders, please?",
+                "what were my last three orders?",
+                "what have i ordered this year",
+                "display my purchase history",
+                "quick question: how many orders have I made?",
+                "Excuse me, can you show me a list of my orders?",
+                "I'd like to see my order history, thanks",
+                "what did I get in my previous orders?",
+                "all my orders pls",
+                "show me my older orders",
+                "Which orders do I have with you?",
+                "have I ordered from you before? show me",
+                "previous orders asap",
+            ),
+            eval=("What orders have I placed recently?", "pull up my past purchases"),
+            answer=_answer,
+        ),
+    )
+)

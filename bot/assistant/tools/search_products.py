@@ -15,10 +15,35 @@ from retrieval.schema import Product
 from retrieval.store import Store
 
 NAME = "search_products"
-QUERIES_TRAIN = ("vegan", "gluten-free", "snack", "breakfast", "dairy-free", "pasta", "coffee", "cleaning",
-                 "fruit", "organic", "high-protein", "frozen", "bread", "baby", "tea", "vegetarian", "halal",
-                 "keto", "low-sugar", "lactose-free", "cereal", "rice", "chocolate", "seafood", "spicy", "pet",
-                 "fair-trade")
+QUERIES_TRAIN = (
+    "vegan",
+    "gluten-free",
+    "snack",
+    "breakfast",
+    "dairy-free",
+    "pasta",
+    "coffee",
+    "cleaning",
+    "fruit",
+    "organic",
+    "high-protein",
+    "frozen",
+    "bread",
+    "baby",
+    "tea",
+    "vegetarian",
+    "halal",
+    "keto",
+    "low-sugar",
+    "lactose-free",
+    "cereal",
+    "rice",
+    "chocolate",
+    "seafood",
+    "spicy",
+    "pet",
+    "fair-trade",
+)
 QUERIES_EVAL = ("nut-free", "cheese", "kosher", "juice", "soup")
 
 
@@ -53,40 +78,59 @@ def search_products_tool(store: Store, retriever: Retriever) -> Tool:
 
 def _answer(result: ToolResult, subject: dict) -> str:
     if not result.items:
-        return (f"I'm sorry, I don't have information about {subject['query']} products right now. "
-                "Would you like me to connect you with a person?")
+        return (
+            f"I'm sorry, I don't have information about {subject['query']} products right now. "
+            "Would you like me to connect you with a person?"
+        )
     shown = [f"{i['name']} ({i['price_text']})" for i in result.items[:3]]
     listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
     return f"Here are some {subject['query']} options: {listed}."
 
 
-SPEC = register(ToolSpec(
-    name=NAME,
-    description="Search the shop's products by what the shopper describes.",
-    args=SearchProductsArgs,
-    build=lambda deps: search_products_tool(deps.store, deps.retriever),
-    returns=(
-        "catalog search hits (FAISS + BM25) as product lines and cards"
-    ),
-    # a wrong call costs the shopper nothing (a catalog search), so the classifier may pick it
-    route=Route(intent="search", classifier=True, arguments=lambda text: {"query": text[:200]},
-                facts=frozenset({PRODUCTS})),
-    training=Training(
-        train=(
-            "show me some {query} products", "what {query} options do you have?", "search for {query}",
-            "I'm looking for {query}", "find me {query}", "Do you have anything {query}?",
-            "hi, what {query} products do you sell?", "show me {query} stuff", "list your {query} range",
-            "any {query} options?", "what do you have in {query}?", "Can you recommend some {query} products?",
-            "search: {query}", "{query} products please", "Excuse me, where are your {query} products?",
-            "what {query} things do you sell", "quick question: do you stock {query} products?",
-            "show me what you've got for {query}", "I'm after {query} products, what's available?",
-            "recommend {query} options pls", "Which {query} products are in stock?", "help me find {query} products",
-            "list {query} products", "what's in your {query} section?", "Show me the {query} selection, thanks.",
-            "I want {query} products asap",
+SPEC = register(
+    ToolSpec(
+        name=NAME,
+        description="Search the shop's products by what the shopper describes.",
+        args=SearchProductsArgs,
+        build=lambda deps: search_products_tool(deps.store, deps.retriever),
+        returns=("catalog search hits (FAISS + BM25) as product lines and cards"),
+        # a wrong call costs the shopper nothing (a catalog search), so the classifier may pick it
+        route=Route(
+            intent="search", classifier=True, arguments=lambda text: {"query": text[:200]}, facts=frozenset({PRODUCTS})
         ),
-        eval=("Got any {query} items?", "I'd like to browse {query}"),
-        call=lambda subject: {"query": subject["query"], "max_results": 3},
-        answer=_answer,
-        subject=lambda rng, held_out: {"query": rng.choice(QUERIES_EVAL if held_out else QUERIES_TRAIN)},
-    ),
-))
+        training=Training(
+            train=(
+                "show me some {query} products",
+                "what {query} options do you have?",
+                "search for {query}",
+                "I'm looking for {query}",
+                "find me {query}",
+                "Do you have anything {query}?",
+                "hi, what {query} products do you sell?",
+                "show me {query} stuff",
+                "list your {query} range",
+                "any {query} options?",
+                "what do you have in {query}?",
+                "Can you recommend some {query} products?",
+                "search: {query}",
+                "{query} products please",
+                "Excuse me, where are your {query} products?",
+                "what {query} things do you sell",
+                "quick question: do you stock {query} products?",
+                "show me what you've got for {query}",
+                "I'm after {query} products, what's available?",
+                "recommend {query} options pls",
+                "Which {query} products are in stock?",
+                "help me find {query} products",
+                "list {query} products",
+                "what's in your {query} section?",
+                "Show me the {query} selection, thanks.",
+                "I want {query} products asap",
+            ),
+            eval=("Got any {query} items?", "I'd like to browse {query}"),
+            call=lambda subject: {"query": subject["query"], "max_results": 3},
+            answer=_answer,
+            subject=lambda rng, held_out: {"query": rng.choice(QUERIES_EVAL if held_out else QUERIES_TRAIN)},
+        ),
+    )
+)

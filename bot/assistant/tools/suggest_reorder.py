@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from pydantic import Field
 
@@ -118,40 +116,62 @@ def _answer(result: ToolResult, _subject: dict) -> str:
     return f"Based on your past orders, you may want to reorder {listed}."
 
 
-SPEC = register(ToolSpec(
-    name=NAME,
-    description="Suggest what the signed-in shopper should reorder now, from their purchase history, "
-    "with reasons, plus items that go well with them.",
-    args=SuggestReorderArgs,
-    build=lambda deps: reorder_tool(deps.store, ReorderModel.load(deps.settings.reorder_model_dir),
-                                    deps.settings.now, deps.settings.reorder_limit),
-    returns=(
-        "reorder suggestions with reasons, and complements, as cards; the text lists the best 3 and 1 "
-        "complement unless `limit` is given, then every card"
-    ),
-    # a reorder list answers something else than was asked: only its phrases call it. Its questions read no
-    # facts: the suggestions, with their reasons from the shopper's history, come in the tool's result
-    route=Route(intent="reorder", pattern=PHRASES, priority=10, facts=frozenset()),
-    needs_customer=True,
-    training=Training(
-        train=(
-            "what should I reorder?", "I'm running low, what should I buy again?", "reorder my usual stuff",
-            "suggest what I need to restock", "What do I usually buy that I should order again?",
-            "anything I'm due to rebuy?", "help me reorder", "what should I order again?",
-            "Can you suggest a reorder from my usual items?", "restock my kitchen please", "what am I due to buy again?",
-            "hi, I'd like to reorder my usual groceries", "fill my trolley with my usual items",
-            "put my usual order in the cart", "what do I normally buy?", "Do I need to top up on anything?",
-            "which of my usual items should I get this week?", "remind me what I usually order",
-            "quick question: what's due for a restock?", "I'm low on stuff, what do I usually get?", "reorder pls",
-            "Same as last time, please. What should I reorder?", "help me restock the pantry",
-            "What am I likely to need again soon?", "any suggestions for my weekly top-up?",
-            "Could you make me a restock list from my history?",
+SPEC = register(
+    ToolSpec(
+        name=NAME,
+        description="Suggest what the signed-in shopper should reorder now, from their purchase history, "
+        "with reasons, plus items that go well with them.",
+        args=SuggestReorderArgs,
+        build=lambda deps: reorder_tool(
+            deps.store,
+            ReorderModel.load(deps.settings.reorder_model_dir),
+            deps.settings.now,
+            deps.settings.reorder_limit,
         ),
-        eval=(
-            "Can you recommend what to buy again based on my past orders?", "what am I running out of?",
-            "time for my regular shop - what should go in my basket?",
+        returns=(
+            "reorder suggestions with reasons, and complements, as cards; the text lists the best 3 and 1 "
+            "complement unless `limit` is given, then every card"
         ),
-        answer=_answer,
-        signed_out="You're not signed in, so I can't see your past orders. Please sign in and I can suggest reorders.",
-    ),
-))
+        # a reorder list answers something else than was asked: only its phrases call it. Its questions read no
+        # facts: the suggestions, with their reasons from the shopper's history, come in the tool's result
+        route=Route(intent="reorder", pattern=PHRASES, priority=10, facts=frozenset()),
+        needs_customer=True,
+        training=Training(
+            train=(
+                "what should I reorder?",
+                "I'm running low, what should I buy again?",
+                "reorder my usual stuff",
+                "suggest what I need to restock",
+                "What do I usually buy that I should order again?",
+                "anything I'm due to rebuy?",
+                "help me reorder",
+                "what should I order again?",
+                "Can you suggest a reorder from my usual items?",
+                "restock my kitchen please",
+                "what am I due to buy again?",
+                "hi, I'd like to reorder my usual groceries",
+                "fill my trolley with my usual items",
+                "put my usual order in the cart",
+                "what do I normally buy?",
+                "Do I need to top up on anything?",
+                "which of my usual items should I get this week?",
+                "remind me what I usually order",
+                "quick question: what's due for a restock?",
+                "I'm low on stuff, what do I usually get?",
+                "reorder pls",
+                "Same as last time, please. What should I reorder?",
+                "help me restock the pantry",
+                "What am I likely to need again soon?",
+                "any suggestions for my weekly top-up?",
+                "Could you make me a restock list from my history?",
+            ),
+            eval=(
+                "Can you recommend what to buy again based on my past orders?",
+                "what am I running out of?",
+                "time for my regular shop - what should go in my basket?",
+            ),
+            answer=_answer,
+            signed_out="You're not signed in, so I can't see your past orders. Please sign in and I can suggest reorders.",
+        ),
+    )
+)

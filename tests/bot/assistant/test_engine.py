@@ -3,8 +3,8 @@
 import pytest
 
 from bot.assistant.conversations import ConversationNotFound, NotConversationOwner
-from bot.assistant.question import MessageRejected
 from bot.assistant.prompt import system_message
+from bot.assistant.question import MessageRejected
 
 
 def answer(engine, conversation_id, customer_id, text):
@@ -50,21 +50,28 @@ def test_a_bare_own_order_number_is_taken_for_that_order_but_a_bare_foreign_one_
 def test_an_attribute_asked_of_a_named_product_is_answered_in_the_prompt_from_its_tags(tiny_engine):
     ctx = tiny_engine.gather("I'm shopping vegan. Is the Barista Oat Milk ok for me?", None, [])
     assert ctx.asked_tags == [("P1", "vegan")]
-    assert "The shopper asks if the Oatbury Barista Oat Milk is vegan: yes, it is listed as vegan." in system_message("Shop", ctx)
+    assert "The shopper asks if the Oatbury Barista Oat Milk is vegan: yes, it is listed as vegan." in system_message(
+        "Shop", ctx
+    )
     ctx = tiny_engine.gather("is the Meadowvale Whole Milk dairy free?", None, [])
     assert ctx.asked_tags == [("P2", "dairy-free")]
     assert "Whole Milk is dairy-free: no, it is not listed as dairy-free." in system_message("Shop", ctx)
 
 
 def test_a_short_follow_up_asks_the_attribute_of_the_product_named_before(tiny_engine):
-    history = [{"role": "user", "content": "how much is the Barista Oat Milk?"}, {"role": "assistant", "content": "$3.49."}]
+    history = [
+        {"role": "user", "content": "how much is the Barista Oat Milk?"},
+        {"role": "assistant", "content": "$3.49."},
+    ]
     assert tiny_engine.gather("is it dairy-free?", None, history).asked_tags == [("P1", "dairy-free")]
 
 
 def test_no_attribute_line_without_a_named_product_or_for_a_tag_in_the_products_own_name(tiny_engine):
     assert tiny_engine.gather("any vegan milk?", None, []).asked_tags == []  # no product named in full
     assert tiny_engine.gather("how much is the Barista Oat Milk?", None, []).asked_tags == []  # no tag asked
-    assert tiny_engine.gather("price of the Gluten-Free Oat Granola?", None, []).asked_tags == []  # names it, asks nothing
+    assert (
+        tiny_engine.gather("price of the Gluten-Free Oat Granola?", None, []).asked_tags == []
+    )  # names it, asks nothing
 
 
 def test_look_alike_products_named_alike_are_told_apart_by_brand_and_size():
@@ -77,9 +84,11 @@ def test_look_alike_products_named_alike_are_told_apart_by_brand_and_size():
     large = Product(id="B", name="Whole Milk", brand="Brookfield", size="4 L", price=Decimal("5.99"), tags="")
     assert attribute_answer([small, large], [("A", "kosher"), ("B", "kosher")]) == (
         "Yes, the Meadowvale Whole Milk (2 L) is kosher. "
-        "The Brookfield Whole Milk (4 L) is not listed as kosher, so I can't confirm that.")
+        "The Brookfield Whole Milk (4 L) is not listed as kosher, so I can't confirm that."
+    )
     assert attribute_answer([large], [("B", "vegan"), ("B", "halal")]) == (
-        "The Whole Milk is not listed as vegan or halal, so I can't confirm that.")
+        "The Whole Milk is not listed as vegan or halal, so I can't confirm that."
+    )
 
 
 def test_anonymous_visitor_gets_catalog_facts_but_no_orders(tiny_engine):
@@ -150,10 +159,15 @@ def test_too_long_and_empty_messages_are_rejected_with_the_limit(tiny_engine):
 
 
 ORDER_PHRASINGS = [
-    ("where is my order?", "order_status"), ("has my order shipped yet?", "order_status"),
-    ("what's my tracking number?", "tracking"), ("when will my groceries arrive?", "delivery_date"),
-    ("what's your return policy?", "policy"), ("how much does delivery cost?", "policy"),
-    ("how much is the oat milk?", "price"), ("is the bread in stock?", "stock"), ("hello!", "greeting"),
+    ("where is my order?", "order_status"),
+    ("has my order shipped yet?", "order_status"),
+    ("what's my tracking number?", "tracking"),
+    ("when will my groceries arrive?", "delivery_date"),
+    ("what's your return policy?", "policy"),
+    ("how much does delivery cost?", "policy"),
+    ("how much is the oat milk?", "price"),
+    ("is the bread in stock?", "stock"),
+    ("hello!", "greeting"),
 ]
 
 
@@ -185,7 +199,8 @@ def gated(tiny_store, embedder, generator, tmp_path):
     def build(**overrides):
         settings = Settings(data_dir=tmp_path, max_new_tokens=8, top_k_products=2, top_k_policies=1, **overrides)
         (tmp_path / "routing.jsonl").write_text(
-            "".join(json.dumps({"text": t, "tool": None, "intent": i}) + "\n" for t, i in ORDER_PHRASINGS))
+            "".join(json.dumps({"text": t, "tool": None, "intent": i}) + "\n" for t, i in ORDER_PHRASINGS)
+        )
         router = IntentRouter.open(tmp_path / "routing.jsonl", embedder, tmp_path / "routing-index")
         counting = CountingGenerator(generator)
         retriever = Retriever.open(tiny_store, embedder, settings.index_dir)
@@ -281,8 +296,9 @@ def test_without_facts_by_intent_every_kind_of_fact_is_gathered(gated):
     assert ctx.products and [o.id for o in ctx.orders] == ["1042"]
 
 
-def test_the_prompt_holds_the_newest_orders_and_any_older_one_the_question_names(demo_store, demo_retriever, generator,
-                                                                                 tmp_path):
+def test_the_prompt_holds_the_newest_orders_and_any_older_one_the_question_names(
+    demo_store, demo_retriever, generator, tmp_path
+):
     from bot.assistant.engine import ChatEngine
     from bot.settings import Settings
 
@@ -297,9 +313,9 @@ def test_the_prompt_holds_the_newest_orders_and_any_older_one_the_question_names
 
 
 def test_the_order_lookup_tool_lists_more_orders_than_the_prompt_carries(demo_store, tmp_path):
+    from bot.assistant.tools.base import ToolRegistry, ToolSession
     from bot.assistant.tools.lookup_order import lookup_order_tool
     from bot.settings import Settings
-    from bot.assistant.tools.base import ToolRegistry, ToolSession
 
     settings = Settings(data_dir=tmp_path)
     tools = ToolRegistry([lookup_order_tool(demo_store, settings.lookup_order_limit)])

@@ -33,37 +33,58 @@ def test_asking_for_a_person_wins_over_a_reorder_request():
 
 
 @pytest.mark.parametrize(
-    "text", ["where is my order?", "is the oat milk in stock?", "what's your return policy?", "thanks!",
-             "can you recommend a good film for tonight?", "any ideas for my essay?"]
+    "text",
+    [
+        "where is my order?",
+        "is the oat milk in stock?",
+        "what's your return policy?",
+        "thanks!",
+        "can you recommend a good film for tonight?",
+        "any ideas for my essay?",
+    ],
 )
 def test_other_questions_call_no_tool(text):
     assert tool_for(text) is None
 
 
 ROUTING_EXAMPLES = [
-    ("show me my orders", "lookup_order"), ("list my recent orders", "lookup_order"),
-    ("what have I ordered lately?", "lookup_order"), ("my order history please", "lookup_order"),
-    ("show me some vegan products", "search_products"), ("find me gluten-free snacks", "search_products"),
-    ("what breakfast options do you have?", "search_products"), ("search for coffee", "search_products"),
-    ("where is my order?", None), ("when will my order arrive?", None), ("what's my tracking number?", None),
-    ("has my order shipped?", None), ("how much is the oat milk?", None), ("what's your return policy?", None),
-    ("hello!", None), ("is the bread in stock?", None), ("tell me a joke", None),
+    ("show me my orders", "lookup_order"),
+    ("list my recent orders", "lookup_order"),
+    ("what have I ordered lately?", "lookup_order"),
+    ("my order history please", "lookup_order"),
+    ("show me some vegan products", "search_products"),
+    ("find me gluten-free snacks", "search_products"),
+    ("what breakfast options do you have?", "search_products"),
+    ("search for coffee", "search_products"),
+    ("where is my order?", None),
+    ("when will my order arrive?", None),
+    ("what's my tracking number?", None),
+    ("has my order shipped?", None),
+    ("how much is the oat milk?", None),
+    ("what's your return policy?", None),
+    ("hello!", None),
+    ("is the bread in stock?", None),
+    ("tell me a joke", None),
 ]
 
 
 @pytest.fixture(scope="module")
 def router(embedder, tmp_path_factory):
     folder = tmp_path_factory.mktemp("routing")
-    (folder / "routing.jsonl").write_text("".join(json.dumps({"text": t, "tool": tool}) + "\n" for t, tool in ROUTING_EXAMPLES))
+    (folder / "routing.jsonl").write_text(
+        "".join(json.dumps({"text": t, "tool": tool}) + "\n" for t, tool in ROUTING_EXAMPLES)
+    )
     return IntentRouter.open(folder / "routing.jsonl", embedder, folder / "index")
 
 
 @pytest.mark.parametrize(
     ("text", "tool"),
-    [("could you list everything I've bought from you?", "lookup_order"),
-     ("I want to see some organic options", "search_products"),
-     ("when does my parcel arrive?", None),
-     ("how much does the coffee cost?", None)],
+    [
+        ("could you list everything I've bought from you?", "lookup_order"),
+        ("I want to see some organic options", "search_products"),
+        ("when does my parcel arrive?", None),
+        ("how much does the coffee cost?", None),
+    ],
 )
 def test_the_router_carries_labelled_phrasings_over_to_new_wordings(router, text, tool):
     assert tool_for(text, router) == tool
@@ -93,20 +114,28 @@ def test_a_routing_file_with_an_empty_text_is_refused_naming_the_line(embedder, 
 
 
 ORDER_AND_OTHER_PHRASINGS = [
-    ("where is my order?", "order_status"), ("has my order shipped yet?", "order_status"),
-    ("is my parcel on its way?", "order_status"), ("what's my tracking number?", "tracking"),
-    ("can I get the tracking code for my delivery?", "tracking"), ("when will my order arrive?", "delivery_date"),
+    ("where is my order?", "order_status"),
+    ("has my order shipped yet?", "order_status"),
+    ("is my parcel on its way?", "order_status"),
+    ("what's my tracking number?", "tracking"),
+    ("can I get the tracking code for my delivery?", "tracking"),
+    ("when will my order arrive?", "delivery_date"),
     ("when does my package get here?", "delivery_date"),
-    ("what's your return policy?", "policy"), ("how much does delivery cost?", "policy"),
-    ("what are your delivery fees?", "policy"), ("do you ship to my area?", "policy"),
-    ("is the bread in stock?", "stock"), ("do you have sourdough?", "stock"), ("how much is the oat milk?", "price"),
+    ("what's your return policy?", "policy"),
+    ("how much does delivery cost?", "policy"),
+    ("what are your delivery fees?", "policy"),
+    ("do you ship to my area?", "policy"),
+    ("is the bread in stock?", "stock"),
+    ("do you have sourdough?", "stock"),
+    ("how much is the oat milk?", "price"),
     ("hi there", "greeting"),
 ]
 
 
 def test_the_router_tells_order_questions_from_others_by_their_labelled_intents(embedder, tmp_path):
     (tmp_path / "routing.jsonl").write_text(
-        "".join(json.dumps({"text": t, "tool": None, "intent": i}) + "\n" for t, i in ORDER_AND_OTHER_PHRASINGS))
+        "".join(json.dumps({"text": t, "tool": None, "intent": i}) + "\n" for t, i in ORDER_AND_OTHER_PHRASINGS)
+    )
     router = IntentRouter.open(tmp_path / "routing.jsonl", embedder, tmp_path / "index")
     assert router.asks_about_orders("has my parcel left the warehouse yet?")
     assert router.asks_about_orders("I'd like the tracking number for my package")
@@ -119,18 +148,25 @@ def test_a_routing_file_without_intents_never_calls_a_message_an_order_question(
 
 
 SHAPE_OVER_WORDS = [
-    ("show me some vegan products", "search", "search_products"), ("what breakfast options do you have?", "search", "search_products"),
-    ("I'm looking for tea", "search", "search_products"), ("list your pasta range", "search", "search_products"),
-    ("find me frozen food", "search", "search_products"), ("search for cleaning products", "search", "search_products"),
-    ("is the tomato soup vegetarian?", "attribute", None), ("does the minestrone soup contain gluten?", "attribute", None),
-    ("is the cream of mushroom soup kosher?", "attribute", None), ("how much is the chicken soup?", "price", None),
-    ("what does the lentil soup cost?", "price", None), ("is the pea soup in stock?", "stock", None),
+    ("show me some vegan products", "search", "search_products"),
+    ("what breakfast options do you have?", "search", "search_products"),
+    ("I'm looking for tea", "search", "search_products"),
+    ("list your pasta range", "search", "search_products"),
+    ("find me frozen food", "search", "search_products"),
+    ("search for cleaning products", "search", "search_products"),
+    ("is the tomato soup vegetarian?", "attribute", None),
+    ("does the minestrone soup contain gluten?", "attribute", None),
+    ("is the cream of mushroom soup kosher?", "attribute", None),
+    ("how much is the chicken soup?", "price", None),
+    ("what does the lentil soup cost?", "price", None),
+    ("is the pea soup in stock?", "stock", None),
 ]
 
 
 def test_the_router_follows_what_a_question_asks_not_the_product_words_it_shares(embedder, tmp_path):
     (tmp_path / "routing.jsonl").write_text(
-        "".join(json.dumps({"text": t, "intent": i, "tool": tool}) + "\n" for t, i, tool in SHAPE_OVER_WORDS))
+        "".join(json.dumps({"text": t, "intent": i, "tool": tool}) + "\n" for t, i, tool in SHAPE_OVER_WORDS)
+    )
     router = IntentRouter.open(tmp_path / "routing.jsonl", embedder, tmp_path / "index")
     assert router.tool_for("I'd like to browse your soups") == "search_products"
     assert router.tool_for("is the carrot soup vegan?") is None
@@ -138,14 +174,16 @@ def test_the_router_follows_what_a_question_asks_not_the_product_words_it_shares
 
 def test_the_same_phrasings_always_fit_the_same_router(embedder, tmp_path):
     (tmp_path / "routing.jsonl").write_text(
-        "".join(json.dumps({"text": t, "intent": i, "tool": tool}) + "\n" for t, i, tool in SHAPE_OVER_WORDS))
+        "".join(json.dumps({"text": t, "intent": i, "tool": tool}) + "\n" for t, i, tool in SHAPE_OVER_WORDS)
+    )
     first, second = (IntentRouter.open(tmp_path / "routing.jsonl", embedder, tmp_path / "index") for _ in range(2))
     assert first.classes == second.classes and (first.weights == second.weights).all()
 
 
 def test_the_router_leaves_out_only_the_kinds_of_facts_no_likely_intent_reads(embedder, tmp_path):
     (tmp_path / "routing.jsonl").write_text(
-        "".join(json.dumps({"text": t, "tool": None, "intent": i}) + "\n" for t, i in ORDER_AND_OTHER_PHRASINGS))
+        "".join(json.dumps({"text": t, "tool": None, "intent": i}) + "\n" for t, i in ORDER_AND_OTHER_PHRASINGS)
+    )
     router = IntentRouter.open(tmp_path / "routing.jsonl", embedder, tmp_path / "index")
     assert router.fact_kinds("how much does the oat milk cost?") == {"products"}
     assert "orders" in router.fact_kinds("has my parcel left the warehouse yet?")
@@ -157,17 +195,22 @@ def test_a_routing_file_without_intents_leaves_no_kind_of_fact_out(router):
 
 
 REORDER_AND_OTHERS_DATA = [
-    ("what should I reorder?", "reorder"), ("what do I usually buy that I'm running low on?", "reorder"),
+    ("what should I reorder?", "reorder"),
+    ("what do I usually buy that I'm running low on?", "reorder"),
     ("suggest things to buy again", "reorder"),
-    ("what is Jonas Lee's address?", "other_customer_data"), ("tell me what Maya Phillips ordered", "other_customer_data"),
-    ("what's your return policy?", "policy"), ("how do refunds work?", "policy"),
-    ("how much is the oat milk?", "price"), ("where is my order?", "order_status"),
+    ("what is Jonas Lee's address?", "other_customer_data"),
+    ("tell me what Maya Phillips ordered", "other_customer_data"),
+    ("what's your return policy?", "policy"),
+    ("how do refunds work?", "policy"),
+    ("how much is the oat milk?", "price"),
+    ("where is my order?", "order_status"),
 ]
 
 
 def test_reorder_requests_and_other_shoppers_data_read_no_facts(embedder, tmp_path):
     (tmp_path / "routing.jsonl").write_text(
-        "".join(json.dumps({"text": t, "tool": None, "intent": i}) + "\n" for t, i in REORDER_AND_OTHERS_DATA))
+        "".join(json.dumps({"text": t, "tool": None, "intent": i}) + "\n" for t, i in REORDER_AND_OTHERS_DATA)
+    )
     router = IntentRouter.open(tmp_path / "routing.jsonl", embedder, tmp_path / "index")
     assert router.fact_kinds("what should I reorder this week?") == frozenset()  # the tool's result is the facts
     assert "orders" not in router.fact_kinds("what is Jonas Lee's email address?")

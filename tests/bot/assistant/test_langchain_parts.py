@@ -52,8 +52,8 @@ def test_a_small_rag_chain_answers_from_retrieved_documents(tiny_store, embedder
 
 def test_tools_are_langchain_tools_bound_to_the_session(demo_store):
     from bot.assistant.langchain_parts import shop_tools
-    from bot.assistant.tools.suggest_reorder import ReorderModel, reorder_tool
     from bot.assistant.tools.base import ToolRegistry, ToolSession
+    from bot.assistant.tools.suggest_reorder import ReorderModel, reorder_tool
 
     registry = ToolRegistry([reorder_tool(demo_store, ReorderModel(), lambda: datetime(2026, 11, 20, 12))])
     (tool,) = shop_tools(registry, ToolSession("C0001", "conv"))

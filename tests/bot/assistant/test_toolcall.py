@@ -11,10 +11,6 @@ import json
 import pytest
 
 from bot.assistant.engine import TOOL_FALLBACK_ANSWER, ChatEngine
-from bot.inference.generator import GenerationStats
-from bot.assistant.tools.lookup_order import lookup_order_tool
-from bot.assistant.tools.search_products import search_products_tool
-from bot.settings import Settings
 from bot.assistant.toolcall import (
     MalformedCall,
     Shape,
@@ -26,6 +22,10 @@ from bot.assistant.toolcall import (
     tool_help,
 )
 from bot.assistant.tools.base import ToolRegistry
+from bot.assistant.tools.lookup_order import lookup_order_tool
+from bot.assistant.tools.search_products import search_products_tool
+from bot.inference.generator import GenerationStats
+from bot.settings import Settings
 from retrieval.retriever import Retriever
 
 
@@ -92,7 +92,11 @@ def test_shapes_and_parsing():
     text = call("lookup_order", order_id="1042")
     assert parse_call(text + " trailing") == ToolCall("lookup_order", {"order_id": "1042"})
     assert parse_call('<tool>{"name": "handoff"}') == ToolCall("handoff", {})
-    for bad in ("<tool>not json</tool>", '<tool>{"arguments": {}}</tool>', '<tool>{"name": "x", "arguments": 3}</tool>'):
+    for bad in (
+        "<tool>not json</tool>",
+        '<tool>{"arguments": {}}</tool>',
+        '<tool>{"name": "x", "arguments": 3}</tool>',
+    ):
         with pytest.raises(MalformedCall):
             parse_call(bad)
 

@@ -50,8 +50,17 @@ def _alive(pid: int) -> bool:
 
 def test_a_tiny_bench_measures_every_section_against_a_real_server(tiny_shop_env, tmp_path):
     out = tmp_path / "bench"
-    options = BenchOptions(levels=(2,), max_new_tokens=4, min_new_tokens=4, single_requests=1, naive_prompts=2,
-                           retrieval_queries=3, reorder_repeats=3, server_env=tiny_shop_env, out=out)
+    options = BenchOptions(
+        levels=(2,),
+        max_new_tokens=4,
+        min_new_tokens=4,
+        single_requests=1,
+        naive_prompts=2,
+        retrieval_queries=3,
+        reorder_repeats=3,
+        server_env=tiny_shop_env,
+        out=out,
+    )
     result = run_bench(options)
 
     assert [row["level"] for row in result["sweep"]] == [1, 2]  # concurrency 1 is always measured
@@ -76,11 +85,16 @@ def test_a_tiny_bench_measures_every_section_against_a_real_server(tiny_shop_env
     assert naive["requests"] == 2 and naive["tokens"] == 8 and naive["ttft_p50_s"] > 0
     assert naive["sequential_aggregate_tokens_per_s"] > 0 and naive["model"]["dtype"] == "float32"
     assert result["single_stream"]["websocket"]["ttft_p50_s"] == result["sweep"][0]["ttft_p50_s"]
-    assert result["single_stream"]["in_process"]["ttft_p50_s"] > 0 and result["single_stream"]["in_process"]["tokens"] == [4]
+    assert result["single_stream"]["in_process"]["ttft_p50_s"] > 0 and result["single_stream"]["in_process"][
+        "tokens"
+    ] == [4]
     assert set(result["ratios"]["aggregate_vs_naive_sequential"]) == {"1", "2"}
     assert all(v > 0 for v in result["ratios"]["aggregate_vs_naive_sequential"].values())
 
-    assert result["retrieval"]["queries"] == 3 and result["retrieval"]["search_p95_ms"] >= result["retrieval"]["search_p50_ms"] > 0
+    assert (
+        result["retrieval"]["queries"] == 3
+        and result["retrieval"]["search_p95_ms"] >= result["retrieval"]["search_p50_ms"] > 0
+    )
     assert result["reorder"]["recommend_p50_ms"] > 0
     server = result["server"]
     assert 0 < server["listening_s"] <= server["ready_s"] and server["peak_rss_mib"] > 100
@@ -105,7 +119,10 @@ def test_a_server_that_cannot_start_is_reported_with_its_log_and_is_gone(tmp_pat
 def test_options_are_checked_before_anything_starts():
     assert parse_levels("16, 4,1,4") == (1, 4, 16)
     assert parse_env(["dtype=bfloat16", "SHOPBOT_MAX_CONCURRENT_GENERATIONS=16", "OMP_NUM_THREADS=2"]) == {
-        "SHOPBOT_DTYPE": "bfloat16", "SHOPBOT_MAX_CONCURRENT_GENERATIONS": "16", "OMP_NUM_THREADS": "2"}
+        "SHOPBOT_DTYPE": "bfloat16",
+        "SHOPBOT_MAX_CONCURRENT_GENERATIONS": "16",
+        "OMP_NUM_THREADS": "2",
+    }
     for bad in ("0,4", "one,two", ""):
         with pytest.raises(BenchError, match="--levels"):
             parse_levels(bad)

@@ -86,9 +86,11 @@ def test_an_anonymous_visitor_asking_to_reorder_gets_no_purchase_history(demo_di
 def test_left_to_the_tuned_model_tag_questions_are_answered_from_the_verdict_in_its_prompt(demo_dir):
     """`attribute_answers=model`: without the tags' verdict stated in the prompt the shipped adapter said
     "not listed as ..." to all three (the products carry the tags)."""
-    questions = ["I'm shopping gluten-free. Is the Whole Milk ok for me?",
-                 "I only buy gluten-free food. Does the Living Leaf Pure Coconut Water qualify?",
-                 "is Casa Rustica Vodka Sauce vegetarian or not"]
+    questions = [
+        "I'm shopping gluten-free. Is the Whole Milk ok for me?",
+        "I only buy gluten-free food. Does the Living Leaf Pure Coconut Water qualify?",
+        "is Casa Rustica Vodka Sauce vegetarian or not",
+    ]
     result = run_chat(demo_dir, "\n/reset\n".join(questions) + "\n", env={"SHOPBOT_ATTRIBUTE_ANSWERS": "model"})
     assert result.returncode == 0, result.stderr
     answers = [line.lower() for line in result.stdout.splitlines() if line.startswith("bot> ")]

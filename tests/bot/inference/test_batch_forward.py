@@ -43,9 +43,9 @@ def case():
 def test_decode_attention_attends_over_each_slots_own_positions(case, cache_dtype):
     q, keys, values, lengths, mask = case
     keys, values = keys.to(cache_dtype), values.to(cache_dtype)
-    out = _decode_attention(q, keys, values, mask, DIM ** -0.5)
+    out = _decode_attention(q, keys, values, mask, DIM**-0.5)
     assert out.dtype == torch.float32 and out.shape == q.shape
-    expected = reference(q, keys, values, lengths, DIM ** -0.5)  # on the stored (rounded) keys and values
+    expected = reference(q, keys, values, lengths, DIM**-0.5)  # on the stored (rounded) keys and values
     tolerance = 1e-5 if cache_dtype == torch.float32 else 2e-2  # bf16 cache: the queries are rounded too
     torch.testing.assert_close(out.double(), expected, atol=tolerance, rtol=tolerance)
 
@@ -54,8 +54,8 @@ def test_positions_past_a_slots_length_do_not_change_its_output(case):
     q, keys, values, _, mask = case
     garbage = keys.clone()
     garbage[0, :, 1:] = 1e4  # slot 0 holds one token: the rest must be masked out entirely
-    before = _decode_attention(q, keys.bfloat16(), values.bfloat16(), mask, DIM ** -0.5)
-    after = _decode_attention(q, garbage.bfloat16(), values.bfloat16(), mask, DIM ** -0.5)
+    before = _decode_attention(q, keys.bfloat16(), values.bfloat16(), mask, DIM**-0.5)
+    after = _decode_attention(q, garbage.bfloat16(), values.bfloat16(), mask, DIM**-0.5)
     torch.testing.assert_close(before, after)
 
 
@@ -63,9 +63,9 @@ def test_positions_past_a_slots_length_do_not_change_its_output(case):
 def test_bfloat16_queries_get_the_same_attention_with_either_operand_first(case, keys_first):
     q, keys, values, lengths, mask = case
     q, keys, values = q.bfloat16(), keys.bfloat16(), values.bfloat16()
-    out = _decode_attention(q, keys, values, mask, DIM ** -0.5, keys_first)
+    out = _decode_attention(q, keys, values, mask, DIM**-0.5, keys_first)
     assert out.dtype == torch.bfloat16 and out.shape == q.shape
-    torch.testing.assert_close(out.double(), reference(q, keys, values, lengths, DIM ** -0.5), atol=2e-2, rtol=2e-2)
+    torch.testing.assert_close(out.double(), reference(q, keys, values, lengths, DIM**-0.5), atol=2e-2, rtol=2e-2)
 
 
 def test_float32_queries_always_go_first():
@@ -95,9 +95,9 @@ def test_a_prompt_chunk_attends_causally_over_its_cached_prefix_and_itself(start
     keys, values = (torch.randn(KV_HEADS, start + n, DIM, generator=g).bfloat16() for _ in range(2))
     blocks = _query_blocks(start, n, rows=rows)
     assert [(b.first, b.last) for b in blocks] == [(a, min(a + rows, n)) for a in range(0, n, rows)]
-    out = _blocked_chunk_attention(q, keys, values, blocks, DIM ** -0.5)
+    out = _blocked_chunk_attention(q, keys, values, blocks, DIM**-0.5)
     assert out.dtype == torch.bfloat16 and out.shape == q.shape
-    torch.testing.assert_close(out.double(), causal_reference(q, keys, values, start, DIM ** -0.5), atol=2e-2, rtol=2e-2)
+    torch.testing.assert_close(out.double(), causal_reference(q, keys, values, start, DIM**-0.5), atol=2e-2, rtol=2e-2)
 
 
 def test_a_prompt_chunk_never_reads_keys_after_its_own_positions():
@@ -106,11 +106,13 @@ def test_a_prompt_chunk_never_reads_keys_after_its_own_positions():
     q = torch.randn(n, KV_HEADS * GROUP, DIM, generator=g).bfloat16()
     keys, values = (torch.randn(KV_HEADS, start + n + 4, DIM, generator=g).bfloat16() for _ in range(2))
     garbage_keys, garbage_values = keys.clone(), values.clone()
-    garbage_keys[:, start + n:] = 1e4  # positions no query of the chunk may see
-    garbage_values[:, start + n:] = float("nan")
+    garbage_keys[:, start + n :] = 1e4  # positions no query of the chunk may see
+    garbage_values[:, start + n :] = float("nan")
     blocks = _query_blocks(start, n, rows=2)
-    torch.testing.assert_close(_blocked_chunk_attention(q, garbage_keys, garbage_values, blocks, DIM ** -0.5),
-                               _blocked_chunk_attention(q, keys, values, blocks, DIM ** -0.5))
+    torch.testing.assert_close(
+        _blocked_chunk_attention(q, garbage_keys, garbage_values, blocks, DIM**-0.5),
+        _blocked_chunk_attention(q, keys, values, blocks, DIM**-0.5),
+    )
 
 
 def test_within_a_cache_the_blocks_take_few_shapes_and_masked_positions_change_nothing():
@@ -118,17 +120,21 @@ def test_within_a_cache_the_blocks_take_few_shapes_and_masked_positions_change_n
     CHUNK_QUERY_ROWS steps of the cache and a short block's rows to a power of two."""
     g = torch.Generator().manual_seed(3)
     capacity = 2 * CHUNK_QUERY_ROWS
-    shapes = {tuple(b.mask.shape) for start in range(0, 40, 3) for n in range(1, 90, 7)
-              for b in _query_blocks(start, n, capacity)}
+    shapes = {
+        tuple(b.mask.shape)
+        for start in range(0, 40, 3)
+        for n in range(1, 90, 7)
+        for b in _query_blocks(start, n, capacity)
+    }
     assert all(keys in (CHUNK_QUERY_ROWS, capacity) for _, keys in shapes)
     assert {rows for rows, _ in shapes} <= {8, 16, 32, 64, 128}
     start, n = 21, 37
     q = torch.randn(n, KV_HEADS * GROUP, DIM, generator=g).bfloat16()
     keys, values = (torch.randn(KV_HEADS, capacity, DIM, generator=g).bfloat16() for _ in range(2))
     stale_keys, stale_values = keys.clone(), values.clone()
-    stale_keys[:, start + n:] = 1e4  # a former occupant's finite leftovers
-    stale_values[:, start + n:] = -1e4
+    stale_keys[:, start + n :] = 1e4  # a former occupant's finite leftovers
+    stale_values[:, start + n :] = -1e4
     blocks = _query_blocks(start, n, capacity)
-    out = _blocked_chunk_attention(q, stale_keys, stale_values, blocks, DIM ** -0.5)
-    torch.testing.assert_close(out, _blocked_chunk_attention(q, keys, values, blocks, DIM ** -0.5))
-    torch.testing.assert_close(out.double(), causal_reference(q, keys, values, start, DIM ** -0.5), atol=2e-2, rtol=2e-2)
+    out = _blocked_chunk_attention(q, stale_keys, stale_values, blocks, DIM**-0.5)
+    torch.testing.assert_close(out, _blocked_chunk_attention(q, keys, values, blocks, DIM**-0.5))
+    torch.testing.assert_close(out.double(), causal_reference(q, keys, values, start, DIM**-0.5), atol=2e-2, rtol=2e-2)

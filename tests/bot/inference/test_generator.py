@@ -65,7 +65,9 @@ def test_a_model_opening_the_next_turn_has_ended_its_answer(loaded_model):
     shopper's message: the turn marker ends an answer like `<|im_end|>`, and is held back with it."""
     tokenizer = loaded_model.tokenizer
     held = TransformersGenerator(loaded_model, SamplingConfig(max_new_tokens=8, min_new_tokens=4))
-    opening, closing, document_end = (tokenizer.convert_tokens_to_ids(t) for t in ("<|im_start|>", "<|im_end|>", "<|endoftext|>"))
+    opening, closing, document_end = (
+        tokenizer.convert_tokens_to_ids(t) for t in ("<|im_start|>", "<|im_end|>", "<|endoftext|>")
+    )
     assert {opening, closing, document_end} <= held.eos_ids  # `<|endoftext|>` is also SmolLM2's unknown token
     scores = held.hold_end(torch.zeros(1, len(tokenizer)), produced=0)
     assert scores[0, opening] == scores[0, closing] == float("-inf")

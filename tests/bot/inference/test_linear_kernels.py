@@ -5,7 +5,18 @@ import torch
 import torch.nn.functional as F
 
 from bot.inference import int8_linear
-from bot.inference.linear_kernels import ATEN, INT8, KERNELS, MIN_SPEEDUP, ONEDNN, candidates, measured, pick, prepare, resolve
+from bot.inference.linear_kernels import (
+    ATEN,
+    INT8,
+    KERNELS,
+    MIN_SPEEDUP,
+    ONEDNN,
+    candidates,
+    measured,
+    pick,
+    prepare,
+    resolve,
+)
 
 
 def test_onednn_is_picked_only_when_it_is_clearly_faster():

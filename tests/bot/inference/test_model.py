@@ -33,8 +33,11 @@ print(json.dumps({"weights": weights, "peak_growth": status("VmHWM") - before, "
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads Linux's /proc/self/maps")
 def test_loaded_weights_are_copies_that_merging_and_fusing_can_free(loaded_model):
     mapped = _file_mappings(".safetensors")
-    inside = [name for name, p in loaded_model.model.named_parameters()
-              if any(start <= p.data_ptr() < end for start, end in mapped)]
+    inside = [
+        name
+        for name, p in loaded_model.model.named_parameters()
+        if any(start <= p.data_ptr() < end for start, end in mapped)
+    ]
     assert inside == [], f"{len(inside)} weights still point into the safetensors file, e.g. {inside[:3]}"
     assert sum(p.numel() for p in loaded_model.model.parameters()) > 100_000_000
 
@@ -44,8 +47,14 @@ def test_loaded_weights_are_copies_that_merging_and_fusing_can_free(loaded_model
 def test_loading_never_holds_the_weights_twice(dtype):
     from tests.conftest import MODEL_CACHE, REPO
 
-    run = subprocess.run([sys.executable, "-c", PEAK_PROBE, str(MODEL_CACHE), dtype], capture_output=True, text=True,
-                         timeout=300, check=True, cwd=REPO)
+    run = subprocess.run(
+        [sys.executable, "-c", PEAK_PROBE, str(MODEL_CACHE), dtype],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        cwd=REPO,
+    )
     figures = json.loads(run.stdout.strip().splitlines()[-1])
     assert figures["kept"] >= 0.9 * figures["weights"]  # the probe sees the load
     # copied while the file's pages stayed mapped, the peak rose a whole copy of the weights above what

@@ -104,14 +104,17 @@ def test_int8_hands_the_float_layers_back_where_asked_and_answers_the_same(loade
         assert layer.self_attn.q_proj.weight.numel() == 0 and layer.mlp.down_proj.weight.numel() == 0
         assert loaded_model.model.model.layers[3].self_attn.q_proj.weight.numel() > 0  # not asked: kept
         assert own.model.lm_head.weight.numel() > 0  # tied to the embeddings, which still read it
-        assert ["".join(released.stream(chat(q))) for q in QUESTIONS[:2]] == ["".join(kept.stream(chat(q))) for q in QUESTIONS[:2]]
+        assert ["".join(released.stream(chat(q))) for q in QUESTIONS[:2]] == [
+            "".join(kept.stream(chat(q))) for q in QUESTIONS[:2]
+        ]
     finally:
         kept.close()
         released.close()
 
 
 def test_a_bfloat16_cache_beside_float32_weights_holds_half_the_bytes_and_gives_the_same_answers(
-        loaded_model, sequential_answers):
+    loaded_model, sequential_answers
+):
     assert loaded_model.model.dtype == torch.float32
     s = BatchScheduler(loaded_model, GREEDY, BatchLimits(max_batch_size=4), kernel=FLOAT, cache_dtype=torch.bfloat16)
     try:
@@ -156,7 +159,9 @@ def test_prompts_fed_in_small_chunks_give_the_same_answers(scheduler, sequential
     assert run_together(scheduler, QUESTIONS) == sequential_answers
 
 
-def test_shoppers_arriving_together_with_the_same_facts_compute_them_once_and_answer_the_same(loaded_model, sequential_answers):
+def test_shoppers_arriving_together_with_the_same_facts_compute_them_once_and_answer_the_same(
+    loaded_model, sequential_answers
+):
     """Both prompts are admitted before either is read; the second copies the shared system prompt the first read."""
     s = BatchScheduler(loaded_model, GREEDY, BatchLimits(max_batch_size=2, min_prefix_reuse=16), kernel=FLOAT)
     fed = []
@@ -184,8 +189,12 @@ def test_shoppers_arriving_together_with_the_same_facts_compute_them_once_and_an
 
 def test_prompts_arriving_together_are_read_shortest_first_and_answer_the_same(loaded_model, sequential_answers):
     """The long question arrives first; the short one is read first, whole, in the first step."""
-    s = BatchScheduler(loaded_model, GREEDY, BatchLimits(max_batch_size=2, prefill_chunk_tokens=16,
-                                                         min_prefix_reuse=10_000), kernel=FLOAT)
+    s = BatchScheduler(
+        loaded_model,
+        GREEDY,
+        BatchLimits(max_batch_size=2, prefill_chunk_tokens=16, min_prefix_reuse=10_000),
+        kernel=FLOAT,
+    )
     steps = []
     forward = s.forward
 
@@ -352,7 +361,8 @@ def answer_alone(scheduler, question, sampling=None):
 
 
 def test_guessed_tokens_leave_greedy_answers_as_one_at_a_time_decoding_gives_them_in_fewer_steps(
-        loaded_model, sequential_answers):
+    loaded_model, sequential_answers
+):
     drafting = BatchScheduler(loaded_model, GREEDY, DRAFTING, kernel=FLOAT)
     plain = BatchScheduler(loaded_model, GREEDY, BatchLimits(max_batch_size=4), kernel=FLOAT)
     try:

@@ -13,7 +13,9 @@ def cache(slots=3):
 def fill(c, slot, tokens):
     slot.tokens = list(tokens)
     for layer in c.kv:
-        layer[:, slot.index, :, : len(tokens)] = torch.arange(len(tokens), dtype=torch.float32)[None, None, :, None] + 100 * slot.index
+        layer[:, slot.index, :, : len(tokens)] = (
+            torch.arange(len(tokens), dtype=torch.float32)[None, None, :, None] + 100 * slot.index
+        )
 
 
 def cached(c, index, n):
@@ -155,4 +157,6 @@ def test_a_slot_takes_over_nothing_shorter_than_the_minimum_and_always_leaves_th
     second, _ = c.acquire(list(range(20)) + [7, 7])
     fill(c, first, range(30))
     assert c.extend_prefix(second, list(range(20)) + [7, 7], min_reuse=21) == 0 and second.tokens == []
-    assert c.extend_prefix(second, list(range(25))) == 24  # the whole prompt is cached elsewhere: its last token is computed
+    assert (
+        c.extend_prefix(second, list(range(25))) == 24
+    )  # the whole prompt is cached elsewhere: its last token is computed

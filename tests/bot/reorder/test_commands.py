@@ -17,7 +17,15 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli.main import app
-from bot.reorder.recommend import RANKER_FILE, STATS_FILE, ProductStats, Ranker, history_from_rows, now_from, recommend_reorder
+from bot.reorder.recommend import (
+    RANKER_FILE,
+    STATS_FILE,
+    ProductStats,
+    Ranker,
+    history_from_rows,
+    now_from,
+    recommend_reorder,
+)
 from bot.settings import SHIPPED_REORDER_MODEL
 from retrieval.schema import Customer, Order, OrderItem, Product
 from retrieval.store import Store
@@ -35,10 +43,12 @@ def invoke(args: list[str], env: dict | None = None):
 
 # ---------------------------------------------------------------------------------------- eval reorder
 
+
 def test_eval_reorder_prints_the_json_summary_with_baselines_and_saves_a_chart(tmp_path):
     chart = tmp_path / "chart.png"
-    result = invoke(["eval", "reorder", "--orders-csv", str(SYNTHETIC_CSV), "--json", "--folds", "3",
-                     "--plot", str(chart)])
+    result = invoke(
+        ["eval", "reorder", "--orders-csv", str(SYNTHETIC_CSV), "--json", "--folds", "3", "--plot", str(chart)]
+    )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(out) == {"users", "mean_f1", "recall_at_10", "ndcg_at_10", "baselines", "ranker"}
@@ -59,8 +69,9 @@ def test_eval_reorder_names_the_file_and_the_missing_columns(tmp_path):
     result = invoke(["eval", "reorder", "--orders-csv", str(bad), "--json"])
     assert result.exit_code == 1
     message = " ".join(result.output.split())
-    assert "orders.csv: missing columns order_dow, order_hour_of_day, days_since_prior_order, add_to_cart_order" \
-        in message
+    assert (
+        "orders.csv: missing columns order_dow, order_hour_of_day, days_since_prior_order, add_to_cart_order" in message
+    )
 
 
 def test_eval_reorder_points_at_the_line_of_a_bad_value(tmp_path):
@@ -76,6 +87,7 @@ def test_eval_reorder_points_at_the_line_of_a_bad_value(tmp_path):
 
 # ---------------------------------------------------------------------------------------- train reorder
 
+
 def weekly_shop(path: Path, customers: int = 12) -> Store:
     """A small real store: every customer buys milk weekly and bread fortnightly, plus a vase once."""
     store = Store(f"sqlite:///{path}")
@@ -84,21 +96,33 @@ def weekly_shop(path: Path, customers: int = 12) -> Store:
     rng = np.random.default_rng(3)
     with store.transaction() as s:
         names = {"MILK": "Milk", "BREAD": "Bread", "VASE": "Vase", "EGGS": "Eggs", "JAM": "Jam", "TEA": "Tea"}
-        s.add_all([Product(id=pid, name=name, category="Grocery", price=Decimal("2.50"), stock=10)
-                   for pid, name in names.items()])
+        s.add_all(
+            [
+                Product(id=pid, name=name, category="Grocery", price=Decimal("2.50"), stock=10)
+                for pid, name in names.items()
+            ]
+        )
         for c in range(customers):
             cid = f"K{c:02d}"
             s.add(Customer(id=cid, name=f"Customer {c}"))
-            s.add(Order(id=f"{cid}-vase", customer_id=cid, placed_at=start, status="delivered",
-                        delivered_at=start + timedelta(days=2)))
+            s.add(
+                Order(
+                    id=f"{cid}-vase",
+                    customer_id=cid,
+                    placed_at=start,
+                    status="delivered",
+                    delivered_at=start + timedelta(days=2),
+                )
+            )
             s.add(OrderItem(order_id=f"{cid}-vase", product_id="VASE", quantity=1, position=0))
             for week in range(30):
                 oid = f"{cid}-{week}"
                 at = start + timedelta(days=150 + 7 * week, hours=int(rng.integers(8, 20)))
                 items = ["MILK"] + (["BREAD"] if week % 2 == 0 else []) + [str(rng.choice(["EGGS", "JAM", "TEA"]))]
                 s.add(Order(id=oid, customer_id=cid, placed_at=at, status="delivered", delivered_at=at))
-                s.add_all([OrderItem(order_id=oid, product_id=pid, quantity=1, position=i)
-                           for i, pid in enumerate(items)])
+                s.add_all(
+                    [OrderItem(order_id=oid, product_id=pid, quantity=1, position=i) for i, pid in enumerate(items)]
+                )
     return store
 
 
@@ -140,6 +164,7 @@ def test_train_reorder_on_a_shop_without_histories_says_what_to_do(tmp_path):
 
 # ---------------------------------------------------------------------------------------- bench reorder
 
+
 def test_bench_reorder_prints_latency_with_and_without_the_store_query(weekly_store):
     env = {"SHOPBOT_DATABASE_URL": str(weekly_store.url)}
     result = invoke(["bench", "reorder", "--json", "--repeats", "5"], env=env)
@@ -153,6 +178,7 @@ def test_bench_reorder_prints_latency_with_and_without_the_store_query(weekly_st
 
 
 # ---------------------------------------------------------------------------------------- shipped artifact
+
 
 def test_shipped_artifact_ranks_a_demo_customers_weekly_staple_above_a_once_a_year_item(demo_store):
     stats = ProductStats.load(SHIPPED_REORDER_MODEL / STATS_FILE)

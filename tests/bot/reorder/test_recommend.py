@@ -12,11 +12,20 @@ import numpy as np
 import pytest
 
 from bot.reorder import evaluate as reorder_eval
-from bot.reorder.recommend import (
-    Basket, Now, ProductStats, Ranker, expected_f1_curve, history_from_rows, now_from, recommend_reorder,
-    select_basket, train_ranker, training_examples,
-)
 from bot.reorder.evaluate import evaluate_orders_csv, f1_score, ndcg_at, recall_at, synthetic_history
+from bot.reorder.recommend import (
+    Basket,
+    Now,
+    ProductStats,
+    Ranker,
+    expected_f1_curve,
+    history_from_rows,
+    now_from,
+    recommend_reorder,
+    select_basket,
+    train_ranker,
+    training_examples,
+)
 
 INSTACART_DIR = Path(os.environ.get("SHOPBOT_INSTACART_DIR", Path(__file__).parents[4] / "shared/data/instacart"))
 DEV_ORDERS = INSTACART_DIR / "order_history_dev.csv"
@@ -39,6 +48,7 @@ def rank_of(rec, product_id: str) -> int:
 
 
 # ------------------------------------------------------------------------------------------ ranking
+
 
 def test_weekly_staple_ten_days_overdue_ranks_above_item_bought_once_a_year_ago():
     history, now = weekly_staple_customer()
@@ -69,7 +79,7 @@ def test_basket_is_empty_or_the_top_of_the_ranked_items():
     for seed in range(5):
         history = synthetic_history(40, seed=seed)
         rec = recommend_reorder(history, Now(history[-1].day + 6, 2, 11), limit=10)
-        assert rec.basket == rec.items[:len(rec.basket)]
+        assert rec.basket == rec.items[: len(rec.basket)]
     history, now = weekly_staple_customer()
     rec = recommend_reorder(history, now)
     assert [s.product_id for s in rec.basket][:1] == ["MILK"]
@@ -80,8 +90,7 @@ def customers_for_stats() -> list[list[Basket]]:
     crowd = [synthetic_history(30, seed=s) for s in range(1, 6)]
     pairs = []
     for c in range(6):
-        pairs.append([Basket(f"c{c}o{j}", 7.0 * j, j % 7, 10, ("MILK", "CEREAL", "BREAD", "BUTTER"))
-                      for j in range(4)])
+        pairs.append([Basket(f"c{c}o{j}", 7.0 * j, j % 7, 10, ("MILK", "CEREAL", "BREAD", "BUTTER")) for j in range(4)])
     return crowd + pairs
 
 
@@ -113,8 +122,9 @@ def test_product_stats_count_repeat_buyers_and_round_trip_through_json(tmp_path)
 
 
 def test_product_level_reorder_rate_lifts_a_product_other_customers_reorder():
-    crowd = [[Basket(f"u{c}o{j}", 7.0 * j, 1, 9, ("EGGS",) if j else ("EGGS", "GADGET")) for j in range(5)]
-             for c in range(8)]
+    crowd = [
+        [Basket(f"u{c}o{j}", 7.0 * j, 1, 9, ("EGGS",) if j else ("EGGS", "GADGET")) for j in range(5)] for c in range(8)
+    ]
     crowd += [[Basket(f"v{c}o0", 0.0, 1, 9, ("GADGET",))] for c in range(8)]
     stats = ProductStats.from_histories(crowd)
     history = [Basket("a", 0.0, 1, 9, ("EGGS", "GADGET")), Basket("b", 7.0, 1, 9, ("TEA",))]
@@ -123,6 +133,7 @@ def test_product_level_reorder_rate_lifts_a_product_other_customers_reorder():
 
 
 # ------------------------------------------------------------------------------------- expected F1
+
 
 def brute_force_expected_f1(p: np.ndarray) -> np.ndarray:
     out = np.zeros(len(p) + 1)
@@ -167,12 +178,16 @@ def test_expected_f1_tail_of_many_small_probabilities_counts_as_poisson():
 
 # ---------------------------------------------------------------------------------------- plumbing
 
+
 def test_history_from_rows_builds_baskets_from_store_rows():
     t0 = datetime(2024, 3, 4, 9, 30)  # a Monday
     rows = [
-        ("A", t0, "milk"), ("A", t0, "bread"), ("A", t0, "milk"),
+        ("A", t0, "milk"),
+        ("A", t0, "bread"),
+        ("A", t0, "milk"),
         ("B", t0 + timedelta(days=9, hours=12), "milk"),
-        ("C", t0 + timedelta(days=16), "eggs"), ("C", t0 + timedelta(days=16), "milk"),
+        ("C", t0 + timedelta(days=16), "eggs"),
+        ("C", t0 + timedelta(days=16), "milk"),
     ]
     history = history_from_rows(rows)
     assert [b.order_id for b in history] == ["A", "B", "C"]
@@ -273,13 +288,16 @@ def test_evaluation_on_a_hand_computed_instacart_file(tmp_path):
 
 def test_evaluation_never_shows_the_target_order_to_the_recommender(tmp_path, monkeypatch):
     path = tmp_path / "orders.csv"
-    rows = ["order_id,user_id,order_number,order_dow,order_hour_of_day,days_since_prior_order,product_id,"
-            "add_to_cart_order,reordered"]
+    rows = [
+        "order_id,user_id,order_number,order_dow,order_hour_of_day,days_since_prior_order,product_id,"
+        "add_to_cart_order,reordered"
+    ]
     for user, history in enumerate([synthetic_history(12, seed=s) for s in range(12)]):
         for n, b in enumerate(history):
             gap = "" if n == 0 else f"{b.day - history[n - 1].day:g}"
-            rows += [f"{user}{n:03d},{user},{n + 1},{b.dow},{b.hour},{gap},{pid},{i + 1},0"
-                     for i, pid in enumerate(b.items)]
+            rows += [
+                f"{user}{n:03d},{user},{n + 1},{b.dow},{b.hour},{gap},{pid},{i + 1},0" for i, pid in enumerate(b.items)
+            ]
     path.write_text("\n".join(rows) + "\n")
     seen = []
     real = reorder_eval.recommend_reorder
@@ -292,7 +310,7 @@ def test_evaluation_never_shows_the_target_order_to_the_recommender(tmp_path, mo
     result = evaluate_orders_csv(path, folds=3, targets_per_customer=3, progress=False)
     assert result["users"] == 12 and result["ranker"].startswith("cross-fitted, 3 folds by user")
     assert len(seen) == 12
-    for user, order_ids, now in seen:
+    for user, order_ids, _now in seen:
         assert f"{user}011" not in order_ids and len(order_ids) == 11  # the 12th (last) order is the target
 
 

@@ -28,17 +28,25 @@ def build(_deps: ToolDeps) -> Tool:
     return SPEC.with_run(run)
 
 
-SPEC = register(ToolSpec(
-    name=NAME,
-    description="The shop's customer service opening hours.",
-    args=OpeningHoursArgs,
-    build=build,
-    returns="the opening hours, a card per day",
-    route=Route(intent="opening_hours", pattern=re.compile(r"\bopening hours\b|\bwhen are you open\b", re.I),
-                priority=50, facts=frozenset()),
-    training=Training(
-        train=("what are your opening hours?", "when are you open on saturday?"),
-        eval=("are you open on sundays?",),
-        answer=lambda result, _subject: "We're open " + ", ".join(f"{i['day']} {i['hours']}" for i in result.items) + ".",
-    ),
-))
+SPEC = register(
+    ToolSpec(
+        name=NAME,
+        description="The shop's customer service opening hours.",
+        args=OpeningHoursArgs,
+        build=build,
+        returns="the opening hours, a card per day",
+        route=Route(
+            intent="opening_hours",
+            pattern=re.compile(r"\bopening hours\b|\bwhen are you open\b", re.I),
+            priority=50,
+            facts=frozenset(),
+        ),
+        training=Training(
+            train=("what are your opening hours?", "when are you open on saturday?"),
+            eval=("are you open on sundays?",),
+            answer=lambda result, _subject: (
+                "We're open " + ", ".join(f"{i['day']} {i['hours']}" for i in result.items) + "."
+            ),
+        ),
+    )
+)

@@ -93,8 +93,9 @@ def test_the_tool_modules_setting_registers_a_shops_tools(tiny_store, embedder, 
 
 
 def test_a_second_tool_of_the_same_name_is_refused(example):
-    clash = ToolSpec(name=example.NAME, description="x", args=example.OpeningHoursArgs, build=example.build,
-                     route=example.SPEC.route)
+    clash = ToolSpec(
+        name=example.NAME, description="x", args=example.OpeningHoursArgs, build=example.build, route=example.SPEC.route
+    )
     with pytest.raises(ValueError, match="already registered"):
         tools.register(clash)
 

@@ -7,9 +7,14 @@ from decimal import Decimal
 
 import pytest
 
-from bot.assistant.tools.suggest_reorder import PROMPT_COMPLEMENT_LINES, PROMPT_REORDER_LINES, ReorderModel, reorder_tool
-from bot.settings import SHIPPED_REORDER_MODEL
 from bot.assistant.tools.base import ToolRegistry, ToolSession
+from bot.assistant.tools.suggest_reorder import (
+    PROMPT_COMPLEMENT_LINES,
+    PROMPT_REORDER_LINES,
+    ReorderModel,
+    reorder_tool,
+)
+from bot.settings import SHIPPED_REORDER_MODEL
 from retrieval.schema import Customer, Order, OrderItem, Product
 
 DEMO_NOW = datetime(2026, 11, 20, 12, 0)
@@ -91,8 +96,17 @@ def add_history(store, customer: str, product: str, days_ago: list[float], now: 
     with store.transaction() as s:
         for n, ago in enumerate(days_ago):
             order_id = f"{customer}-{product}-{n}"
-            s.add(Order(id=order_id, customer_id=customer, placed_at=now - timedelta(days=ago), status="delivered",
-                        carrier="UPS", tracking_number=f"1Z{n:08d}", delivered_at=now - timedelta(days=ago - 1)))
+            s.add(
+                Order(
+                    id=order_id,
+                    customer_id=customer,
+                    placed_at=now - timedelta(days=ago),
+                    status="delivered",
+                    carrier="UPS",
+                    tracking_number=f"1Z{n:08d}",
+                    delivered_at=now - timedelta(days=ago - 1),
+                )
+            )
             s.add(OrderItem(order_id=order_id, product_id=product, quantity=1, unit_price=Decimal("1"), position=1))
 
 
