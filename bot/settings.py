@@ -134,7 +134,7 @@ class Settings(BaseSettings):
     facts_by_intent: bool = Field(
         True,
         description="Whether the prompt holds only the kinds of facts (products, policies, the shopper's orders) the "
-        "routing classifier's intent needs (bot/assistant/intents.py FACTS_BY_INTENT), so a price question reads no "
+        "routing classifier's intent needs (bot/assistant/intents.py facts_by_intent), so a price question reads no "
         "orders or policies and a reorder request only the tool's result; false: every kind.",
     )
     max_orders_in_context: int = Field(

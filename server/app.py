@@ -104,6 +104,6 @@ def uvicorn_config(
 
 def serve(settings: Settings, host: str, port: int) -> None:
     runtime = Runtime(settings, progress=True)
+    app = create_app(runtime)  # refuses an insecure secret before the model's config is read
     runtime.prepare_thread()  # this thread runs the event loop beside the backend
-    app = create_app(runtime)
     uvicorn.Server(uvicorn_config(app, settings, host, port)).run()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from rich.console import Console
 
 from bot.assistant.engine import ChatEngine, Reply
+from bot.assistant.events import Text, ToolCalled, TurnEvent
 from bot.assistant.question import MessageRejected
 
 COMMANDS_HELP = "/reset starts a new conversation, /quit leaves"
@@ -53,30 +54,30 @@ def show_tool_items(results, out) -> None:
             out.write(f"  {item_line(item)}\n")
 
 
+def _events(reply: Reply) -> Iterator[TurnEvent]:
+    yield from reply.prelude
+    yield from reply.events()
+
+
 def show_reply(console: Console, reply: Reply, out=sys.stdout) -> None:
-    """Tool items are printed as soon as they appear: before the answer, or between its pieces."""
-    shown, answering = 0, False
-
-    def show_new_tools() -> None:
-        nonlocal shown
-        new = reply.tool_results[shown:]
-        shown += len(new)
-        if any(r.items for _, r in new):
-            if answering:
-                out.write("\n")
-            show_tool_items(new, out)
-            if answering:
-                out.write("bot> ")
-
-    show_new_tools()
-    for piece in reply:
-        show_new_tools()
-        if not answering:
-            out.write("bot> ")
-            answering = True
-        out.write(piece)
-        out.flush()
-    show_new_tools()
+    """Tool items are printed as soon as the engine reports the tool: before the answer, or between its pieces."""
+    answering = False
+    try:
+        for event in _events(reply):
+            if isinstance(event, ToolCalled) and event.result.items:
+                if answering:
+                    out.write("\n")
+                show_tool_items([(event.name, event.result)], out)
+                if answering:
+                    out.write("bot> ")
+            elif isinstance(event, Text):
+                if not answering:
+                    out.write("bot> ")
+                    answering = True
+                out.write(event.text)
+                out.flush()
+    finally:
+        reply.close()
     if not answering:
         out.write("bot> ")
     out.write("\n")
