@@ -7,7 +7,7 @@ the tags' verdict is stated in the prompt. A small model asked alone says "yes" 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from retrieval.lexical import naming, tokenize, uses_phrase
 
@@ -44,16 +44,17 @@ def attribute_answer(products: list, asked_tags: list[tuple[str, str]]) -> str:
     return " ".join(sentences)
 
 
-def tags_asked(text: str, query: str, products: list, shop_tags: Iterable[str]) -> list[tuple[str, str]]:
+def tags_asked(text: str, query: str, products: list, shop_tags: Callable[[], Iterable[str]]) -> list[tuple[str, str]]:
     """(product, tag) for each tag the message names about the product it names most fully; a short
-    follow-up ("is it vegan?") asks about the product its search query (with the question before) names."""
+    follow-up ("is it vegan?") asks about the product its search query (with the question before) names.
+    `shop_tags` is read only when the message names a product."""
     words = tokenize(text)
     named, best = _named(set(words), products)
     if not best and query != text:
         named, best = _named(set(tokenize(query)), products)
     if not best:
         return []
-    tags = sorted(t for t in shop_tags if uses_phrase(words, t))
+    tags = sorted(t for t in shop_tags() if uses_phrase(words, t))
     asked = []
     for p in products:
         if named[p.id] == best:

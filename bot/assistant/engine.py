@@ -141,7 +141,7 @@ class ChatEngine:
             ids = [h.doc.source_id for h in hits]
             by_id = self.store.products_by_id(ids)
             ctx.products = [by_id[i] for i in ids if i in by_id]
-            ctx.asked_tags = tags_asked(text, query, ctx.products, self.store.product_tags())
+            ctx.asked_tags = tags_asked(text, query, ctx.products, self.store.product_tags)
         if s.top_k_policies and POLICIES in kinds:
             ctx.policies = [
                 h.doc

@@ -237,3 +237,32 @@ def test_terminal_chat_prints_a_model_called_tools_items_before_the_answer(tiny_
         "  order 1042: shipped, UPS 1Z999AA10123456784",
         "bot> Your order 1042 is on its way.",
     ]
+
+
+def test_a_model_routed_turn_reports_its_tool_then_its_text_then_that_it_finished(tiny_shop):
+    """The events a relay (the server, the terminal) shows in order: the card before the answer it grounds."""
+    from bot.assistant.events import Finished, Text, ToolCalled
+
+    gen = ScriptedGenerator(call("lookup_order", order_id="1042"), "Order 1042 shipped with UPS.")
+    engine = make_engine(tiny_shop, gen)
+    cid = engine.start("C1")
+    reply = engine.reply(cid, "C1", "where's 1042?")
+    assert not any(isinstance(e, ToolCalled) for e in reply.prelude)  # the model decides: nothing before it runs
+    events = list(reply.events())
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[0] == "ToolCalled" and kinds[-1] == "Finished"
+    assert {type(e).__name__ for e in events[1:-1]} <= {"Sources", "Text"} and "Text" in kinds
+    called = events[0]
+    assert called.name == "lookup_order" and [i["order_id"] for i in called.result.items] == ["1042"]
+    assert "".join(e.text for e in events if isinstance(e, Text)) == reply.text == "Order 1042 shipped with UPS."
+    assert isinstance(events[-1], Finished) and events[-1].stats.finish_reason == "stop"
+
+
+def test_a_refused_call_is_not_reported_to_the_shopper(tiny_shop):
+    from bot.assistant.events import ToolCalled
+
+    gen = ScriptedGenerator(call("delete_orders"), "Sorry, I can't do that.")
+    engine = make_engine(tiny_shop, gen)
+    cid = engine.start("C1")
+    events = list(engine.reply(cid, "C1", "delete everything").events())
+    assert not any(isinstance(e, ToolCalled) for e in events)
