@@ -116,6 +116,11 @@ class IntentRouter:
         vector = torch.from_numpy(np.array(self.embed(text), dtype=np.float32))
         return dict(zip(self.classes, torch.softmax(vector @ self.weights + self.bias, dim=0).tolist()))
 
+    def intent(self, text: str) -> str:
+        """The likeliest class: an intent, or a tool where the phrasings name no intent."""
+        probabilities = self._probabilities(text)
+        return max(probabilities, key=probabilities.__getitem__)
+
     def tool_for(self, text: str) -> str | None:
         """The tool of the likeliest class. Not the likeliest tool: the many intents answered without a tool
         would outvote a search on probability mass alone ("Got any juice items?")."""

@@ -361,6 +361,33 @@ def bench_reorder(
     print(json.dumps(result))
 
 
+@eval_app.command("routing")
+def eval_routing(
+    cases: Annotated[Path, typer.Option(help="The answer evaluation's JSONL cases (expect_tool, intent).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
+) -> None:
+    """The router alone: route accuracy by route with a confusion table, and intent accuracy; no model."""
+    from adapters.evaluate import load_cases
+    from adapters.routing_eval import evaluate_routing
+
+    try:
+        loaded = load_cases(cases)
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+    runtime = Runtime()
+    result = evaluate_routing(runtime.router, loaded)
+    if not as_json:
+        routes = result["routes"]
+        console.print(f"routes: {routes['accuracy']} of {routes['cases']} cases")
+        for route, row in routes["by_route"].items():
+            console.print(f"  {route:<18} {row['correct']}/{row['cases']}  routed as {routes['confusion'][route]}")
+        for miss in result["misrouted"]:
+            console.print(
+                f"[yellow]misrouted[/] {miss['id']}: {miss['text']!r} -> {miss['routed']} ({miss['expected']})"
+            )
+    print(json.dumps(result))
+
+
 @eval_app.command("answers")
 def eval_answers(
     cases: Annotated[
