@@ -330,6 +330,21 @@ def bench(
     print(json.dumps(result))
 
 
+@bench_app.command("probe")
+def bench_probe(
+    url: Annotated[str, typer.Option(help="The server's WebSocket endpoint.")] = "ws://127.0.0.1:8000/v1/chat",
+    token: Annotated[str | None, typer.Option(help="A customer token (`shopbot token`); none: anonymous.")] = None,
+    pid: Annotated[int | None, typer.Option(help="The server's process id, for its memory.")] = None,
+    one_conversation: Annotated[bool, typer.Option(help="Ask every question in one conversation.")] = False,
+) -> None:
+    """What a WebSocket client sees of a running server: first-token time and tokens/s per answer; prints JSON."""
+    import asyncio
+
+    from bot.cli.probe import main as probe
+
+    print(json.dumps(asyncio.run(probe(url, token, pid, one_conversation)), indent=2))
+
+
 @bench_app.command("reorder")
 def bench_reorder(
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,

@@ -1,6 +1,6 @@
 """What a WebSocket client sees: time to first token and tokens per second, plus the server's memory.
 
-    python -m bot.cli.probe --url ws://127.0.0.1:8000/v1/chat [--pid PID] [--token TOKEN] [--one-conversation]
+    shopbot bench probe --url ws://127.0.0.1:8000/v1/chat [--pid PID] [--token TOKEN] [--one-conversation]
 
 Prints one JSON object. Times are measured at the client, from sending the message to the first
 `delta` (TTFT) and over the deltas that follow (decode rate from the server's token count).
@@ -8,8 +8,6 @@ Prints one JSON object. Times are measured at the client, from sending the messa
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
 import statistics
 import time
@@ -82,13 +80,3 @@ async def main(url: str, token: str | None, pid: int | None, one_conversation: b
         "tokens_per_s_median": round(statistics.median(rates), 2) if rates else None,
         "server_rss_mib": rss_mib(pid),
     }
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="ws://127.0.0.1:8000/v1/chat")
-    parser.add_argument("--token", default=None)
-    parser.add_argument("--pid", type=int, default=None, help="the server's process id, for its memory")
-    parser.add_argument("--one-conversation", action="store_true", help="ask every question in one conversation")
-    args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.url, args.token, args.pid, args.one_conversation)), indent=2))
