@@ -21,6 +21,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.assistant.engine import ChatEngine
+from bot.assistant.grounding import check as check_grounding
 from bot.assistant.tools import suggest_reorder
 
 
@@ -118,6 +119,7 @@ def run_case(engine: ChatEngine, case: AnswerCase) -> dict:
         "answer": reply.text.strip(),
         "tools": called,
         "names_suggestion": names_suggestion(reply.text, reply.tool_results),
+        "ungrounded": [f"{f.kind} {f.text}: {f.why}" for f in check_grounding(reply.text, reply.context)],
     }
 
 
@@ -163,6 +165,11 @@ def summarize(results: list[dict]) -> dict:
         if suggested
         else None,
         "by_intent": dict(sorted(by_intent.items())),
+        # answers stating a price, stock count, order, tracking number or date the turn's facts do not back
+        "ungrounded_answers": sum(bool(r.get("ungrounded")) for r in results),
+        "ungrounded": [
+            {"id": r["id"], "findings": r["ungrounded"], "answer": r["answer"]} for r in results if r.get("ungrounded")
+        ],
         "failures": [{k: r[k] for k in ("id", "why", "answer", "tools")} for r in results if not r["passed"]],
     }
 

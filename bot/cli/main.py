@@ -455,6 +455,10 @@ def eval_answers(
     if not as_json:
         for f in result["failures"]:
             console.print(f"[yellow]fail[/] {f['id']}: {'; '.join(f['why'])} :: {f['answer'][:120]!r}", highlight=False)
+        for u in result["ungrounded"]:
+            console.print(
+                f"[red]ungrounded[/] {u['id']}: {'; '.join(u['findings'])} :: {u['answer'][:120]!r}", highlight=False
+            )
     print(json.dumps(result))
 
 

@@ -43,6 +43,17 @@ def test_summary_groups_by_intent():
     assert (s["cases"], s["accuracy"], s["tool_accuracy"]) == (3, round(1 / 3, 4), 0.5)
     assert s["by_intent"]["price"] == {"cases": 2, "passed": 1, "accuracy": 0.5}
     assert [f["id"] for f in s["failures"]] == ["b", "c"]
+    assert s["ungrounded_answers"] == 0 and s["ungrounded"] == []
+
+
+def test_answers_stating_facts_the_turn_does_not_back_are_counted_whether_or_not_they_pass():
+    base = {"intent": "price", "tool_ok": None, "why": [], "tools": []}
+    results = [
+        {**base, "id": "a", "passed": True, "answer": "It costs $3.99.", "ungrounded": ["price $3.99: no product"]},
+        {**base, "id": "b", "passed": True, "answer": "It costs $3.49.", "ungrounded": []},
+    ]
+    s = summarize(results)
+    assert s["ungrounded_answers"] == 1 and [u["id"] for u in s["ungrounded"]] == ["a"]
 
 
 def test_a_reorder_answer_must_name_a_suggestion_in_its_own_words():

@@ -1,0 +1,152 @@
+"""Whether the facts an answer states are the turn's facts: each price, stock count, order number, tracking
+number and date the model wrote is looked up in what the turn read (products, policies, the shopper's own
+orders, tool results) and, where the sentence names its item, checked to be that item's own: an order's
+own tracking number and dates, a product's own price.
+
+A small model copies from the wrong line of its prompt now and then (a neighbouring product's price, the
+previous order's tracking number); this finds such slips in an answer. `shopbot eval answers` reports them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from bot.assistant.prompt import TurnContext
+
+_PRICE = re.compile(r"\$\s?(\d{1,6}(?:[.,]\d{1,2})?)")
+_ORDER = re.compile(r"\border(?:\s+(?:number|no\.?|id))?\s*#?\s*(\d{3,12})\b", re.IGNORECASE)
+_TRACKING = re.compile(r"\b(?=[A-Z0-9-]{10,40}\b)(?=[A-Z0-9-]*\d)[A-Z0-9]+(?:-[A-Z0-9]+)*\b")
+_STOCK = re.compile(
+    r"\bin stock \((\d+)\)|\b(\d+)\s+(?:are\s+|is\s+)?(?:available|in stock|left|units? left|on hand)\b", re.IGNORECASE
+)
+_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A fact the answer states that the turn's facts do not back."""
+
+    kind: str  # price | stock | order | tracking | date
+    text: str
+    why: str
+
+
+@dataclass
+class Facts:
+    """The turn's facts, indexed for lookup."""
+
+    prices: set[Decimal] = field(default_factory=set)
+    # (lower-cased "brand name", lower-cased name, price, stock) of each product the turn read
+    products: list[tuple[str, str, Decimal | None, int | None]] = field(default_factory=list)
+    orders: dict[str, dict[str, str | None]] = field(default_factory=dict)  # id -> tracking and dates
+    foreign_orders: set[str] = field(default_factory=set)
+    texts: str = ""  # policy and tool texts, where amounts and dates may be written out
+
+
+def _money(text: str) -> Decimal | None:
+    try:
+        return Decimal(text.replace(",", ".")).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        return None
+
+
+def facts_of(ctx: TurnContext) -> Facts:
+    facts = Facts(foreign_orders=set(ctx.foreign_orders))
+    for p in ctx.products:
+        price = _money(str(p.price)) if p.price is not None else None
+        if price is not None:
+            facts.prices.add(price)
+        branded = f"{p.brand} {p.name}".lower() if p.brand else p.name.lower()
+        facts.products.append((branded, p.name.lower(), price, int(p.stock) if p.stock is not None else None))
+    for o in ctx.orders:
+        facts.orders[o.id] = {
+            "tracking": o.tracking_number,
+            "dates": " ".join(filter(None, [o.placed_at, o.estimated_delivery, o.delivered_at])),
+        }
+        facts.prices.add(_money(str(o.total)))
+        facts.prices.update(_money(str(line.unit_price)) for line in o.lines if line.unit_price is not None)
+    texts = [d.text for d in ctx.policies]
+    for _, result in ctx.tool_results:
+        texts.append(result.text)
+        for item in result.items:
+            if item.get("price") is not None:
+                facts.prices.add(_money(str(item["price"])))
+            if item.get("total") is not None:
+                facts.prices.add(_money(str(item["total"])))
+            if item.get("order_id"):
+                facts.orders.setdefault(
+                    str(item["order_id"]),
+                    {
+                        "tracking": item.get("tracking_number"),
+                        "dates": " ".join(
+                            str(item[k]) for k in ("placed_at", "estimated_delivery", "delivered_at") if item.get(k)
+                        ),
+                    },
+                )
+    facts.texts = "\n".join(texts)
+    facts.prices.update(p for p in (_money(m) for m in _PRICE.findall(facts.texts)) if p is not None)
+    return facts
+
+
+def check(answer: str, ctx: TurnContext) -> list[Finding]:
+    """The answer's unbacked facts, sentence by sentence (empty: every stated fact is the turn's own)."""
+    facts = facts_of(ctx)
+    findings: list[Finding] = []
+    for sentence in _SENTENCE.split(answer):
+        findings += _sentence(sentence, facts)
+    return findings
+
+
+def _said_of(lower: str, facts: Facts) -> list[tuple[str, str, Decimal | None, int | None]]:
+    """The products a sentence names: by brand and name where it gives the brand, else by name (look-alikes
+    of one name from several brands all count)."""
+    branded = [p for p in facts.products if p[0] in lower]
+    return branded or [p for p in facts.products if p[1] in lower]
+
+
+def _sentence(sentence: str, facts: Facts) -> list[Finding]:
+    found: list[Finding] = []
+    named = _said_of(sentence.lower(), facts)
+    for raw in _PRICE.findall(sentence):
+        price = _money(raw)
+        if price not in facts.prices:
+            found.append(Finding("price", f"${raw}", "no product, order or policy of this turn has this price"))
+        elif named and price not in {p[2] for p in named}:
+            found.append(Finding("price", f"${raw}", f"not the price of the {named[0][1]} it is said of"))
+    for match in _STOCK.finditer(sentence):
+        count = int(match.group(1) or match.group(2))
+        stocks = {p[3] for p in named if p[3] is not None}
+        if stocks and all(s <= 0 for s in stocks):
+            found.append(Finding("stock", match.group(0), "a count for a product that is out of stock"))
+        elif stocks and count not in stocks:
+            found.append(Finding("stock", match.group(0), f"not the stock of the {named[0][1]}"))
+    orders = list(dict.fromkeys(_ORDER.findall(sentence)))
+    own = [o for o in orders if o in facts.orders]
+    for order in orders:
+        if order in facts.orders:
+            continue
+        if order in facts.foreign_orders:
+            if _TRACKING.search(sentence) or _DATE.search(sentence):
+                found.append(Finding("order", order, "another shopper's order given facts"))
+        else:
+            found.append(Finding("order", order, "not one of the shopper's orders"))
+    for tracking in _TRACKING.findall(sentence):
+        if not any(c.isalpha() for c in tracking) and len(tracking) < 12:
+            continue  # a plain number (an order id, a phone number) is not a tracking number
+        owners = [o for o, f in facts.orders.items() if f["tracking"] == tracking]
+        if not owners:
+            if tracking not in facts.texts:
+                found.append(Finding("tracking", tracking, "no order of the shopper's has this tracking number"))
+        elif len(own) == 1 and own[0] not in owners:
+            found.append(Finding("tracking", tracking, f"the tracking number of order {owners[0]}, not {own[0]}"))
+    for date in _DATE.findall(sentence):
+        holders = [o for o, f in facts.orders.items() if date in (f["dates"] or "")]
+        if not holders:
+            if date not in facts.texts:
+                found.append(Finding("date", date, "no order or policy of this turn has this date"))
+        elif len(own) == 1 and own[0] not in holders:
+            found.append(Finding("date", date, f"a date of order {holders[0]}, not {own[0]}"))
+    return found

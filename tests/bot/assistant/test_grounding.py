@@ -1,0 +1,80 @@
+"""Grounding: every price, stock count, order number, tracking number and date an answer states is one of
+the turn's facts, and the one of the item the sentence names."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bot.assistant.grounding import check
+from bot.assistant.prompt import TurnContext
+from bot.assistant.tools.base import ToolResult
+from retrieval.schema import Product
+from retrieval.store import OrderLine, OrderView
+
+
+def product(pid: str, name: str, price: str, stock: int) -> Product:
+    return Product(id=pid, name=name, category="Dairy", price=Decimal(price), stock=stock, tags="")
+
+
+def order(oid: str, tracking: str | None, placed: str, delivered: str | None = None, status: str = "delivered"):
+    lines = (OrderLine("P1", "Oat Milk", 2, 3.49),)
+    return OrderView(oid, placed, status, "UPS" if tracking else None, tracking, None, delivered, lines)
+
+
+def context() -> TurnContext:
+    return TurnContext(
+        products=[product("P1", "Oat Milk", "3.49", 12), product("P2", "Skim Milk", "2.19", 0)],
+        orders=[
+            order("5302", None, "2026-11-25 09:00", status="placed"),
+            order("5245", "1ZG7B4020264647640", "2026-11-20 10:00", "2026-11-24 15:00"),
+        ],
+        foreign_orders=["4794"],
+    )
+
+
+def kinds(answer: str) -> list[tuple[str, str]]:
+    return [(f.kind, f.text) for f in check(answer, context())]
+
+
+def test_an_answer_from_the_facts_has_no_findings():
+    assert kinds("The Oat Milk costs $3.49 and is in stock. The Skim Milk is out of stock.") == []
+    assert kinds("Order 5245 was delivered on 2026-11-24. Tracking number: 1ZG7B4020264647640.") == []
+    assert kinds("I can't find order 4794 on your account. I can only share your own orders.") == []
+
+
+def test_a_price_no_fact_has_is_found():
+    assert kinds("The Kimchi Chips cost $3.99.") == [("price", "$3.99")]
+
+
+def test_a_neighbouring_products_price_is_found():
+    assert kinds("The Skim Milk costs $3.49.") == [("price", "$3.49")]
+
+
+def test_a_count_for_an_out_of_stock_product_or_the_wrong_count_is_found():
+    assert kinds("The Skim Milk is in stock (32 available).") != []
+    assert kinds("The Oat Milk is in stock (30).") == [("stock", "in stock (30)")]
+
+
+def test_the_previous_orders_tracking_number_on_the_newest_order_is_found():
+    found = kinds("Order 5302 is on its way, tracking number 1ZG7B4020264647640.")
+    assert found == [("tracking", "1ZG7B4020264647640")]
+
+
+def test_an_invented_tracking_number_or_order_is_found():
+    assert kinds("Your tracking number is GBC-261109-02330.") == [("tracking", "GBC-261109-02330")]
+    assert kinds("Order 9999 was shipped.") == [("order", "9999")]
+
+
+def test_another_shoppers_order_given_facts_is_found():
+    found = kinds("Order 4794 was delivered on 2026-11-24. Tracking number: 1ZG7B4020264647640.")
+    assert ("order", "4794") in found
+
+
+def test_a_date_of_another_order_is_found():
+    assert kinds("Order 5302 was delivered on 2026-11-24.") == [("date", "2026-11-24")]
+
+
+def test_facts_in_tool_results_and_policies_count():
+    ctx = context()
+    ctx.tool_results.append(("search_products", ToolResult("x", [{"name": "Feta", "price": 5.99}])))
+    assert check("We have Feta for $5.99.", ctx) == []
