@@ -22,7 +22,7 @@ _STOCK = re.compile(
     r"\bin stock \((\d+)\)|\b(\d+)\s+(?:are\s+|is\s+)?(?:available|in stock|left|units? left|on hand)\b", re.IGNORECASE
 )
 _DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+")
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,10 @@ def facts_of(ctx: TurnContext) -> Facts:
         for item in result.items:
             if item.get("price") is not None:
                 facts.prices.add(_money(str(item["price"])))
+                if item.get("name"):
+                    name = str(item["name"]).lower()
+                    branded = f"{item['brand']} {item['name']}".lower() if item.get("brand") else name
+                    facts.products.append((branded, name, _money(str(item["price"])), None))
             if item.get("total") is not None:
                 facts.prices.add(_money(str(item["total"])))
             if item.get("order_id"):
@@ -92,7 +96,7 @@ def facts_of(ctx: TurnContext) -> Facts:
 
 
 def check(answer: str, ctx: TurnContext) -> list[Finding]:
-    """The answer's unbacked facts, sentence by sentence (empty: every stated fact is the turn's own)."""
+    """The answer's unbacked facts, clause by clause (empty: every stated fact is the turn's own)."""
     facts = facts_of(ctx)
     findings: list[Finding] = []
     for sentence in _SENTENCE.split(answer):
@@ -103,7 +107,7 @@ def check(answer: str, ctx: TurnContext) -> list[Finding]:
 def _said_of(lower: str, facts: Facts) -> list[tuple[str, str, Decimal | None, int | None]]:
     """The products a sentence names: by brand and name where it gives the brand, else by name (look-alikes
     of one name from several brands all count)."""
-    branded = [p for p in facts.products if p[0] in lower]
+    branded = [p for p in facts.products if p[0] != p[1] and p[0] in lower]
     return branded or [p for p in facts.products if p[1] in lower]
 
 

@@ -345,6 +345,51 @@ def bench_probe(
     print(json.dumps(asyncio.run(probe(url, token, pid, one_conversation)), indent=2))
 
 
+@bench_app.command("grounding")
+def bench_grounding(
+    cases: Annotated[Path, typer.Option(help="Answer-evaluation cases whose questions set up the turns.")] = Path(
+        "adapters/eval_cases.jsonl"
+    ),
+    limit: Annotated[int, typer.Option(min=1, help="Questions to time.")] = 200,
+    repeats: Annotated[int, typer.Option(min=1)] = 20,
+) -> None:
+    """p50/p95 of the grounding check on one answer; prints JSON. Each answer states every fact of its turn
+    (its product and order lines, as the prompt shows them), more than a real answer does."""
+    import statistics
+    import time
+
+    from adapters.evaluate import load_cases
+    from bot.assistant.engine import ChatEngine
+    from bot.assistant.grounding import check
+    from bot.assistant.prompt import order_line, product_line
+
+    runtime = Runtime()
+    engine = ChatEngine(runtime.settings, runtime.store, runtime.retriever, None, router=runtime.router)
+    turns = []
+    for case in load_cases(cases, limit):
+        ctx = engine.gather(case.turns[-1], case.customer_id, [])
+        answer = " ".join([*(product_line(p) + "." for p in ctx.products), *(order_line(o) + "." for o in ctx.orders)])
+        turns.append((answer, ctx))
+    times, findings = [], 0
+    for answer, ctx in turns:
+        best = float("inf")
+        for _ in range(repeats):
+            started = time.perf_counter()
+            found = check(answer, ctx)
+            best = min(best, time.perf_counter() - started)
+        times.append(best * 1000)
+        findings += len(found)
+    times.sort()
+    result = {
+        "answers": len(times),
+        "answer_chars_p50": statistics.median(len(a) for a, _ in turns),
+        "p50_ms": round(statistics.median(times), 3),
+        "p95_ms": round(times[int(0.95 * (len(times) - 1))], 3),
+        "findings": findings,
+    }
+    print(json.dumps(result))
+
+
 @bench_app.command("reorder")
 def bench_reorder(
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,

@@ -78,3 +78,22 @@ def test_facts_in_tool_results_and_policies_count():
     ctx = context()
     ctx.tool_results.append(("search_products", ToolResult("x", [{"name": "Feta", "price": 5.99}])))
     assert check("We have Feta for $5.99.", ctx) == []
+
+
+def test_each_clause_of_a_comparison_is_held_to_its_own_product():
+    ctx = context()
+    ctx.products.append(
+        Product(id="P3", name="Oat Milk", brand="Oatfield", category="Dairy", price=Decimal("2.99"), stock=5, tags="")
+    )
+    assert check("The Oat Milk is cheaper at $2.99; the Oatfield Oat Milk costs $2.99.", ctx) == []
+    assert [f.text for f in check("The Oat Milk is cheaper at $2.99; the Oatfield Oat Milk costs $3.49.", ctx)] == [
+        "$3.49"
+    ]
+
+
+def test_products_found_by_a_search_are_named_products_too():
+    ctx = context()
+    ctx.tool_results.append(
+        ("search_products", ToolResult("x", [{"name": "Skim Milk", "brand": "Brookfield", "price": 4.79}]))
+    )
+    assert check("Here are some: Oat Milk ($3.49) and Skim Milk ($4.79).", ctx) == []
