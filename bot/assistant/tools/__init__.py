@@ -9,6 +9,7 @@ tool is one more module that calls `register` when imported (settings `tool_modu
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Iterable
 
 from bot.assistant.tools.base import (
@@ -57,6 +58,7 @@ BUILTIN = (
 
 _SPECS: dict[str, ToolSpec] = {}
 _loaded = False
+_loading = threading.RLock()
 
 
 def register(spec: ToolSpec) -> ToolSpec:
@@ -76,10 +78,11 @@ def load(modules: Iterable[str] = ()) -> None:
     """Imports the shipped tool modules (once) and any others named, each registering its tools; a named
     module's `ToolSpec`s are registered even if it was imported before."""
     global _loaded
-    if not _loaded:
-        _loaded = True
-        for module in BUILTIN:
-            importlib.import_module(module)
+    with _loading:  # the first question may arrive on several threads at once
+        if not _loaded:
+            for module in BUILTIN:
+                importlib.import_module(module)
+            _loaded = True
     for name in modules:
         module = importlib.import_module(name)
         for value in vars(module).values():  # again, should the module have been imported before
