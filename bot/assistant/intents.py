@@ -25,6 +25,7 @@ import torch.nn.functional as F
 
 from bot.assistant.prompt import FACT_KINDS, ORDERS, POLICIES, PRODUCTS
 from bot.assistant.tools import ToolSpec, registered
+from bot.assistant.tools import version as registry_version
 from retrieval.documents import SearchDoc
 from retrieval.embeddings import Embedder
 from retrieval.index import load_or_build
@@ -52,8 +53,17 @@ ANSWER_FACTS: dict[str, frozenset[str]] = {
 }
 
 
+_facts: tuple[int, dict[str, frozenset[str]]] = (-1, {})
+
+
 def facts_by_intent() -> dict[str, frozenset[str]]:
-    return ANSWER_FACTS | {s.route.intent: s.route.facts for s in registered() if s.route.facts is not None}
+    """ANSWER_FACTS and the tools' own intents, made anew only when a tool is registered or removed."""
+    global _facts
+    version = registry_version()
+    if _facts[0] != version:
+        specs = registered()
+        _facts = (version, ANSWER_FACTS | {s.route.intent: s.route.facts for s in specs if s.route.facts is not None})
+    return _facts[1]
 
 
 # A kind of fact is left out only when the intents that read it are together less likely than this: "how much

@@ -46,6 +46,7 @@ __all__ = [
     "register",
     "registered",
     "unregister",
+    "version",
 ]
 
 # Registration order is the order tools are offered to the model and their intents are trained.
@@ -57,6 +58,8 @@ BUILTIN = (
 )
 
 _SPECS: dict[str, ToolSpec] = {}
+_ordered: list[ToolSpec] | None = None  # registered(), kept until the registry changes
+_version = 0
 _loaded = False
 _loading = threading.RLock()
 
@@ -66,12 +69,27 @@ def register(spec: ToolSpec) -> ToolSpec:
     existing = _SPECS.get(spec.name)
     if existing is not None and existing is not spec:
         raise ValueError(f"a tool named {spec.name!r} is already registered")
-    _SPECS[spec.name] = spec
+    if existing is None:
+        _SPECS[spec.name] = spec
+        _changed()
     return spec
 
 
 def unregister(name: str) -> None:
-    _SPECS.pop(name, None)
+    if _SPECS.pop(name, None) is not None:
+        _changed()
+
+
+def _changed() -> None:
+    global _ordered, _version
+    _ordered = None
+    _version += 1
+
+
+def version() -> int:
+    """A number that changes whenever a tool is registered or removed, for caches of what tools declare."""
+    load()
+    return _version
 
 
 def load(modules: Iterable[str] = ()) -> None:
@@ -93,9 +111,13 @@ def load(modules: Iterable[str] = ()) -> None:
 def registered() -> list[ToolSpec]:
     """Every registered tool: the shipped ones in `BUILTIN` order (whichever module was imported first),
     then the others in the order they registered."""
+    global _ordered
     load()
-    rank = {module: n for n, module in enumerate(BUILTIN)}
-    return sorted(_SPECS.values(), key=lambda spec: rank.get(spec.build.__module__, len(BUILTIN)))
+    ordered = _ordered
+    if ordered is None:
+        rank = {module: n for n, module in enumerate(BUILTIN)}
+        ordered = _ordered = sorted(_SPECS.values(), key=lambda spec: rank.get(spec.build.__module__, len(BUILTIN)))
+    return list(ordered)
 
 
 def build_tools(deps: ToolDeps, names: Iterable[str] | None = None) -> ToolRegistry:

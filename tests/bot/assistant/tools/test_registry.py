@@ -69,6 +69,7 @@ def test_a_registered_tool_is_routed_by_its_phrases_and_runs_before_the_model_an
 
 def test_without_registration_the_same_question_calls_no_tool(engine):
     assert tool_for("what are your opening hours?") is None
+    assert "opening_hours" not in facts_by_intent()
     chat, _ = engine()
     cid = chat.start("C1")
     assert not any(isinstance(e, ToolCalled) for e in chat.reply(cid, "C1", "what are your opening hours?").prelude)
