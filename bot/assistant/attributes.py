@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from bot.assistant.prompt import listing
 from retrieval.lexical import naming, tokenize, uses_phrase
-
-
-def _listing(words: list[str], last: str) -> str:
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
 
 
 def attribute_answer(products: list, asked_tags: list[tuple[str, str]]) -> str:
@@ -36,11 +33,11 @@ def attribute_answer(products: list, asked_tags: list[tuple[str, str]]) -> str:
         has = [t for t in tags if t in p.tag_list]
         lacks = [t for t in tags if t not in p.tag_list]
         if not lacks:
-            sentences.append(f"Yes, the {name} is {_listing(has, 'and')}.")
+            sentences.append(f"Yes, the {name} is {listing(has, 'and')}.")
         elif not has:
-            sentences.append(f"The {name} is not listed as {_listing(lacks, 'or')}, so I can't confirm that.")
+            sentences.append(f"The {name} is not listed as {listing(lacks, 'or')}, so I can't confirm that.")
         else:
-            sentences.append(f"The {name} is {_listing(has, 'and')}, but it is not listed as {_listing(lacks, 'or')}.")
+            sentences.append(f"The {name} is {listing(has, 'and')}, but it is not listed as {listing(lacks, 'or')}.")
     return " ".join(sentences)
 
 

@@ -64,6 +64,11 @@ class TurnContext:
         return [{"type": t, "id": i, "title": title} for (t, i), title in seen.items()]
 
 
+def listing(words: list[str], last: str = "and") -> str:
+    """ "a", "a and b", "a, b and c": items named in a sentence."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
+
+
 def format_price(value) -> str:
     return "price unknown" if value is None else f"${float(value):.2f}"
 

@@ -31,7 +31,7 @@ def test_the_set_is_large_and_covers_every_kind_the_bot_must_answer():
     cases = load_cases(Path(CASES))
     kinds = Counter(c.intent for c in cases)
     assert len(cases) >= 450 and len({c.id for c in cases}) == len(cases)
-    assert {kind: kinds[kind] for kind in FLOORS} == {k: max(kinds[k], v) for k, v in FLOORS.items()}
+    assert [kind for kind, floor in FLOORS.items() if kinds[kind] < floor] == []
     assert kinds["handoff"] + kinds["complaint"] >= 30
     assert sum(len(c.turns) > 1 for c in cases) >= 40
     assert sum(c.customer_id is None for c in cases) >= 40

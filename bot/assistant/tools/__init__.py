@@ -126,7 +126,7 @@ def build_tools(deps: ToolDeps, names: Iterable[str] | None = None) -> ToolRegis
     if names is not None:
         wanted = set(names)
         specs = [s for s in specs if s.name in wanted]
-    return ToolRegistry([s.tool(deps) for s in specs])
+    return ToolRegistry([s.build(deps) for s in specs])
 
 
 def _argument(name: str, schema: dict, required: bool) -> str:

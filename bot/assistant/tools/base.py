@@ -126,9 +126,6 @@ class ToolSpec:
     effect: Effect | None = None
     training: Training | None = None
 
-    def tool(self, deps: ToolDeps) -> Tool:
-        return self.build(deps)
-
     def with_run(self, run: Callable[[ToolSession, Any], ToolResult]) -> Tool:
         """The callable tool: this spec's name, schema and flags around `run`."""
         return Tool(self.name, self.description, self.args, run, self.needs_customer, self.effect)

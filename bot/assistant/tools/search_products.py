@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from bot.assistant.prompt import PRODUCTS, format_price, product_line
+from bot.assistant.prompt import PRODUCTS, format_price, listing, product_line
 from bot.assistant.tools import register
 from bot.assistant.tools.base import Route, Tool, ToolArgs, ToolResult, ToolSession, ToolSpec, Training
 from retrieval.retriever import Retriever
@@ -83,8 +83,7 @@ def _answer(result: ToolResult, subject: dict) -> str:
             "Would you like me to connect you with a person?"
         )
     shown = [f"{i['name']} ({i['price_text']})" for i in result.items[:3]]
-    listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
-    return f"Here are some {subject['query']} options: {listed}."
+    return f"Here are some {subject['query']} options: {listing(shown)}."
 
 
 SPEC = register(

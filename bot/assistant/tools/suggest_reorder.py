@@ -12,6 +12,7 @@ from datetime import datetime
 
 from pydantic import Field
 
+from bot.assistant.prompt import listing
 from bot.assistant.tools import register
 from bot.assistant.tools.base import Route, Tool, ToolArgs, ToolResult, ToolSession, ToolSpec, Training
 from bot.reorder.recommend import Recommendation, ReorderModel, Suggestion, recommend_for_customer
@@ -112,8 +113,7 @@ def _answer(result: ToolResult, _subject: dict) -> str:
     names = [i["name"] for i in result.items if i.get("kind") == "reorder"][:3]
     if not names:
         return "You don't have any completed orders yet, so I have no reorder suggestions."
-    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    return f"Based on your past orders, you may want to reorder {listed}."
+    return f"Based on your past orders, you may want to reorder {listing(names)}."
 
 
 SPEC = register(
