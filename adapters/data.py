@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import random
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters import phrasings as P
 from adapters import templates as T
 from bot.assistant.engine import SIGN_IN_ANSWER, ChatEngine
+from bot.assistant.intents import CALIBRATION
 from bot.assistant.prompt import TurnContext, build_messages, format_price
 from bot.assistant.toolcall import ToolCall, format_call, tool_help
 from bot.assistant.tools import ToolDeps, ToolResult, ToolSession, ToolSpec, build_tools, registered
@@ -90,6 +93,16 @@ TRAIN_CYCLE = [intent for intent in INTENTS for _ in range(TRAIN_WEIGHTS.get(int
 ANONYMOUS_ASKS_LIKE = ("anonymous_order", "order_status", "tracking", "delivery_date")
 # What the first turn of a two-turn scenario asks (see `DataBuilder.scenario`).
 FIRST_TURN_INTENTS = {"follow_up_delivery": "order_status", "follow_up_stock": "price"}
+# Phrasings only the router learns (the engine answers these intents without the model, or calls a tool).
+ROUTING_ONLY = {
+    "complaint": P.COMPLAINT,
+    "beyond_powers": P.BEYOND_POWERS,
+    "handoff": P.HANDOFF,
+    "reorder": P.REORDER,
+    "policy": P.POLICY,
+    "small_talk": P.OTHER,
+}
+CALIBRATION_SHARE = 5
 TAGS = ["vegan", "gluten-free", "dairy-free", "nut-free", "kosher", "organic", "vegetarian", "halal"]
 
 
@@ -432,19 +445,28 @@ class DataBuilder:
 
     def routing_examples(self, n_scenarios: int, seed: int) -> list[dict]:
         """Training phrasings labelled with the tool they call (None: answer from the facts) and their intent,
-        for `IntentRouter`."""
+        for `IntentRouter`; with the routing-only phrasings (complaints, requests the bot cannot carry out,
+        more ways to ask for a person, a reorder or a policy), each also in a shopper's style
+        (`styled`). About one in `CALIBRATION_SHARE` rows, chosen by the text, is held apart for calibrating
+        the tools' thresholds."""
         rng = random.Random(seed)
         rows: dict[str, dict] = {}
+
+        def add(text: str, intent: str, tool: str | None) -> None:
+            split = CALIBRATION if zlib.crc32(text.lower().encode()) % CALIBRATION_SHARE == 0 else "fit"
+            rows.setdefault(text, {"text": text, "tool": tool, "intent": intent, "split": split})
+
         for i in range(n_scenarios):
             sc = self.scenario(INTENTS[i % len(INTENTS)], T.TRAIN, rng, held_out=False)
             for n, text in enumerate(sc.turns):
                 last = n == len(sc.turns) - 1
-                intent = sc.intent if last else FIRST_TURN_INTENTS[sc.intent]
-                rows.setdefault(
-                    text, {"text": text, "tool": TOOL_INTENTS.get(sc.intent) if last else None, "intent": intent}
-                )
+                add(text, sc.intent if last else FIRST_TURN_INTENTS[sc.intent], TOOL_INTENTS.get(sc.intent) if last else None)
         for text in T.POLICY_QUESTIONS_TRAIN:
-            rows.setdefault(text, {"text": text, "tool": None, "intent": "policy"})
+            add(text, "policy", None)
+        for intent, texts in ROUTING_ONLY.items():
+            for text in texts:
+                add(text, intent, TOOL_INTENTS.get(intent))
+                add(styled(text, rng), intent, TOOL_INTENTS.get(intent))
         return list(rows.values())
 
     def heldout_examples(self, n_scenarios: int, seed: int) -> list[Example]:
@@ -607,4 +629,28 @@ def noisy(text: str, rng: random.Random) -> str:
             m = rng.choice(words)
             i = rng.randrange(m.start() + 1, m.end() - 1)
             text = text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+    return text
+
+
+_FILLERS = ("hi, ", "hey ", "hello, ", "um ", "quick question: ", "sorry to bother you, ", "excuse me, ")
+_ENDINGS = (" pls", " please", " thanks", " thx", " asap", "!!", "??", " ...")
+
+
+def styled(text: str, rng: random.Random) -> str:
+    """The phrasing as another shopper writes it: terse lower case without punctuation, a greeting in front,
+    a sign-off or impatience behind, shouted, or with a typo."""
+    r = rng.random()
+    if r < 0.25:
+        text = re.sub(r"[?.!,']", "", text.lower())
+    elif r < 0.45:
+        text = rng.choice(_FILLERS) + text[:1].lower() + text[1:]
+    elif r < 0.65:
+        text = text.rstrip("?.!") + rng.choice(_ENDINGS)
+    elif r < 0.75:
+        text = text.upper()
+    words = list(_TYPO.finditer(text))
+    if words and rng.random() < 0.5:
+        m = rng.choice(words)
+        i = rng.randrange(m.start() + 1, m.end() - 1)
+        text = text[:i] + text[i + 1] + text[i] + text[i + 2 :]
     return text

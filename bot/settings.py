@@ -269,9 +269,9 @@ class Settings(BaseSettings):
         "", description="Key of the HMAC-SHA256 signature (X-Shopbot-Signature header) on each handoff webhook request."
     )
     sign_in_gate: bool = Field(
-        False,
-        description="Whether anonymous visitors asking about their own orders (the routing classifier's call) are told "
-        "to sign in, without the model.",
+        True,
+        description="Whether anonymous visitors asking about their own orders (the router's call) are told to sign in "
+        "without the model; policies, products, search and the handoff are answered for anyone.",
     )
 
     @model_validator(mode="after")

@@ -6,6 +6,7 @@ answers, not a whole page; products are one document each.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -15,6 +16,8 @@ from retrieval.schema import Policy, Product
 
 POLICY_CHUNK_CHARS = 450
 POLICY_CHUNK_OVERLAP = 80
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\[(*])")
+_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 
 
 @dataclass(frozen=True)
@@ -74,4 +77,63 @@ def policy_docs(policies: Iterable[Policy]) -> list[SearchDoc]:
                     metadata={"section": section, "policy_title": policy.title},
                 )
             )
+    return docs
+
+
+def plain(text: str) -> str:
+    """Markdown emphasis and links as the words a shopper reads ("**Account > Orders**" -> "Account > Orders")."""
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)
+    return re.sub(r"\s+", " ", re.sub(r"(\*\*|__|`)", "", text)).strip()
+
+
+def section_sentences(section: str | None, body: str) -> list[str]:
+    """A policy section's sentences as a shopper would read them: paragraphs split at sentence ends, a list of
+    plain items ("gift cards") as one sentence under the section's name, a bullet that says something of its
+    own ("Phone: 1-800-...", "Best match (the default): ...") as a sentence."""
+    sentences: list[str] = []
+    for paragraph in re.split(r"\n\s*\n", body):
+        prose: list[str] = []
+        bullets: list[str] = []
+        for line in (line for line in paragraph.splitlines() if line.strip()):
+            if _BULLET.match(line):
+                bullets.append(_BULLET.sub("", line))
+            elif bullets:
+                bullets[-1] += f" {line.strip()}"  # a bullet's wrapped line
+            else:
+                prose.append(line)
+        if prose:
+            sentences += [plain(x) for x in _SENTENCE_END.split(plain(" ".join(prose))) if x.strip()]
+        bullets = [plain(b) for b in bullets]
+        if bullets and all(": " not in b and ". " not in b.rstrip(".") for b in bullets):
+            lead = f"{section}: " if section else ""
+            sentences.append(f"{lead}{'; '.join(b.rstrip('.') for b in bullets)}.")
+        else:
+            sentences += [b if b.endswith((".", "!", "?")) else f"{b}." for b in bullets]
+    return [x for x in sentences if len(x.split()) > 2]
+
+
+def policy_sentence_docs(policies: Iterable[Policy]) -> list[SearchDoc]:
+    """Every sentence of every section of every policy, to pick the ones that answer a question. A section's
+    title is never one of them (it names what the sentences answer, it answers nothing), but it is searched
+    with each: "return window?" finds "You can return ... within 30 days" through "Non-perishable items: 30 days"."""
+    header_splitter = MarkdownHeaderTextSplitter([("##", "section")], strip_headers=True)
+    docs: list[SearchDoc] = []
+    for policy in policies:
+        n = 0
+        for part in header_splitter.split_text(policy.body):
+            section = part.metadata.get("section")
+            body = re.sub(r"^#\s.*$", "", part.page_content, flags=re.MULTILINE)
+            title = f"{policy.title} — {section}" if section else policy.title
+            for sentence in section_sentences(section, body):
+                docs.append(
+                    SearchDoc(
+                        id=f"{policy.id}.{n}",
+                        source_id=policy.id,
+                        kind="policy_sentence",
+                        title=title,
+                        text=f"{title}: {sentence}",
+                        metadata={"sentence": sentence, "section": section, "policy_title": policy.title, "position": n},
+                    )
+                )
+                n += 1
     return docs

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from retrieval.documents import SearchDoc, policy_docs, product_docs
+from retrieval.documents import SearchDoc, policy_docs, policy_sentence_docs, product_docs
 from retrieval.embeddings import Embedder
 from retrieval.index import VectorIndex, load_or_build
 from retrieval.lexical import LexicalIndex, mention, tokenize
@@ -21,6 +21,11 @@ RRF_K = 60
 MENTION_BOOST = 1.0
 CANDIDATES_PER_SCORER = 30
 QUERY_VECTORS_CACHED = 64
+# Single policy sentences, the units a policy answer is made of (policy chunks are what the model reads).
+POLICY_SENTENCES = "policy_sentences"
+# BM25 counts for less among single sentences: a sentence shares few words with a question, and a common one
+# ("order", "delivery") outranks the sentence that answers (measured in docs/benchmarks.md).
+LEXICAL_SHARE = {POLICY_SENTENCES: 0.5}
 
 
 @dataclass(frozen=True)
@@ -73,9 +78,11 @@ class Retriever:
     ) -> Retriever:
         """Load the saved indexes, rebuilding any whose data or embedder changed."""
         kinds: dict[str, KindIndex] = {}
+        policies = store.policies()
         for kind, docs in (
             ("products", product_docs(store.products())),
-            ("policies", policy_docs(store.policies())),
+            ("policies", policy_docs(policies)),
+            (POLICY_SENTENCES, policy_sentence_docs(policies)),
         ):
             dense, _ = load_or_build(index_dir / kind, docs, embedder, progress=progress)
             kinds[kind] = KindIndex(dense, LexicalIndex(dense.docs) if lexical_weight > 0 else None)
@@ -99,7 +106,7 @@ class Retriever:
     def search_all(self, query: str, k: int) -> list[Hit]:
         """Products and policy chunks in one ranking, for callers that want 'whatever answers this'."""
         vector = self.embed(query)
-        hits = [h for kind in self.kinds for h in self._search_with_vector(query, vector, kind, k)]
+        hits = [h for kind in ("products", "policies") for h in self._search_with_vector(query, vector, kind, k)]
         return sorted(hits, key=lambda h: -h.score)[:k]
 
     def _search_with_vector(self, query: str, vector, kind: str, k: int, min_similarity: float = 0.0) -> list[Hit]:
@@ -117,4 +124,5 @@ class Retriever:
             lexical = [
                 d for d in lexical if d.id not in unscored and (d.kind != "product" or index.lexical.related(d, terms))
             ]
-        return named_first(fuse([dense, lexical], [1.0, self.lexical_weight]), terms)[:k]
+        weight = self.lexical_weight * LEXICAL_SHARE.get(kind, 1.0)
+        return named_first(fuse([dense, lexical], [1.0, weight]), terms)[:k]

@@ -12,10 +12,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from bot.assistant.answers import beyond_powers_answer, complaint_answer, not_your_order, policy_answer
 from bot.assistant.attributes import attribute_answer, tags_asked
 from bot.assistant.conversations import Conversations
 from bot.assistant.events import Finished, Sources, Text, ToolCalled, TurnEvent
-from bot.assistant.intents import IntentRouter, rule_arguments, tool_for
+from bot.assistant.intents import POLICY_INTENTS, IntentRouter, Routing, rule_arguments, tool_for
 from bot.assistant.prompt import FACT_KINDS, ORDERS, POLICIES, PRODUCTS, TurnContext, build_messages
 from bot.assistant.question import (
     Question,
@@ -29,10 +30,14 @@ from bot.assistant.toolcall import MalformedCall, Shape, ToolFailure, call_compl
 from bot.assistant.tools.base import ToolError, ToolRegistry, ToolResult, ToolSession
 from bot.inference.generator import GenerationStats, Generator
 from bot.settings import Settings
-from retrieval.retriever import Retriever
+from retrieval.retriever import POLICY_SENTENCES, Retriever
 from retrieval.schema import MessageStatus
 from retrieval.store import Store
 
+# Policy sentences read to pick the answering ones from, and how close (cosine) one must be to be quoted.
+POLICY_SENTENCES_READ = 6
+MIN_SENTENCE_SIMILARITY = 0.25
+POLICY_ANSWERS = {"policy": policy_answer, "complaint": complaint_answer, "beyond_powers": beyond_powers_answer}
 TOOL_FALLBACK_ANSWER = "Sorry, I couldn't finish that request. Would you like me to connect you with a person?"
 # The answer an anonymous visitor's order question gets (settings.sign_in_gate); the adapter learns it too.
 SIGN_IN_ANSWER = "You're not signed in, so I can't see any orders. Please sign in and ask again."
@@ -189,8 +194,9 @@ class ChatEngine:
         ctx = self.gather(text, customer_id, history)
         session = ToolSession(customer_id, conversation_id)
         tool = tool_for(text, self.router) if self.settings.tool_routing == "rules" else None
-        if tool is None and self._needs_sign_in(customer_id, text):
-            return self._start(conversation_id, text, ctx, lambda reply: self._fixed(reply, SIGN_IN_ANSWER))
+        fixed = self._fixed_answer(text, customer_id, ctx, history) if tool is None else None
+        if fixed is not None:
+            return self._start(conversation_id, text, ctx, lambda reply: self._fixed(reply, fixed))
         if (
             tool is None
             and ctx.asked_tags
@@ -209,15 +215,35 @@ class ChatEngine:
         messages, ctx = self._build(turn)
         return self._start(conversation_id, text, ctx, lambda reply: self._answer(reply, turn, messages))
 
-    def _needs_sign_in(self, customer_id: str | None, text: str) -> bool:
+    def _fixed_answer(
+        self, text: str, customer_id: str | None, ctx: TurnContext, history: list[dict[str, str]]
+    ) -> str | None:
+        """The answer in fixed words from the turn's facts (bot/assistant/answers.py), where one applies:
+        a question about the shop's terms, a complaint or a request the bot cannot carry out (for anyone,
+        signed in or not); an order number that is not the shopper's; an anonymous visitor's order question."""
+        routing = self.router.route(text) if self.router is not None else None
+        if customer_id is not None and ctx.foreign_orders and not ctx.asked_orders:
+            return not_your_order(ctx.foreign_orders)
+        if routing is not None and routing.intent in POLICY_INTENTS and not ctx.asked_orders:
+            hits = self.retriever.search(
+                search_query(text, history), POLICY_SENTENCES, POLICY_SENTENCES_READ, MIN_SENTENCE_SIMILARITY
+            )
+            answer = POLICY_ANSWERS[routing.intent]([h.doc for h in hits])
+            ctx.policies = [h.doc for h in hits if h.doc.metadata.get("sentence", "") in answer]
+            return answer
+        if self._needs_sign_in(customer_id, text, routing):
+            return SIGN_IN_ANSWER
+        return None
+
+    def _needs_sign_in(self, customer_id: str | None, text: str, routing: Routing | None) -> bool:
         """An anonymous visitor asking about their orders: no order facts exist for the model to answer from,
         and a 135M model asked anyway invents them (a tracking number, a delivery day)."""
         return (
             customer_id is None
             and self.settings.sign_in_gate
-            and self.router is not None
+            and routing is not None
             and speaks_of_their_own(text)
-            and self.router.asks_about_orders(text)
+            and routing.asks_about_orders
         )
 
     def _start(

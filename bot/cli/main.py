@@ -547,6 +547,33 @@ def _print_comparison(tuned: dict, base: dict) -> None:
     console.print(table)
 
 
+@train_app.command("router")
+def train_router(
+    out: Annotated[
+        Path | None, typer.Option(help="Routing phrasings to write (default: routing.jsonl beside the shipped adapter).")
+    ] = None,
+) -> None:
+    """Write the router's labelled phrasings from the shop's catalog, fit the router and print its calibration.
+
+    The chat model is not trained: the router is fitted when the server starts, from this file."""
+    from bot.assistant.tools import load as load_tools
+    from bot.settings import ROUTING_FILE, SHIPPED_ADAPTER, Settings
+
+    load_tools(Settings().tool_modules)
+    from adapters.make_eval_cases import builder_from_runtime
+    from adapters.train import PRESETS
+    from bot.assistant.intents import IntentRouter
+
+    cfg = PRESETS["full"]
+    runtime = Runtime(Settings(use_adapter=False, shop_now="2026-11-20T12:00:00"), progress=True)
+    out = out or SHIPPED_ADAPTER / ROUTING_FILE
+    rows = builder_from_runtime(runtime).routing_examples(cfg.routing_scenarios, cfg.seed + 2)
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    router = IntentRouter.open(out, runtime.embedder, runtime.settings.index_dir / "routing")
+    console.print(f"{len(rows)} phrasings written to {out}")
+    print(json.dumps({"phrasings": len(rows), "calibration": router.calibration}))
+
+
 @train_app.command("lora")
 def train_lora(
     preset: Annotated[

@@ -62,14 +62,16 @@ class Route:
     """How rule routing (`tool_routing` "rules") finds the tool in a shopper's message.
 
     `pattern` calls the tool outright, checked in `priority` order (lowest first) before the classifier;
-    `classifier` lets the routing classifier pick it when its likeliest intent is `intent`. A tool whose
-    wrong call costs the shopper something (a paused conversation) is called by its pattern alone.
+    `classifier` lets the router pick it when the probability of `intent` passes the threshold calibrated
+    for it on held-apart phrasings (bot/assistant/intents.py).
     """
 
     intent: str
     pattern: re.Pattern[str] | None = None
     priority: int = 100
     classifier: bool = False
+    # how often the router must be right, on held-apart phrasings, when it calls the tool (sets its threshold)
+    precision: float = 0.8
     arguments: Callable[[str], dict[str, Any]] = lambda _text: {}
     facts: frozenset[str] | None = None  # the kinds of facts (bot.assistant.prompt) its questions need; None: all
 

@@ -2,8 +2,8 @@
 
 The tool only changes the conversation's state; notifying agents (the signed webhook) and telling
 the shopper's open connections is the server's job, done when it sees this tool's `Effect.HANDOFF`.
-Only its phrases call it under rule routing: a wrong call would pause the bot for a shopper who did not
-ask for anyone.
+Its phrases call it under rule routing, and so does the router above a threshold calibrated to be nearly
+always right: a wrong call would pause the bot for a shopper who did not ask for anyone.
 """
 
 from __future__ import annotations
@@ -57,7 +57,9 @@ SPEC = register(
         build=lambda deps: handoff_tool(deps.conversations),
         returns=("the conversation waits for a human agent"),
         # asking for a person wins over everything else
-        route=Route(intent="handoff", pattern=PHRASES, priority=0, facts=frozenset()),
+        route=Route(
+            intent="handoff", pattern=PHRASES, priority=0, classifier=True, precision=0.95, facts=frozenset()
+        ),
         effect=Effect.HANDOFF,
         training=Training(
             train=(

@@ -23,7 +23,7 @@ NAME = "suggest_reorder"
 PHRASES = re.compile(
     r"\b(re-?order|re-?stock|re-?buy|buy (it |them )?again|order (it |them )?again|running (low|out)|run out|"
     r"my usual|usual (stuff|items|order)|regular (shop|order)|what should (i (buy|get|order)|go in my (basket|cart))|"
-    r"what do i need|due (for|to)|"
+    r"what do i need(?! to)|due (for|to)|"
     r"(suggest|recommend|ideas?\b)(?=.*\b(buy|order|get|basket|cart|again|restock|need|often|usual|running|low)))",
     re.IGNORECASE,
 )
@@ -134,7 +134,7 @@ SPEC = register(
         ),
         # a reorder list answers something else than was asked: only its phrases call it. Its questions read no
         # facts: the suggestions, with their reasons from the shopper's history, come in the tool's result
-        route=Route(intent="reorder", pattern=PHRASES, priority=10, facts=frozenset()),
+        route=Route(intent="reorder", pattern=PHRASES, priority=10, classifier=True, facts=frozenset()),
         needs_customer=True,
         training=Training(
             train=(
