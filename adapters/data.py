@@ -19,6 +19,7 @@ from typing import Any
 
 from adapters import phrasings as P
 from adapters import templates as T
+from bot.assistant.answers import INJECTION, OTHER_DATA
 from bot.assistant.engine import SIGN_IN_ANSWER, ChatEngine
 from bot.assistant.intents import CALIBRATION
 from bot.assistant.prompt import TurnContext, build_messages, format_price
@@ -101,6 +102,7 @@ ROUTING_ONLY = {
     "reorder": P.REORDER,
     "policy": P.POLICY,
     "small_talk": P.OTHER,
+    "order_history": P.ORDER_HISTORY,
 }
 CALIBRATION_SHARE = 5
 TAGS = ["vegan", "gluten-free", "dairy-free", "nut-free", "kosher", "organic", "vegetarian", "halal"]
@@ -225,11 +227,6 @@ def not_found(what: str) -> str:
 
 
 NOT_SIGNED_IN = SIGN_IN_ANSWER
-OTHER_DATA = "Sorry, I can't share other customers' information. I can only help with your own account."
-INJECTION = (
-    "Sorry, I can't do that. I'm {shop}'s shopping assistant and can only help with your own orders, "
-    "our products and our policies."
-)
 OFF_TOPIC = "Sorry, I can only help with {shop}'s products, your orders and our policies."
 GREETING = "Hello! How can I help you with your shopping today?"
 THANKS = "You're welcome! Is there anything else I can help you with?"
@@ -460,7 +457,11 @@ class DataBuilder:
             sc = self.scenario(INTENTS[i % len(INTENTS)], T.TRAIN, rng, held_out=False)
             for n, text in enumerate(sc.turns):
                 last = n == len(sc.turns) - 1
-                add(text, sc.intent if last else FIRST_TURN_INTENTS[sc.intent], TOOL_INTENTS.get(sc.intent) if last else None)
+                add(
+                    text,
+                    sc.intent if last else FIRST_TURN_INTENTS[sc.intent],
+                    TOOL_INTENTS.get(sc.intent) if last else None,
+                )
         for text in T.POLICY_QUESTIONS_TRAIN:
             add(text, "policy", None)
         for intent, texts in ROUTING_ONLY.items():

@@ -120,6 +120,7 @@ def run_case(engine: ChatEngine, case: AnswerCase) -> dict:
         "tools": called,
         "names_suggestion": names_suggestion(reply.text, reply.tool_results),
         "ungrounded": [f"{f.kind} {f.text}: {f.why}" for f in check_grounding(reply.text, reply.context)],
+        "corrections": [f"{f.kind} {f.text}: {f.why}" for f in reply.corrections],
     }
 
 
@@ -167,6 +168,7 @@ def summarize(results: list[dict]) -> dict:
         "by_intent": dict(sorted(by_intent.items())),
         # answers stating a price, stock count, order, tracking number or date the turn's facts do not back
         "ungrounded_answers": sum(bool(r.get("ungrounded")) for r in results),
+        "corrected_answers": sum(bool(r.get("corrections")) for r in results),
         "ungrounded": [
             {"id": r["id"], "findings": r["ungrounded"], "answer": r["answer"]} for r in results if r.get("ungrounded")
         ],

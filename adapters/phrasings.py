@@ -1,5 +1,6 @@
 """Shopper phrasings for the routing classifier only (the chat model never learns to answer them): complaints,
-requests the bot cannot carry out, and more varied ways to ask for a person, a reorder and the shop's policies.
+requests the bot cannot carry out, and more varied ways to ask for a person, a reorder, the order history and the
+shop's policies.
 Written apart from the evaluation sets; a test checks none is close to an evaluation turn.
 """
 
@@ -399,4 +400,27 @@ OTHER: list[str] = [
     "alright, got it",
     "who built you, google?",
     "tell me a riddle",
+]
+
+ORDER_HISTORY: list[str] = [
+    "can u list what i bought over the last couple of months",
+    "I need a record of everything I purchased from you this autumn for my budget spreadsheet.",
+    "what orders have i placed with you so far",
+    "ORDER HISTORY",
+    "how many times have i shopped with you and what did i get",
+    "Could you please show the orders on my account from the last few weeks?",
+    "i want to see my old orders, all of them",
+    "list my purchases",
+    "which things did i buy in my october orders",
+    "Hello, I would like to look at my previous shopping, the list of orders please.",
+    "what was in the order before my last one",
+    "my past orders, can you pull them up?",
+    "show me what i paid for my last few orders",
+    "I can't remember what I got two weeks ago, can you check my orders?",
+    "orders i made recently??",
+    "give me the full list of my orders with you",
+    "what did my shopping basket have in it last month",
+    "recap of my recent orders please",
+    "i'd like a summary of my order history, dates and totals",
+    "have a look at what I ordered before and tell me",
 ]

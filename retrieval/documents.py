@@ -132,7 +132,12 @@ def policy_sentence_docs(policies: Iterable[Policy]) -> list[SearchDoc]:
                         kind="policy_sentence",
                         title=title,
                         text=f"{title}: {sentence}",
-                        metadata={"sentence": sentence, "section": section, "policy_title": policy.title, "position": n},
+                        metadata={
+                            "sentence": sentence,
+                            "section": section,
+                            "policy_title": policy.title,
+                            "position": n,
+                        },
                     )
                 )
                 n += 1

@@ -29,6 +29,12 @@ class Metrics:
         )
         self.handoffs = Counter("shopbot_handoffs", "Conversations handed to a person", registry=r)
         self.webhook_failures = Counter("shopbot_webhook_failures", "Handoff webhooks that failed", registry=r)
+        self.corrections = Counter(
+            "shopbot_answer_corrections",
+            "Facts, markup and internal names the grounding guard changed in answers, by kind",
+            ["kind"],
+            registry=r,
+        )
         self.feedback = Counter("shopbot_feedback", "Ratings of answers", ["rating"], registry=r)
 
     def watch_prompt_tokens(self, counts: Callable[[], dict[str, int]]) -> None:

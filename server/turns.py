@@ -221,6 +221,8 @@ class Turns:
 
     def _end(self, turn: Turn, reply: Reply, *, completed: bool) -> End:
         stats = reply.stats
+        for correction in reply.corrections:
+            self.metrics.corrections.labels(kind=correction.kind).inc()
         if completed:
             if stats.ttft_s is not None:
                 self.metrics.ttft.observe(stats.ttft_s)

@@ -5,7 +5,8 @@ right paragraph, still answered "what is your return policy?" with a section's t
 the shop's terms is only ever right when it is the shop's own. A complaint gets an apology, what the
 policy says to do and a person offered; a request the bot cannot carry out (cancel an order, change an
 address) gets the policy's steps and a person offered; an order number that is not the shopper's gets
-nothing about that order. The model answers everything else.
+nothing about that order, and a question about another shopper (or a claim to be one) nothing about anyone.
+The model answers everything else.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ OFFER_PERSON = "Would you like me to connect you with a person from our team?"
 APOLOGY = "I'm sorry about that."
 CANNOT_DO = "I can't do that from this chat, but here is how:"
 NO_POLICY = "I don't have an answer to that in our policies."
+INJECTION = (
+    "Sorry, I can't do that. I'm {shop}'s shopping assistant and can only help with your own orders, "
+    "our products and our policies."
+)
+OTHER_DATA = "Sorry, I can't share other customers' information. I can only help with your own account."
 
 
 def policy_sentences(hits: Sequence[SearchDoc]) -> list[SearchDoc]:

@@ -12,11 +12,19 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from bot.assistant.answers import beyond_powers_answer, complaint_answer, not_your_order, policy_answer
+from bot.assistant.answers import (
+    INJECTION,
+    OTHER_DATA,
+    beyond_powers_answer,
+    complaint_answer,
+    not_your_order,
+    policy_answer,
+)
 from bot.assistant.attributes import attribute_answer, tags_asked
 from bot.assistant.conversations import Conversations
 from bot.assistant.events import Finished, Sources, Text, ToolCalled, TurnEvent
-from bot.assistant.intents import POLICY_INTENTS, IntentRouter, Routing, rule_arguments, tool_for
+from bot.assistant.grounding import Finding, Guard
+from bot.assistant.intents import POLICY_INTENTS, REFUSED_INTENTS, IntentRouter, Routing, rule_arguments, tool_for
 from bot.assistant.prompt import FACT_KINDS, ORDERS, POLICIES, PRODUCTS, TurnContext, build_messages
 from bot.assistant.question import (
     Question,
@@ -25,6 +33,7 @@ from bot.assistant.question import (
     order_numbers,
     search_query,
     speaks_of_their_own,
+    subject_orders,
 )
 from bot.assistant.toolcall import MalformedCall, Shape, ToolFailure, call_complete, parse_call, shape_of, tool_help
 from bot.assistant.tools.base import ToolError, ToolRegistry, ToolResult, ToolSession
@@ -37,6 +46,9 @@ from retrieval.store import Store
 # Policy sentences read to pick the answering ones from, and how close (cosine) one must be to be quoted.
 POLICY_SENTENCES_READ = 6
 MIN_SENTENCE_SIMILARITY = 0.25
+# A follow-up without a number ("and the delivery date?") carries the order it follows up on only when it asks
+# about an order at least this likely (the order intents together): "price of milk?" does not.
+FOLLOW_UP_ORDER_MASS = 0.3
 POLICY_ANSWERS = {"policy": policy_answer, "complaint": complaint_answer, "beyond_powers": beyond_powers_answer}
 TOOL_FALLBACK_ANSWER = "Sorry, I couldn't finish that request. Would you like me to connect you with a person?"
 # The answer an anonymous visitor's order question gets (settings.sign_in_gate); the adapter learns it too.
@@ -66,6 +78,7 @@ class Reply:
     text: str = ""
     stats: GenerationStats = field(default_factory=GenerationStats)
     message_id: int | None = None
+    corrections: list[Finding] = field(default_factory=list)  # what the grounding guard changed in the answer
     _abandon: Callable[[], None] | None = None
 
     def events(self) -> Iterator[TurnEvent]:
@@ -127,6 +140,11 @@ class ChatEngine:
         self.router = router
         self.conversations = Conversations(store)
 
+    @property
+    def _internal_names(self) -> dict[str, str]:
+        """Tool names a shopper should read as words ("search_products" -> "search products")."""
+        return {name: name.replace("_", " ") for name in self.tools.tools}
+
     def start(self, customer_id: str | None) -> str:
         require_customer(self.store, customer_id)
         return self.conversations.create(customer_id)
@@ -157,8 +175,9 @@ class ChatEngine:
         if customer_id is not None:
             customer = self.store.customer(customer_id)
             ctx.customer_name = customer.name if customer else customer_id
-            orders = self._orders_for(customer_id, query)
-            ctx.asked_orders, ctx.foreign_orders = numbers_asked(text, {o.id for o in orders})
+            about = subject_orders(text, history)
+            orders = self._orders_for(customer_id, about)
+            ctx.asked_orders, ctx.foreign_orders = numbers_asked(about, {o.id for o in orders})
             if ORDERS in kinds or ctx.asked_orders or ctx.foreign_orders:
                 ctx.orders = orders
             else:
@@ -223,16 +242,24 @@ class ChatEngine:
         signed in or not); an order number that is not the shopper's; an anonymous visitor's order question."""
         routing = self.router.route(text) if self.router is not None else None
         if customer_id is not None and ctx.foreign_orders and not ctx.asked_orders:
-            return not_your_order(ctx.foreign_orders)
-        if routing is not None and routing.intent in POLICY_INTENTS and not ctx.asked_orders:
+            named_here = set(order_numbers(text)) & set(ctx.foreign_orders)
+            if named_here or (routing is not None and routing.order_mass >= FOLLOW_UP_ORDER_MASS):
+                return not_your_order(ctx.foreign_orders)
+        if self._needs_sign_in(customer_id, text, routing):
+            return SIGN_IN_ANSWER
+        if routing is not None and routing.acted_on in REFUSED_INTENTS:
+            return (
+                OTHER_DATA
+                if routing.acted_on == "other_customer_data"
+                else INJECTION.format(shop=self.settings.shop_name)
+            )
+        if routing is not None and routing.acted_on in POLICY_INTENTS and not ctx.asked_orders:
             hits = self.retriever.search(
                 search_query(text, history), POLICY_SENTENCES, POLICY_SENTENCES_READ, MIN_SENTENCE_SIMILARITY
             )
-            answer = POLICY_ANSWERS[routing.intent]([h.doc for h in hits])
+            answer = POLICY_ANSWERS[routing.acted_on]([h.doc for h in hits])
             ctx.policies = [h.doc for h in hits if h.doc.metadata.get("sentence", "") in answer]
             return answer
-        if self._needs_sign_in(customer_id, text, routing):
-            return SIGN_IN_ANSWER
         return None
 
     def _needs_sign_in(self, customer_id: str | None, text: str, routing: Routing | None) -> bool:
@@ -298,22 +325,25 @@ class ChatEngine:
         """Generate until the model answers; each leading tool call is run, its result added, and the prompt rebuilt.
 
         The first characters are held back while they could still be `<tool>`, so a call never reaches
-        the shopper; call attempts beyond the turn's allowance get a fixed answer instead.
+        the shopper; call attempts beyond the turn's allowance get a fixed answer instead. The answer's text
+        passes the grounding guard (bot/assistant/grounding.py) on its way out.
         """
         calls = 0
         while True:
             stats = GenerationStats()
+            guard = Guard(reply.context, self._internal_names)
             pieces = self.generator.stream(messages, max_new_tokens=self.settings.max_new_tokens, stats=stats)
             held, shape = "", Shape.PENDING
             try:
                 for piece in pieces:
                     if shape is Shape.ANSWER:
-                        yield Text(piece)
+                        if shown := guard.feed(piece):
+                            yield Text(shown)
                         continue
                     held += piece
                     shape = shape_of(held)
-                    if shape is Shape.ANSWER:
-                        yield Text(held)
+                    if shape is Shape.ANSWER and (shown := guard.feed(held)):
+                        yield Text(shown)
                     elif shape is Shape.CALL and call_complete(held):
                         break
             finally:
@@ -321,9 +351,11 @@ class ChatEngine:
                 if close is not None:
                     close()
                 _add_usage(reply.stats, stats)
-            if shape is Shape.PENDING and held:
-                yield Text(held)
             if shape is not Shape.CALL:
+                rest = (guard.feed(held) if shape is Shape.PENDING else "") + guard.finish()
+                reply.corrections += guard.corrections
+                if rest:
+                    yield Text(rest)
                 return
             calls += 1
             if calls > turn.model_calls_allowed:

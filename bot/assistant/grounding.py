@@ -32,6 +32,7 @@ class Finding:
     kind: str  # price | stock | order | tracking | date
     text: str
     why: str
+    right: str | None = None  # what the text should say, where the facts give exactly one answer
 
 
 @dataclass
@@ -116,17 +117,20 @@ def _sentence(sentence: str, facts: Facts) -> list[Finding]:
     named = _said_of(sentence.lower(), facts)
     for raw in _PRICE.findall(sentence):
         price = _money(raw)
+        prices = {p[2] for p in named if p[2] is not None}
+        right = f"${prices.pop():.2f}" if len(prices) == 1 else None
         if price not in facts.prices:
-            found.append(Finding("price", f"${raw}", "no product, order or policy of this turn has this price"))
+            found.append(Finding("price", f"${raw}", "no product, order or policy of this turn has this price", right))
         elif named and price not in {p[2] for p in named}:
-            found.append(Finding("price", f"${raw}", f"not the price of the {named[0][1]} it is said of"))
+            found.append(Finding("price", f"${raw}", f"not the price of the {named[0][1]} it is said of", right))
     for match in _STOCK.finditer(sentence):
         count = int(match.group(1) or match.group(2))
         stocks = {p[3] for p in named if p[3] is not None}
         if stocks and all(s <= 0 for s in stocks):
-            found.append(Finding("stock", match.group(0), "a count for a product that is out of stock"))
+            found.append(Finding("stock", match.group(0), "a count for a product that is out of stock", "out of stock"))
         elif stocks and count not in stocks:
-            found.append(Finding("stock", match.group(0), f"not the stock of the {named[0][1]}"))
+            right = match.group(0).replace(str(count), str(stocks.pop())) if len(stocks) == 1 else None
+            found.append(Finding("stock", match.group(0), f"not the stock of the {named[0][1]}", right))
     orders = list(dict.fromkeys(_ORDER.findall(sentence)))
     own = [o for o in orders if o in facts.orders]
     for order in orders:
@@ -145,7 +149,10 @@ def _sentence(sentence: str, facts: Facts) -> list[Finding]:
             if tracking not in facts.texts:
                 found.append(Finding("tracking", tracking, "no order of the shopper's has this tracking number"))
         elif len(own) == 1 and own[0] not in owners:
-            found.append(Finding("tracking", tracking, f"the tracking number of order {owners[0]}, not {own[0]}"))
+            right = facts.orders[own[0]]["tracking"]
+            found.append(
+                Finding("tracking", tracking, f"the tracking number of order {owners[0]}, not {own[0]}", right)
+            )
     for date in _DATE.findall(sentence):
         holders = [o for o, f in facts.orders.items() if date in (f["dates"] or "")]
         if not holders:
@@ -154,3 +161,68 @@ def _sentence(sentence: str, facts: Facts) -> list[Finding]:
         elif len(own) == 1 and own[0] not in holders:
             found.append(Finding("date", date, f"a date of order {holders[0]}, not {own[0]}"))
     return found
+
+
+# Where a fact or markup may begin: from here to the end of its sentence, text is held until it is checked.
+_HOLD = re.compile(r"[\d$<\[]|\b\w+_\w+")
+_SENTENCE_DONE = re.compile(r"[.!?](?=\s)|\n")
+# Tags and bracketed ids the model copies from its prompt or invents ("<P0012>", "[returns-and-refunds]",
+# "<tool>", "</script>"): a shopper sees plain words.
+_MARKUP = re.compile(r"</?[A-Za-z_|][^<>\n]{0,80}>|\[[A-Za-z0-9_#.-]{2,40}\]")
+UNSURE = "I can't confirm that from our records; a person from our team can check it for you."
+
+
+class Guard:
+    """Checks the model's answer as it streams, before the shopper sees it.
+
+    Text flows on word by word until something that may be a fact (a digit, "$") or markup (a tag, an
+    id in brackets, an internal name) starts; from there the rest of the sentence is held, and the whole
+    sentence is checked when it ends: markup is removed, internal names are put in words, and each fact
+    the check finds unbacked is replaced with the value the facts give, or, where they give none, the held
+    part becomes a plain "I can't confirm that". `corrections` lists what was changed.
+    """
+
+    def __init__(self, ctx: TurnContext, internal_names: dict[str, str] | None = None) -> None:
+        self.ctx = ctx
+        self.internal = internal_names or {}
+        self.sentence = ""
+        self.released = 0
+        self.corrections: list[Finding] = []
+
+    def feed(self, piece: str) -> str:
+        """The part of the answer so far that may be shown now."""
+        self.sentence += piece
+        out = []
+        while (end := _SENTENCE_DONE.search(self.sentence, self.released)) is not None:
+            out.append(self._close(self.sentence[: end.end()]))
+            self.sentence, self.released = self.sentence[end.end() :], 0
+        hold = _HOLD.search(self.sentence, self.released)
+        limit = self.sentence.rfind(" ", 0, hold.start()) + 1 if hold else self.sentence.rfind(" ") + 1
+        if limit > self.released:
+            out.append(self.sentence[self.released : limit])
+            self.released = limit
+        return "".join(out)
+
+    def finish(self) -> str:
+        """The rest of the answer, checked."""
+        rest = self._close(self.sentence) if self.sentence else ""
+        self.sentence, self.released = "", 0
+        return rest
+
+    def _close(self, sentence: str) -> str:
+        shown, held = sentence[: self.released], sentence[self.released :]
+        fixed = _MARKUP.sub("", held)
+        if fixed != held:
+            self.corrections.append(Finding("markup", held, "tags or ids the shopper should not see"))
+        for name, words in self.internal.items():
+            if name in fixed:
+                fixed = fixed.replace(name, words)
+                self.corrections.append(Finding("internal", name, "an internal name", words))
+        for finding in _sentence(shown + fixed, facts_of(self.ctx)):
+            self.corrections.append(finding)
+            if finding.right is not None and finding.text in fixed:
+                fixed = fixed.replace(finding.text, finding.right, 1)
+            else:
+                ending = "\n" if fixed.endswith("\n") else ""
+                return (UNSURE if not shown.strip() else f"— {UNSURE}") + ending
+        return re.sub(r"  +", " ", fixed)

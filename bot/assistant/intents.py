@@ -61,7 +61,19 @@ ANSWER_FACTS: dict[str, frozenset[str]] = {
 # Questions about the shop's terms, and what a complaint or a request the bot cannot carry out is answered
 # from: the policy sentences that say what to do.
 POLICY_INTENTS = frozenset({"policy", "complaint", "beyond_powers"})
+POLICY_ANSWER = "policy_answer"  # the route all of POLICY_INTENTS lead to
+# Asking for another shopper's data, claiming to be someone, or telling the bot to break its rules: refused.
+REFUSED_INTENTS = frozenset({"other_customer_data", "injection"})
+REFUSAL = "refusal"
+# Routes answered in fixed words (bot/assistant/answers.py), each with the intents that lead to it.
+FIXED_ROUTES = {POLICY_ANSWER: POLICY_INTENTS, REFUSAL: REFUSED_INTENTS}
 THRESHOLD_GRID = tuple(round(0.05 * n, 2) for n in range(2, 20))
+NEVER = 1.01
+# Routes that ask no more than this precision may be acted on by a router without calibration rows.
+UNCALIBRATED_PRECISION = 0.8  # the threshold of a class no grid point makes precise enough
+# How often a fixed answer's route must be right on the held-apart phrasings: a wrong one quotes a policy to a
+# shopper who asked about a product or their order.
+FIXED_ANSWER_PRECISION = 0.9
 CALIBRATION = "calibration"  # a routing row's "split" for the phrasings held apart from the fit
 
 
@@ -87,17 +99,23 @@ MIN_FACT_PROBABILITY = 0.1
 
 @dataclass(frozen=True)
 class Routing:
-    """What the router makes of one message: its likeliest intent, and the tool (if any) its probability
-    reaches the calibrated threshold of."""
+    """What the router makes of one message: its likeliest intent, and the class it is sure enough of to act
+    on (a tool to call, an intent answered in fixed words)."""
 
     intent: str
     tool: str | None
     probabilities: dict[str, float] = field(repr=False)
+    acted_on: str | None = None  # the class whose calibrated threshold the message passes, if any
+
+    @property
+    def order_mass(self) -> float:
+        """How likely the message asks about an order: the order intents together, an order number that
+        turns out not to be the shopper's included."""
+        return sum(p for label, p in self.probabilities.items() if label in ORDER_INTENTS | {"other_customer_order"})
 
     @property
     def asks_about_orders(self) -> bool:
-        """Whether the order intents together are more likely than not."""
-        return sum(p for label, p in self.probabilities.items() if label in ORDER_INTENTS) > 0.5
+        return self.order_mass > 0.5
 
 
 class IntentRouter:
@@ -169,36 +187,36 @@ class IntentRouter:
             held=(vectors[held], [labels[i] for i in held]) if held else None,
         )
 
+    def _routes(self) -> dict[str, frozenset[str]]:
+        """What is acted on, each with the classes that lead to it: each tool the router may call (by its
+        intent), and the answers from the policies' sentences, which several intents lead to."""
+        routes = {s.route.intent: frozenset({s.route.intent}) for s in registered() if s.route.classifier}
+        return FIXED_ROUTES | {name: labels for name, labels in routes.items() if name in self.classes}
+
     def calibrate(self, vectors: np.ndarray, labels: list[str]) -> tuple[dict[str, float], dict]:
-        """Each tool class's threshold: the lowest on the grid at which the held-apart phrasings reaching it
-        are that tool's at least as often as its route's `precision` asks (a wrong handoff pauses the bot, a
-        wrong search costs nothing). Returns the thresholds and a report: per tool its threshold, precision
-        and recall there, and the router's accuracy on the likeliest intent."""
+        """The threshold of each route (a tool's intent; a fixed answer): the lowest on the grid at which the
+        held-apart phrasings reaching it are its own at least as often as asked (a tool's route says how
+        often: a wrong handoff pauses the bot, a wrong search costs nothing; a fixed answer
+        `FIXED_ANSWER_PRECISION`). Returns the thresholds and a report: per route its threshold, precision and
+        recall there, and the router's accuracy on the likeliest intent."""
         x = torch.from_numpy(np.array(vectors, dtype=np.float32))
         probabilities = torch.softmax(x @ self.weights + self.bias, dim=1)
-        truth = [self.tool_of.get(label, NO_TOOL) for label in labels]
+        wanted = {s.route.intent: s.route.precision for s in registered() if s.route.classifier}
+        wanted |= dict.fromkeys(FIXED_ROUTES, FIXED_ANSWER_PRECISION)
         thresholds: dict[str, float] = {}
-        report: dict = {"rows": len(labels), "tools": {}}
-        wanted = {spec.name: spec.route.precision for spec in registered()}
-        for label, tool in sorted(self.tool_of.items()):
-            if tool == NO_TOOL or label not in self.classes:
-                continue
-            p = probabilities[:, self.classes.index(label)].tolist()
-            chosen = None
-            for threshold in THRESHOLD_GRID:
-                caught = [t for t, q in zip(truth, p) if q >= threshold]
-                if caught and sum(t == tool for t in caught) / len(caught) >= wanted.get(tool, 1.0):
-                    chosen = threshold
-                    break
-            thresholds[label] = chosen if chosen is not None else 1.0
-            caught = [t for t, q in zip(truth, p) if q >= thresholds[label]]
-            relevant = sum(t == tool for t in truth)
-            report["tools"][tool] = {
-                "intent": label,
-                "threshold": thresholds[label],
-                "precision": round(sum(t == tool for t in caught) / len(caught), 3) if caught else None,
-                "recall": round(sum(t == tool for t in caught) / relevant, 3) if relevant else None,
-                "held_apart": relevant,
+        report: dict = {"rows": len(labels), "routes": {}}
+        for route, members in sorted(self._routes().items()):
+            columns = [self.classes.index(label) for label in members if label in self.classes]
+            p = probabilities[:, columns].sum(dim=1).tolist()
+            right = [label in members for label in labels]
+            thresholds[route] = next((t for t in THRESHOLD_GRID if _precision(right, p, t) >= wanted[route]), NEVER)
+            caught = [r for r, q in zip(right, p) if q >= thresholds[route]]
+            report["routes"][route] = {
+                "tool": self.tool_of.get(route) if self.tool_of.get(route, NO_TOOL) != NO_TOOL else None,
+                "threshold": thresholds[route],
+                "precision": round(sum(caught) / len(caught), 3) if caught else None,
+                "recall": round(sum(caught) / sum(right), 3) if any(right) else None,
+                "held_apart": sum(right),
             }
         predicted = [self.classes[i] for i in probabilities.argmax(dim=1).tolist()]
         report["intent_accuracy"] = round(sum(a == b for a, b in zip(predicted, labels)) / len(labels), 3)
@@ -209,18 +227,44 @@ class IntentRouter:
         return dict(zip(self.classes, torch.softmax(vector @ self.weights + self.bias, dim=0).tolist()))
 
     def route(self, text: str) -> Routing:
-        """The message's likeliest intent, and its tool: the likeliest class's where no threshold is set (the
-        many intents answered without a tool would otherwise outvote a search on probability mass alone),
-        else the tool class whose probability passes its calibrated threshold, the likeliest first."""
+        """The message's likeliest intent, and what is acted on: the route whose probability passes its
+        calibrated threshold, the likeliest first (for a fixed answer, its likeliest intent), with its tool if
+        it has one. Without calibration rows, the likeliest class where a wrong call costs nothing."""
         probabilities = self._probabilities(text)
         intent = max(probabilities, key=probabilities.__getitem__)
+        acted = intent if self._cheap_to_miss(intent) else None
         if self.thresholds:
-            passing = [c for c, t in self.thresholds.items() if probabilities.get(c, 0.0) >= t]
-            label = max(passing, key=probabilities.__getitem__) if passing else None
-        else:
-            label = intent
-        tool = self.tool_of.get(label, NO_TOOL) if label is not None else NO_TOOL
-        return Routing(intent, None if tool == NO_TOOL else tool, probabilities)
+            routes = self._routes()
+            mass = {r: sum(probabilities.get(label, 0.0) for label in routes[r]) for r in self.thresholds}
+            passing = [
+                r for r, t in self.thresholds.items() if mass[r] >= t and self._outweighs(r, mass[r], probabilities)
+            ]
+            acted = max(passing, key=mass.__getitem__) if passing else None
+            if acted in FIXED_ROUTES:
+                acted = max(FIXED_ROUTES[acted], key=lambda label: probabilities.get(label, 0.0))
+        tool = self.tool_of.get(acted, NO_TOOL) if acted is not None else NO_TOOL
+        return Routing(intent, None if tool == NO_TOOL else tool, probabilities, acted)
+
+    def _cheap_to_miss(self, label: str) -> bool:
+        """Whether an uncalibrated router may act on its likeliest class: only a tool whose wrong call costs
+        nothing (a catalog search, the shopper's own order list); never a handoff, a reorder or a fixed answer."""
+        tool = self.tool_of.get(label)
+        return any(
+            tool == s.name and s.route.classifier and s.route.precision <= UNCALIBRATED_PRECISION for s in registered()
+        )
+
+    def _outweighs(self, route: str, mass: float, probabilities: dict[str, float]) -> bool:
+        """A route is taken only where no intent outside it is likelier ("pull up my past purchases" is the
+        order history, though it passes the reorder threshold), and a fixed answer only where the order
+        intents together are not: "which company brings my last order?" is the shopper's order, even near a
+        policy."""
+        members = self._routes()[route]
+        others = [p for label, p in probabilities.items() if label not in members]
+        if mass <= max(others, default=0.0):
+            return False
+        return route not in FIXED_ROUTES or mass > sum(
+            p for label, p in probabilities.items() if label in ORDER_INTENTS
+        )
 
     def intent(self, text: str) -> str:
         """The likeliest class: an intent, or a tool where the phrasings name no intent."""
@@ -247,17 +291,27 @@ class IntentRouter:
         return self.route(text).asks_about_orders
 
 
+def _precision(right: list[bool], probabilities: list[float], threshold: float) -> float:
+    caught = [r for r, p in zip(right, probabilities) if p >= threshold]
+    return sum(caught) / len(caught) if caught else 0.0
+
+
 def _fit_softmax(vectors: np.ndarray, targets: list[int], n_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Multinomial logistic regression, L2-regularised, from zeros: the same phrasings give the same router."""
+    """Multinomial logistic regression, L2-regularised, from zeros: the same phrasings give the same router.
+
+    Classes are weighted by the inverse of their share of the phrasings: the policy questions outnumber the
+    unknown-product ones six to one, and unweighted, "do you sell cigarettes?" read as a policy question."""
     x = torch.from_numpy(np.array(vectors, dtype=np.float32))
     y = torch.tensor(targets)
+    counts = torch.bincount(y, minlength=n_classes).clamp(min=1).float()
+    balance = len(targets) / (n_classes * counts)
     weights = torch.zeros(x.shape[1], n_classes, requires_grad=True)
     bias = torch.zeros(n_classes, requires_grad=True)
     optimizer = torch.optim.LBFGS([weights, bias], max_iter=ROUTER_FIT_ITERATIONS, line_search_fn="strong_wolfe")
 
     def loss() -> torch.Tensor:
         optimizer.zero_grad()
-        value = F.cross_entropy(x @ weights + bias, y) + ROUTER_L2 * (weights**2).sum()
+        value = F.cross_entropy(x @ weights + bias, y, weight=balance) + ROUTER_L2 * (weights**2).sum()
         value.backward()
         return value
 

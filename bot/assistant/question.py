@@ -10,7 +10,20 @@ import re
 from dataclasses import dataclass
 
 _ORDER_NUMBER = re.compile(r"\b\d{3,12}\b")
-_ABOUT_ORDERS = re.compile(r"order|#|track|package|parcel|deliver|ship|refund", re.IGNORECASE)
+_ABOUT_ORDERS = re.compile(
+    r"order|oder|#|track|package|parcel|deliver|ship|refund|status|where|late|arriv|\beta\b|update|going on|"
+    r"happen|\bcome\b|came|courier|carrier|dispatch",
+    re.IGNORECASE,
+)
+# A message that is little more than a number ("5302?", "1761 pls") names an order.
+_BARE_NUMBER = re.compile(r"^\W*(?:\w+\W+)?\d{3,12}\W*(?:\w+\W*)?$")
+# A message that leans on the one before: "and the other one?", "what about the bigger box", "is it vegan".
+_REFERS_BACK = re.compile(
+    r"^\s*(and|or|also|what about|how about|wat about|ok|okay|so)\b|\b(it|its|it's|that|those|them|this one|"
+    r"the other|the second|the first|the last one|the bigger|the smaller|the cheaper|the same)\b",
+    re.IGNORECASE,
+)
+SUBJECT_TURNS = 3  # how many of the shopper's earlier messages an order number is looked for in
 # The sign-in gate also needs the shopper to speak of something of theirs: "how much is shipping?" and
 # "tell me about your delivery options" read close to order phrasings to the router but are policy questions.
 _THEIR_OWN = re.compile(r"\b(my|mine|i ordered|i've ordered|i placed)\b|#\s?\d{3,}|\border \d{3,}", re.IGNORECASE)
@@ -59,7 +72,8 @@ def numbers_asked(text: str, own_ids: set[str]) -> tuple[list[str], list[str]]:
     not), one of the shopper's own order numbers always ("status update for 4030 please").
     """
     numbers = order_numbers(text)
-    foreign = [n for n in numbers if n not in own_ids] if _ABOUT_ORDERS.search(text) else []
+    about_orders = _ABOUT_ORDERS.search(text) or _BARE_NUMBER.match(text)
+    foreign = [n for n in numbers if n not in own_ids] if about_orders else []
     return [n for n in numbers if n in own_ids], foreign[:MAX_FOREIGN_ORDERS]
 
 
@@ -73,9 +87,26 @@ def asks_more_than_tags(text: str) -> bool:
     return _ASKS_MORE.search(text) is not None
 
 
+def follows_up(text: str) -> bool:
+    """Whether the message leans on the one before: short, or referring back ("and the other one?")."""
+    return len(text.split()) <= FOLLOW_UP_MAX_WORDS or _REFERS_BACK.search(text) is not None
+
+
 def search_query(text: str, history: list[dict[str, str]]) -> str:
-    """What retrieval searches for: a short follow-up ("and the 2 L one?") is read with the question before it."""
+    """What retrieval searches for: a follow-up ("and the 2 L one?", "what about the bigger box of it") is read
+    with the question before it, so the conversation keeps its product until another is named."""
     previous_user = next((m["content"] for m in reversed(history) if m["role"] == "user"), None)
-    if previous_user and len(text.split()) <= FOLLOW_UP_MAX_WORDS:
+    if previous_user and follows_up(text):
         return f"{previous_user} {text}"
     return text
+
+
+def subject_orders(text: str, history: list[dict[str, str]]) -> str:
+    """The order numbers a follow-up is about: its own, else those of the shopper's latest message (of the
+    last `SUBJECT_TURNS`) that named any, written out as that message wrote them ("" if none). "and the
+    delivery date?" after "where is order 5245?" is still about 5245."""
+    if order_numbers(text) or not follows_up(text):
+        return text
+    earlier = [m["content"] for m in history if m["role"] == "user"][-SUBJECT_TURNS:]
+    named = next((m for m in reversed(earlier) if order_numbers(m)), None)
+    return f"{named} {text}" if named else text

@@ -550,7 +550,8 @@ def _print_comparison(tuned: dict, base: dict) -> None:
 @train_app.command("router")
 def train_router(
     out: Annotated[
-        Path | None, typer.Option(help="Routing phrasings to write (default: routing.jsonl beside the shipped adapter).")
+        Path | None,
+        typer.Option(help="Routing phrasings to write (default: routing.jsonl beside the shipped adapter)."),
     ] = None,
 ) -> None:
     """Write the router's labelled phrasings from the shop's catalog, fit the router and print its calibration.

@@ -25,7 +25,8 @@ PHRASES = re.compile(
     r"\b(talk|speak|chat|connect|transfer|put) (me )?(to|with) (a |an |some|the )?(real |actual |live )?"
     r"(person|human|agent|people|representative|rep|someone|somebody|staff|operator)\b|"
     r"\b(real|live|actual) (person|human|agent)\b|\bcustomer service (rep|representative|agent)\b|"
-    r"\b(human|agent|representative),? please\b",
+    r"\b(human|agent|representative),? please\b|"
+    r"^\W*(a |an |some )?(real |live )?(human|person|agent|representative|operator|somebody|someone)\b\W*(now|please|pls)?\W*$",
     re.IGNORECASE,
 )
 
@@ -57,9 +58,7 @@ SPEC = register(
         build=lambda deps: handoff_tool(deps.conversations),
         returns=("the conversation waits for a human agent"),
         # asking for a person wins over everything else
-        route=Route(
-            intent="handoff", pattern=PHRASES, priority=0, classifier=True, precision=0.95, facts=frozenset()
-        ),
+        route=Route(intent="handoff", pattern=PHRASES, priority=0, classifier=True, precision=0.95, facts=frozenset()),
         effect=Effect.HANDOFF,
         training=Training(
             train=(

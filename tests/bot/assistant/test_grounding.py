@@ -97,3 +97,55 @@ def test_products_found_by_a_search_are_named_products_too():
         ("search_products", ToolResult("x", [{"name": "Skim Milk", "brand": "Brookfield", "price": 4.79}]))
     )
     assert check("Here are some: Oat Milk ($3.49) and Skim Milk ($4.79).", ctx) == []
+
+
+def guarded(ctx, pieces, internal=None):
+    from bot.assistant.grounding import Guard
+
+    guard = Guard(ctx, internal)
+    shown = [guard.feed(p) for p in pieces] + [guard.finish()]
+    return shown, guard.corrections
+
+
+def oat_milk(price="3.49", stock=0):
+    return Product(id="P1", name="Oat Milk", brand="Oatbury", category="Milk", price=Decimal(price), stock=stock)
+
+
+def test_the_guard_streams_words_before_a_fact_and_holds_the_fact_until_its_sentence_is_checked():
+    ctx = TurnContext(products=[oat_milk(stock=12)])
+    shown, corrections = guarded(ctx, ["The ", "Oatbury Oat", " Milk costs ", "$3", ".49", ". ", "Enjoy!"])
+    assert shown[:3] == ["The ", "Oatbury ", "Oat Milk costs "]  # out before the sentence ends
+    assert shown[3:5] == ["", ""]  # the price is held until its sentence is checked
+    assert "".join(shown) == "The Oatbury Oat Milk costs $3.49. Enjoy!" and corrections == []
+
+
+def test_a_wrong_price_or_a_count_for_a_product_out_of_stock_is_replaced_by_the_facts():
+    ctx = TurnContext(products=[oat_milk(price="3.49", stock=0)])
+    shown, corrections = guarded(ctx, ["The Oatbury Oat Milk costs $4.99 and is in stock (32). "])
+    assert "".join(shown) == "The Oatbury Oat Milk costs $3.49 and is out of stock. "
+    assert [c.kind for c in corrections] == ["price", "stock"]
+
+
+def test_a_fact_the_turn_cannot_back_becomes_a_plain_i_cannot_confirm():
+    from bot.assistant.grounding import UNSURE
+
+    shown, corrections = guarded(TurnContext(), ["The Kimchi Chips cost ", "$3.99. ", "Anything else?"])
+    assert "".join(shown) == f"The Kimchi Chips cost — {UNSURE} Anything else?"
+    assert [c.kind for c in corrections] == ["price"]
+
+
+def test_another_orders_tracking_number_is_replaced_by_the_asked_orders_own():
+    ctx = TurnContext(orders=[order("5302", "1ZNEWER0000000001", "2026-11-25"), context().orders[1]])
+    shown, corrections = guarded(ctx, ["Order 5302 has tracking number 1ZG7B4020264647640. "])
+    assert "".join(shown) == "Order 5302 has tracking number 1ZNEWER0000000001. "
+    assert [c.kind for c in corrections] == ["tracking"]
+
+
+def test_markup_and_internal_names_never_reach_the_shopper():
+    shown, corrections = guarded(
+        TurnContext(),
+        ["<P0012>Skim Milk is here. ", "I can use search", "_products for you. ", "<script>x</script>"],
+        {"search_products": "search products"},
+    )
+    assert "".join(shown) == "Skim Milk is here. I can use search products for you. x"
+    assert {c.kind for c in corrections} == {"markup", "internal"}

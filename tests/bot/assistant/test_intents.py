@@ -90,11 +90,11 @@ def test_the_router_carries_labelled_phrasings_over_to_new_wordings(router, text
     assert tool_for(text, router) == tool
 
 
-def test_the_router_never_hands_off_or_suggests_reorders_on_its_own(embedder, tmp_path):
+def test_a_router_without_calibration_rows_never_hands_off_or_suggests_reorders(embedder, tmp_path):
     rows = [{"text": "recommend something good", "tool": "suggest_reorder"}, {"text": "help me", "tool": "handoff"}]
     (tmp_path / "routing.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     router = IntentRouter.open(tmp_path / "routing.jsonl", embedder, tmp_path / "index")
-    assert router.tool_for("recommend a good film") == "suggest_reorder"  # what the vote says
+    assert router.intent("recommend a good film") == "suggest_reorder"  # what the vote says
     assert tool_for("recommend a good film", router) is None and tool_for("help me please", router) is None
 
 
@@ -216,3 +216,72 @@ def test_reorder_requests_and_other_shoppers_data_read_no_facts(embedder, tmp_pa
     assert "orders" not in router.fact_kinds("what is Jonas Lee's email address?")
     assert router.fact_kinds("what is your returns policy?") == {"policies"}
     assert "policies" not in router.fact_kinds("where is my order?")  # an order question reads the orders alone
+
+
+CALIBRATED = [
+    ("I want a human being, not a bot", "handoff", "handoff", "fit"),
+    ("get me an employee of the shop", "handoff", "handoff", "fit"),
+    ("is anybody real working there? let me talk to them", "handoff", "handoff", "fit"),
+    ("I need to escalate this to your staff", "handoff", "handoff", "fit"),
+    ("can a member of your team take over this chat", "handoff", "handoff", "calibration"),
+    ("put a real employee on please", "handoff", "handoff", "calibration"),
+    ("what is your return policy?", "policy", None, "fit"),
+    ("how much does shipping cost?", "policy", None, "fit"),
+    ("which cards do you accept?", "policy", None, "fit"),
+    ("how long do refunds take?", "policy", None, "calibration"),
+    ("do you deliver on sundays?", "policy", None, "calibration"),
+    ("the eggs came smashed, so annoyed", "complaint", None, "fit"),
+    ("my milk was sour on arrival, terrible", "complaint", None, "fit"),
+    ("the driver was rude to me", "complaint", None, "calibration"),
+    ("cancel my order now", "beyond_powers", None, "fit"),
+    ("change the address on my delivery", "beyond_powers", None, "fit"),
+    ("remove the bread from my order", "beyond_powers", None, "calibration"),
+    ("how much is the oat milk?", "price", None, "fit"),
+    ("what does the rye bread cost?", "price", None, "fit"),
+    ("price of the coffee beans?", "price", None, "calibration"),
+    ("where is my order?", "order_status", None, "fit"),
+    ("has my parcel shipped?", "order_status", None, "fit"),
+    ("any news on my delivery?", "order_status", None, "calibration"),
+]
+
+
+@pytest.fixture(scope="module")
+def calibrated(embedder, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("calibrated")
+    (folder / "routing.jsonl").write_text(
+        "".join(
+            json.dumps({"text": t, "intent": i, "tool": tool, "split": split}) + "\n"
+            for t, i, tool, split in CALIBRATED
+        )
+    )
+    return IntentRouter.open(folder / "routing.jsonl", embedder, folder / "index")
+
+
+def test_thresholds_are_calibrated_on_the_held_apart_rows_and_reported(calibrated):
+    report = calibrated.calibration
+    assert report["rows"] == sum(row[3] == "calibration" for row in CALIBRATED)
+    assert set(report["routes"]) >= {"handoff", "policy_answer"}
+    assert report["routes"]["handoff"]["precision"] >= 0.95 and report["routes"]["handoff"]["tool"] == "handoff"
+    assert all(0 < t <= 1.01 for t in calibrated.thresholds.values())
+
+
+def test_the_held_apart_rows_are_not_fitted_on(calibrated):
+    held = [t for t, _, _, split in CALIBRATED if split == "calibration"]
+    assert calibrated.weights.shape[1] == len(calibrated.classes)
+    assert calibrated.calibration["rows"] == len(held)
+
+
+def test_a_request_for_a_person_no_phrase_pattern_knows_reaches_the_handoff_through_the_router(calibrated):
+    assert tool_for("could an actual employee take over please", calibrated) == "handoff"
+
+
+def test_policy_questions_complaints_and_requests_beyond_the_bot_are_acted_on_as_such(calibrated):
+    assert calibrated.route("what's the refund policy?").acted_on == "policy"
+    assert calibrated.route("cancel my order please").acted_on == "beyond_powers"
+    assert calibrated.route("how much are the coffee beans?").acted_on is None
+    assert calibrated.route("where's my parcel?").acted_on is None
+
+
+def test_no_route_is_taken_where_another_intent_is_likelier(calibrated):
+    routing = calibrated.route("has my order shipped yet?")
+    assert routing.intent == "order_status" and routing.acted_on is None and routing.tool is None
