@@ -30,6 +30,17 @@ def seed_routing_index(data_dir: Path) -> None:
 
 
 @pytest.fixture(scope="session")
+def shipped_router(embedder, tmp_path_factory):
+    """The router the shipped adapter's phrasings fit, calibration included (its index seeded from var/)."""
+    from bot.assistant.intents import IntentRouter
+    from bot.settings import ROUTING_FILE, SHIPPED_ADAPTER
+
+    folder = tmp_path_factory.mktemp("shipped-router")
+    seed_routing_index(folder)
+    return IntentRouter.open(SHIPPED_ADAPTER / ROUTING_FILE, embedder, folder / "index" / "routing")
+
+
+@pytest.fixture(scope="session")
 def embedder():
     from retrieval.embeddings import load_embedder
 

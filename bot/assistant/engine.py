@@ -212,7 +212,7 @@ class ChatEngine:
         history = self.conversations.history(conversation_id, customer_id, self.settings.max_history_messages)
         ctx = self.gather(text, customer_id, history)
         session = ToolSession(customer_id, conversation_id)
-        tool = tool_for(text, self.router) if self.settings.tool_routing == "rules" else None
+        tool = self._routed_tool(text)
         fixed = self._fixed_answer(text, customer_id, ctx, history) if tool is None else None
         if fixed is not None:
             return self._start(conversation_id, text, ctx, lambda reply: self._fixed(reply, fixed))
@@ -224,28 +224,39 @@ class ChatEngine:
         ):
             answer = attribute_answer(ctx.products, ctx.asked_tags)
             return self._start(conversation_id, text, ctx, lambda reply: self._fixed(reply, answer))
+        if tool in self.tools.tools:
+            ctx.tool_results.append((tool, self.tools.call(session, tool, rule_arguments(tool, text))))
+        model_calls = 0
         if self.settings.tool_routing == "model":
             ctx.tool_help = tool_help(list(self.tools.tools.values()))
-            turn = _Turn(session, ctx, history, text, self.settings.max_tool_calls_per_turn)
-        else:
-            if tool in self.tools.tools:
-                ctx.tool_results.append((tool, self.tools.call(session, tool, rule_arguments(tool, text))))
-            turn = _Turn(session, ctx, history, text, 0)
+            model_calls = self.settings.max_tool_calls_per_turn
+        turn = _Turn(session, ctx, history, text, model_calls)
         messages, ctx = self._build(turn)
         return self._start(conversation_id, text, ctx, lambda reply: self._answer(reply, turn, messages))
+
+    def _routed_tool(self, text: str) -> str | None:
+        """The tool called before the model answers: any the router picks under rule routing; under model
+        routing only one with a side effect (a person asked for is always fetched, whatever the model writes)."""
+        tool = tool_for(text, self.router)
+        if self.settings.tool_routing == "rules" or tool is None:
+            return tool
+        return tool if tool in self.tools.tools and self.tools.tools[tool].effect is not None else None
 
     def _fixed_answer(
         self, text: str, customer_id: str | None, ctx: TurnContext, history: list[dict[str, str]]
     ) -> str | None:
         """The answer in fixed words from the turn's facts (bot/assistant/answers.py), where one applies:
-        a question about the shop's terms, a complaint or a request the bot cannot carry out (for anyone,
-        signed in or not); an order number that is not the shopper's; an anonymous visitor's order question."""
-        routing = self.router.route(text) if self.router is not None else None
+        an order number that is not the shopper's; an anonymous visitor's order question; a question about
+        the shop's terms, a complaint or a request the bot cannot carry out (for anyone, signed in or not);
+        another shopper's data asked for. A follow-up is routed with the message it follows ("what about the
+        bigger box" after a price question is a price question)."""
+        query = search_query(text, history)
+        routing = self.router.route(query) if self.router is not None else None
         if customer_id is not None and ctx.foreign_orders and not ctx.asked_orders:
             named_here = set(order_numbers(text)) & set(ctx.foreign_orders)
             if named_here or (routing is not None and routing.order_mass >= FOLLOW_UP_ORDER_MASS):
                 return not_your_order(ctx.foreign_orders)
-        if self._needs_sign_in(customer_id, text, routing):
+        if self._needs_sign_in(customer_id, query, routing):
             return SIGN_IN_ANSWER
         if routing is not None and routing.acted_on in REFUSED_INTENTS:
             return (
@@ -254,9 +265,7 @@ class ChatEngine:
                 else INJECTION.format(shop=self.settings.shop_name)
             )
         if routing is not None and routing.acted_on in POLICY_INTENTS and not ctx.asked_orders:
-            hits = self.retriever.search(
-                search_query(text, history), POLICY_SENTENCES, POLICY_SENTENCES_READ, MIN_SENTENCE_SIMILARITY
-            )
+            hits = self.retriever.search(query, POLICY_SENTENCES, POLICY_SENTENCES_READ, MIN_SENTENCE_SIMILARITY)
             answer = POLICY_ANSWERS[routing.acted_on]([h.doc for h in hits])
             ctx.policies = [h.doc for h in hits if h.doc.metadata.get("sentence", "") in answer]
             return answer

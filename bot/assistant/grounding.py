@@ -19,7 +19,8 @@ _PRICE = re.compile(r"\$\s?(\d{1,6}(?:[.,]\d{1,2})?)")
 _ORDER = re.compile(r"\border(?:\s+(?:number|no\.?|id))?\s*#?\s*(\d{3,12})\b", re.IGNORECASE)
 _TRACKING = re.compile(r"\b(?=[A-Z0-9-]{10,40}\b)(?=[A-Z0-9-]*\d)[A-Z0-9]+(?:-[A-Z0-9]+)*\b")
 _STOCK = re.compile(
-    r"\bin stock \((\d+)\)|\b(\d+)\s+(?:are\s+|is\s+)?(?:available|in stock|left|units? left|on hand)\b", re.IGNORECASE
+    r"\bin stock \((\d+)(?:\s+(?:available|left|units?))?\)|\b(\d+)\s+(?:are\s+|is\s+)?(?:available|in stock|left|units? left|on hand)\b",
+    re.IGNORECASE,
 )
 _DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+")
@@ -165,6 +166,7 @@ def _sentence(sentence: str, facts: Facts) -> list[Finding]:
 
 # Where a fact or markup may begin: from here to the end of its sentence, text is held until it is checked.
 _HOLD = re.compile(r"[\d$<\[]|\b\w+_\w+")
+_YES = re.compile(r"y(e(s\b|$)|$)", re.IGNORECASE)
 _SENTENCE_DONE = re.compile(r"[.!?](?=\s)|\n")
 # Tags and bracketed ids the model copies from its prompt or invents ("<P0012>", "[returns-and-refunds]",
 # "<tool>", "</script>"): a shopper sees plain words.
@@ -197,6 +199,8 @@ class Guard:
             out.append(self._close(self.sentence[: end.end()]))
             self.sentence, self.released = self.sentence[end.end() :], 0
         hold = _HOLD.search(self.sentence, self.released)
+        if self.released == 0 and _YES.match(self.sentence.lstrip()[:4].ljust(1)):
+            return "".join(out)  # "Yes, ..." waits for its fact: "Yes, it is in stock" may turn out of stock
         limit = self.sentence.rfind(" ", 0, hold.start()) + 1 if hold else self.sentence.rfind(" ") + 1
         if limit > self.released:
             out.append(self.sentence[self.released : limit])
@@ -222,6 +226,8 @@ class Guard:
             self.corrections.append(finding)
             if finding.right is not None and finding.text in fixed:
                 fixed = fixed.replace(finding.text, finding.right, 1)
+                if finding.right == "out of stock":
+                    fixed = re.sub(r"^(\s*)Yes\b,?", r"\1Sorry,", fixed)
             else:
                 ending = "\n" if fixed.endswith("\n") else ""
                 return (UNSURE if not shown.strip() else f"— {UNSURE}") + ending

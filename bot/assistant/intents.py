@@ -67,13 +67,14 @@ REFUSED_INTENTS = frozenset({"other_customer_data", "injection"})
 REFUSAL = "refusal"
 # Routes answered in fixed words (bot/assistant/answers.py), each with the intents that lead to it.
 FIXED_ROUTES = {POLICY_ANSWER: POLICY_INTENTS, REFUSAL: REFUSED_INTENTS}
+FIXED_ANSWER_PRECISION = {POLICY_ANSWER: 0.9, REFUSAL: 0.97}
 THRESHOLD_GRID = tuple(round(0.05 * n, 2) for n in range(2, 20))
 NEVER = 1.01
 # Routes that ask no more than this precision may be acted on by a router without calibration rows.
 UNCALIBRATED_PRECISION = 0.8  # the threshold of a class no grid point makes precise enough
-# How often a fixed answer's route must be right on the held-apart phrasings: a wrong one quotes a policy to a
-# shopper who asked about a product or their order.
-FIXED_ANSWER_PRECISION = 0.9
+# How often a fixed answer's route must be right on the held-apart phrasings: a wrong policy answer quotes a
+# policy to a shopper who asked about a product or their order; a wrong refusal turns away a shopper asking
+# about their own order (the model, reading only their own facts, refuses others' data anyway).
 CALIBRATION = "calibration"  # a routing row's "split" for the phrasings held apart from the fit
 
 
@@ -196,13 +197,13 @@ class IntentRouter:
     def calibrate(self, vectors: np.ndarray, labels: list[str]) -> tuple[dict[str, float], dict]:
         """The threshold of each route (a tool's intent; a fixed answer): the lowest on the grid at which the
         held-apart phrasings reaching it are its own at least as often as asked (a tool's route says how
-        often: a wrong handoff pauses the bot, a wrong search costs nothing; a fixed answer
+        often: a wrong handoff pauses the bot, a wrong search costs nothing; a fixed answer's is in
         `FIXED_ANSWER_PRECISION`). Returns the thresholds and a report: per route its threshold, precision and
         recall there, and the router's accuracy on the likeliest intent."""
         x = torch.from_numpy(np.array(vectors, dtype=np.float32))
         probabilities = torch.softmax(x @ self.weights + self.bias, dim=1)
         wanted = {s.route.intent: s.route.precision for s in registered() if s.route.classifier}
-        wanted |= dict.fromkeys(FIXED_ROUTES, FIXED_ANSWER_PRECISION)
+        wanted |= FIXED_ANSWER_PRECISION
         thresholds: dict[str, float] = {}
         report: dict = {"rows": len(labels), "routes": {}}
         for route, members in sorted(self._routes().items()):

@@ -15,6 +15,14 @@ _ABOUT_ORDERS = re.compile(
     r"happen|\bcome\b|came|courier|carrier|dispatch",
     re.IGNORECASE,
 )
+# Numbers that are something else: a size or count ("500 ml", "12 pack"), a time, a card's or code's digits, a
+# phone number ("555-0187").
+_NOT_AN_ORDER = re.compile(
+    r"\b(\d{3,12})\s*(?:ml|l|g|kg|oz|lbs?|ct|pack|pk|%|am|pm|bags?|count|calories)\b|"
+    r"\b(?:ends? in|ending in|code|card|pin|phone|number is|call|ring|zip|postcode)\D{0,12}(\d{3,12})\b|"
+    r"(?<=\d-)(\d{3,12})\b|\b(\d{3,12})(?=-\d)",
+    re.IGNORECASE,
+)
 # A message that is little more than a number ("5302?", "1761 pls") names an order.
 _BARE_NUMBER = re.compile(r"^\W*(?:\w+\W+)?\d{3,12}\W*(?:\w+\W*)?$")
 # A message that leans on the one before: "and the other one?", "what about the bigger box", "is it vegan".
@@ -68,12 +76,14 @@ def numbers_asked(text: str, own_ids: set[str]) -> tuple[list[str], list[str]]:
 
     Both are stated in the prompt, so the model answers from what it reads instead of matching a
     number against the order lines itself; whether a foreign order exists is never looked up. A number
-    is taken for a foreign order only in a question about orders ("do you have the 1000 ct pack?" is
-    not), one of the shopper's own order numbers always ("status update for 4030 please").
+    is taken for a foreign order only in a question about orders, and not where it is a size, a time, a
+    card's or code's digits or a phone number ("do you have the 1000 ct pack?", "the card ending in 4421");
+    one of the shopper's own order numbers always ("status update for 4030 please").
     """
     numbers = order_numbers(text)
     about_orders = _ABOUT_ORDERS.search(text) or _BARE_NUMBER.match(text)
-    foreign = [n for n in numbers if n not in own_ids] if about_orders else []
+    other = {n for match in _NOT_AN_ORDER.finditer(text) for n in match.groups() if n}
+    foreign = [n for n in numbers if n not in own_ids and n not in other] if about_orders else []
     return [n for n in numbers if n in own_ids], foreign[:MAX_FOREIGN_ORDERS]
 
 

@@ -95,6 +95,21 @@ def test_routing_learns_policy_questions_as_shoppers_ask_them(builder):
     assert not {q.lower() for q in T.POLICY_QUESTIONS_TRAIN} & evals
 
 
+def test_routing_learns_every_route_in_shoppers_styles_and_holds_some_apart_for_calibration(builder):
+    from adapters.data import CALIBRATION_SHARE, ROUTING_ONLY
+
+    rows = builder.routing_examples(len(TRAIN_CYCLE), seed=0)
+    intents = {r["intent"] for r in rows}
+    assert set(ROUTING_ONLY) <= intents and {"complaint", "beyond_powers", "handoff", "reorder"} <= intents
+    assert {r["tool"] for r in rows if r["intent"] == "handoff"} == {"handoff"}
+    assert {r["tool"] for r in rows if r["intent"] in ("complaint", "beyond_powers")} == {None}
+    complaints = [r["text"] for r in rows if r["intent"] == "complaint"]
+    assert len(complaints) > len(ROUTING_ONLY["complaint"])  # each also in another shopper's style
+    held = [r for r in rows if r["split"] == "calibration"]
+    assert 0.5 / CALIBRATION_SHARE < len(held) / len(rows) < 1.5 / CALIBRATION_SHARE
+    assert {r["intent"] for r in held} >= {"handoff", "policy", "complaint"}
+
+
 def test_the_shipped_routing_file_holds_the_policy_questions():
     shipped = Path(__file__).resolve().parents[2] / "adapters" / "demo" / "routing.jsonl"
     rows = [json.loads(line) for line in shipped.read_text().splitlines()]

@@ -9,6 +9,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 
 from adapters import templates as T
+from adapters.data import ROUTING_ONLY
 from adapters.evaluate import load_cases
 from bot.settings import PROJECT_ROOT
 
@@ -24,6 +25,7 @@ def normal(text: str) -> str:
 
 def training_phrasings() -> list[str]:
     phrasings = [t for ts in T.TRAIN.values() for t in ts] + list(T.POLICY_QUESTIONS_TRAIN)
+    phrasings += [t for ts in ROUTING_ONLY.values() for t in ts]
     return sorted({normal(t) for t in phrasings if normal(t)})
 
 

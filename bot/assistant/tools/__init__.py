@@ -154,7 +154,10 @@ def reference() -> str:
         if spec.route.pattern is not None:
             routes.append("its phrases match")
         if spec.route.classifier:
-            routes.append(f"the classifier reads intent `{spec.route.intent}`")
+            routes.append(
+                f"the router reads intent `{spec.route.intent}` above a threshold calibrated for "
+                f"{spec.route.precision:.0%} precision"
+            )
         lines.append(
             f"| `{spec.name}` | {arguments or 'none'} | {'yes' if spec.needs_customer else 'no'} | {spec.returns} | "
             f"{' or '.join(routes) or 'never'} | {spec.effect.value if spec.effect else 'none'} |"

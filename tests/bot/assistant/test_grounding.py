@@ -149,3 +149,10 @@ def test_markup_and_internal_names_never_reach_the_shopper():
     )
     assert "".join(shown) == "Skim Milk is here. I can use search products for you. x"
     assert {c.kind for c in corrections} == {"markup", "internal"}
+
+
+def test_a_yes_for_a_product_out_of_stock_becomes_a_sorry_before_any_of_it_is_shown():
+    ctx = TurnContext(products=[oat_milk(stock=0)])
+    shown, _ = guarded(ctx, ["Y", "es, the", " Oatbury Oat Milk is ", "in stock (32 available).", " Anything else?"])
+    assert shown[:3] == ["", "", ""]
+    assert "".join(shown) == "Sorry, the Oatbury Oat Milk is out of stock. Anything else?"
