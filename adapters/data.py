@@ -25,6 +25,7 @@ from bot.assistant.intents import CALIBRATION
 from bot.assistant.prompt import TurnContext, build_messages, format_price
 from bot.assistant.toolcall import ToolCall, format_call, tool_help
 from bot.assistant.tools import ToolDeps, ToolResult, ToolSession, ToolSpec, build_tools, registered
+from bot.assistant.tools.base import Effect
 from bot.settings import Settings
 from retrieval.schema import Product
 from retrieval.store import OrderView, Store
@@ -94,15 +95,18 @@ TRAIN_CYCLE = [intent for intent in INTENTS for _ in range(TRAIN_WEIGHTS.get(int
 ANONYMOUS_ASKS_LIKE = ("anonymous_order", "order_status", "tracking", "delivery_date")
 # What the first turn of a two-turn scenario asks (see `DataBuilder.scenario`).
 FIRST_TURN_INTENTS = {"follow_up_delivery": "order_status", "follow_up_stock": "price"}
+# The intent of the tool that hands the conversation to a person (its name is written only in its own module).
+HANDOFF_INTENT = next(spec.route.intent for spec in TOOL_SPECS.values() if spec.effect is Effect.HANDOFF)
 # Phrasings only the router learns (the engine answers these intents without the model, or calls a tool).
 ROUTING_ONLY = {
     "complaint": P.COMPLAINT,
     "beyond_powers": P.BEYOND_POWERS,
-    "handoff": P.HANDOFF,
+    HANDOFF_INTENT: P.HANDOFF,
     "reorder": P.REORDER,
     "policy": P.POLICY,
     "small_talk": P.OTHER,
     "order_history": P.ORDER_HISTORY,
+    "price": P.PRICE,
 }
 CALIBRATION_SHARE = 5
 TAGS = ["vegan", "gluten-free", "dairy-free", "nut-free", "kosher", "organic", "vegetarian", "halal"]

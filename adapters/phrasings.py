@@ -1,6 +1,6 @@
 """Shopper phrasings for the routing classifier only (the chat model never learns to answer them): complaints,
-requests the bot cannot carry out, and more varied ways to ask for a person, a reorder, the order history and the
-shop's policies.
+requests the bot cannot carry out, and more varied ways to ask for a person, a reorder, the order history, a price
+and the shop's policies.
 Written apart from the evaluation sets; a test checks none is close to an evaluation turn.
 """
 
@@ -423,4 +423,27 @@ ORDER_HISTORY: list[str] = [
     "recap of my recent orders please",
     "i'd like a summary of my order history, dates and totals",
     "have a look at what I ordered before and tell me",
+]
+
+PRICE: list[str] = [
+    "what's the damage for a dozen free range eggs",
+    "how much will the big bag of basmati rice cost me",
+    "what do you charge for the sparkling water 12 pack?",
+    "ballpark price on the greek yogurt tub?",
+    "rye bread, how much are you asking for it",
+    "What would I be paying for two cartons of oat milk?",
+    "price check on the cheddar please",
+    "how much r the bananas per bunch",
+    "Could you let me know the cost of the organic peanut butter?",
+    "what's the going rate for your house coffee beans",
+    "is the olive oil expensive? how much exactly",
+    "the cost of the frozen pizza is what",
+    "i want to know how many dollars is the chicken breast",
+    "HOW MUCH IS THE DISH SOAP",
+    "roughly what does a box of granola cost these days",
+    "what would a bag of apples cost me",
+    "what's the price tag on the almond butter?",
+    "How much for the tomato sauce jar, please?",
+    "price of ur cheapest pasta?",
+    "what are you selling the salmon fillets for?",
 ]

@@ -141,8 +141,8 @@ class ChatEngine:
         self.conversations = Conversations(store)
 
     @property
-    def _internal_names(self) -> dict[str, str]:
-        """Tool names a shopper should read as words ("search_products" -> "search products")."""
+    def internal_names(self) -> dict[str, str]:
+        """Tool names a shopper should read as words, the underscores as spaces."""
         return {name: name.replace("_", " ") for name in self.tools.tools}
 
     def start(self, customer_id: str | None) -> str:
@@ -340,7 +340,7 @@ class ChatEngine:
         calls = 0
         while True:
             stats = GenerationStats()
-            guard = Guard(reply.context, self._internal_names)
+            guard = Guard(reply.context, self.internal_names)
             pieces = self.generator.stream(messages, max_new_tokens=self.settings.max_new_tokens, stats=stats)
             held, shape = "", Shape.PENDING
             try:

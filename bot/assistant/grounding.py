@@ -148,7 +148,8 @@ def _sentence(sentence: str, facts: Facts) -> list[Finding]:
         owners = [o for o, f in facts.orders.items() if f["tracking"] == tracking]
         if not owners:
             if tracking not in facts.texts:
-                found.append(Finding("tracking", tracking, "no order of the shopper's has this tracking number"))
+                right = facts.orders[own[0]]["tracking"] if len(own) == 1 else None
+                found.append(Finding("tracking", tracking, "no order of the shopper's has this tracking number", right))
         elif len(own) == 1 and own[0] not in owners:
             right = facts.orders[own[0]]["tracking"]
             found.append(
@@ -165,27 +166,29 @@ def _sentence(sentence: str, facts: Facts) -> list[Finding]:
 
 
 # Where a fact or markup may begin: from here to the end of its sentence, text is held until it is checked.
-_HOLD = re.compile(r"[\d$<\[]|\b\w+_\w+")
+_HOLD = re.compile(r"[\d$<\[]|\b\w+_\w+|\b[PCR]\d")
 _YES = re.compile(r"y(e(s\b|$)|$)", re.IGNORECASE)
 _SENTENCE_DONE = re.compile(r"[.!?](?=\s)|\n")
-# Tags and bracketed ids the model copies from its prompt or invents ("<P0012>", "[returns-and-refunds]",
-# "<tool>", "</script>"): a shopper sees plain words.
-_MARKUP = re.compile(r"</?[A-Za-z_|][^<>\n]{0,80}>|\[[A-Za-z0-9_#.-]{2,40}\]")
+# Tags, bracketed ids and catalog or customer ids the model copies from its prompt or invents ("<P0012>",
+# "[returns-and-refunds]", "<tool>", "</script>", "<# P0420", "C0002"): a shopper sees plain words.
+_MARKUP = re.compile(
+    r"</?[A-Za-z_|][^<>\n]{0,80}>|\[[A-Za-z0-9_#.-]{2,40}\]|<#\s*|\b[PC]\d{4,}\b\s?|\bR\d{3,}\b\s?"
+)
 UNSURE = "I can't confirm that from our records; a person from our team can check it for you."
 
 
 class Guard:
     """Checks the model's answer as it streams, before the shopper sees it.
 
-    Text flows on word by word until something that may be a fact (a digit, "$") or markup (a tag, an
-    id in brackets, an internal name) starts; from there the rest of the sentence is held, and the whole
+    Text flows on as it comes until something that may be a fact (a digit, "$") or markup (a tag, an id in
+    brackets, an internal name) starts (a word that may be the start of an internal name waits for its end); from there the rest of the sentence is held, and the whole
     sentence is checked when it ends: markup is removed, internal names are put in words, and each fact
     the check finds unbacked is replaced with the value the facts give, or, where they give none, the held
     part becomes a plain "I can't confirm that". `corrections` lists what was changed.
     """
 
     def __init__(self, ctx: TurnContext, internal_names: dict[str, str] | None = None) -> None:
-        self.ctx = ctx
+        self.facts = facts_of(ctx)
         self.internal = internal_names or {}
         self.sentence = ""
         self.released = 0
@@ -201,7 +204,12 @@ class Guard:
         hold = _HOLD.search(self.sentence, self.released)
         if self.released == 0 and _YES.match(self.sentence.lstrip()[:4].ljust(1)):
             return "".join(out)  # "Yes, ..." waits for its fact: "Yes, it is in stock" may turn out of stock
-        limit = self.sentence.rfind(" ", 0, hold.start()) + 1 if hold else self.sentence.rfind(" ") + 1
+        if hold:
+            limit = self.sentence.rfind(" ", 0, hold.start()) + 1
+        else:
+            word = self.sentence[self.sentence.rfind(" ") + 1 :]
+            beginning = word and any(name.startswith(word) for name in self.internal)
+            limit = len(self.sentence) - len(word) if beginning else len(self.sentence)
         if limit > self.released:
             out.append(self.sentence[self.released : limit])
             self.released = limit
@@ -222,7 +230,7 @@ class Guard:
             if name in fixed:
                 fixed = fixed.replace(name, words)
                 self.corrections.append(Finding("internal", name, "an internal name", words))
-        for finding in _sentence(shown + fixed, facts_of(self.ctx)):
+        for finding in (f for clause in _SENTENCE.split(shown + fixed) for f in _sentence(clause, self.facts)):
             self.corrections.append(finding)
             if finding.right is not None and finding.text in fixed:
                 fixed = fixed.replace(finding.text, finding.right, 1)

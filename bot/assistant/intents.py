@@ -236,9 +236,13 @@ class IntentRouter:
         acted = intent if self._cheap_to_miss(intent) else None
         if self.thresholds:
             routes = self._routes()
-            mass = {r: sum(probabilities.get(label, 0.0) for label in routes[r]) for r in self.thresholds}
+            mass = {
+                r: sum(probabilities.get(label, 0.0) for label in routes[r]) for r in routes if r in self.thresholds
+            }
             passing = [
-                r for r, t in self.thresholds.items() if mass[r] >= t and self._outweighs(r, mass[r], probabilities)
+                r
+                for r, t in self.thresholds.items()
+                if r in mass and mass[r] >= t and self._outweighs(r, mass[r], probabilities)
             ]
             acted = max(passing, key=mass.__getitem__) if passing else None
             if acted in FIXED_ROUTES:

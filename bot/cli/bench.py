@@ -36,17 +36,18 @@ from bot.inference.precision import resolve as resolve_dtype
 from bot.settings import Settings
 
 # Realistic first questions of a signed-in shopper: order status, stock, price, policy, reorder.
+# Questions the model answers (policy questions are answered with the policy's own sentences, without it).
 QUESTIONS = (
     "where is my order?",
     "is the greek yogurt in stock?",
     "how much is the whole milk?",
-    "what is your return policy?",
+    "which is cheaper, the oat milk or the almond milk?",
     "what should I reorder this week?",
     "when will my last order arrive?",
-    "how much does delivery cost?",
+    "what's the tracking number for my last order?",
     "do you have skim milk in a 4 litre jug?",
 )
-WARM_UP_QUESTION = "what are your delivery windows?"
+WARM_UP_QUESTION = "do you sell sourdough bread?"
 RETRIEVAL_CASES = Path(__file__).resolve().parents[2] / "retrieval" / "demo" / "retrieval_cases.jsonl"
 DEFAULT_LEVELS = (1, 4, 16, 32)
 UNLIMITED_RATE = "1000000"

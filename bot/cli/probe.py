@@ -16,9 +16,9 @@ from pathlib import Path
 import websockets
 
 QUESTIONS = (
-    "what is your return policy?",
+    "how much is the whole milk?",
     "do you sell oat milk?",
-    "how much does delivery cost?",
+    "when will my order arrive?",
     "is the granola gluten-free?",
     "where is my order?",
 )

@@ -27,7 +27,7 @@ import uvicorn
 from bot.inference.generator import GenerationStats
 from bot.runtime import Runtime
 from bot.settings import Settings
-from tests.conftest import MODEL_CACHE, add_tiny_shop
+from tests.conftest import MODEL_CACHE, add_tiny_shop, seed_routing_index
 
 SECRET = "test-secret-key-that-is-long-enough-for-hs256"
 AGENT_KEY = "agent-key-for-tests"
@@ -159,6 +159,7 @@ def tiny_settings(folder: Path, **overrides) -> Settings:
 @pytest.fixture(scope="module")
 def live_server(demo_dir, demo_retriever, embedder, loaded_model) -> Iterator[LiveServer]:
     """The demo shop in demo mode with the real model (answers capped at 32 tokens to keep tests quick)."""
+    seed_routing_index(demo_dir)
     settings = Settings(
         data_dir=demo_dir, model_cache_dir=MODEL_CACHE, demo_mode=True, agent_api_key=AGENT_KEY, max_new_tokens=32
     )

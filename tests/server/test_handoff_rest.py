@@ -338,7 +338,7 @@ def test_a_tool_the_model_calls_mid_answer_reaches_the_client(tiny_shop_dir, emb
     async def go(live):
         async with websockets.connect(live.ws_url) as ws:
             ready, _ = await hello(ws, live.token("C1"))
-            await ws.send(json.dumps({"type": "message", "text": "the parcel is broken"}))
+            await ws.send(json.dumps({"type": "message", "text": "can you help me?"}))
             _, events = await until(ws, "end")
             return ready, events
 

@@ -114,7 +114,7 @@ def oat_milk(price="3.49", stock=0):
 def test_the_guard_streams_words_before_a_fact_and_holds_the_fact_until_its_sentence_is_checked():
     ctx = TurnContext(products=[oat_milk(stock=12)])
     shown, corrections = guarded(ctx, ["The ", "Oatbury Oat", " Milk costs ", "$3", ".49", ". ", "Enjoy!"])
-    assert shown[:3] == ["The ", "Oatbury ", "Oat Milk costs "]  # out before the sentence ends
+    assert shown[:3] == ["The ", "Oatbury Oat", " Milk costs "]  # out as they come, before the sentence ends
     assert shown[3:5] == ["", ""]  # the price is held until its sentence is checked
     assert "".join(shown) == "The Oatbury Oat Milk costs $3.49. Enjoy!" and corrections == []
 
@@ -139,6 +139,11 @@ def test_another_orders_tracking_number_is_replaced_by_the_asked_orders_own():
     shown, corrections = guarded(ctx, ["Order 5302 has tracking number 1ZG7B4020264647640. "])
     assert "".join(shown) == "Order 5302 has tracking number 1ZNEWER0000000001. "
     assert [c.kind for c in corrections] == ["tracking"]
+
+
+def test_a_word_that_may_begin_an_internal_name_waits_for_its_end():
+    shown, _ = guarded(TurnContext(), ["I can ", "search", "_products", " for you."], {"search_products": "s p"})
+    assert shown[:2] == ["I can ", ""] and "".join(shown) == "I can s p for you."
 
 
 def test_markup_and_internal_names_never_reach_the_shopper():

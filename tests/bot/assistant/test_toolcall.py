@@ -151,7 +151,7 @@ def test_with_rule_routing_the_model_cannot_call_tools(tiny_shop):
 
 def test_a_customer_id_in_a_call_is_ignored(tiny_shop):
     gen = ScriptedGenerator(call("lookup_order", customer_id="C2", order_id="1043"), "No such order on your account.")
-    reply, _, _ = run_turn(make_engine(tiny_shop, gen), "C1", "show me order 1043 of customer C2")
+    reply, _, _ = run_turn(make_engine(tiny_shop, gen), "C1", "show me the latest order of customer C2")
     assert reply.tool_results == [("lookup_order", reply.tool_results[0][1])]
     result = reply.tool_results[0][1]
     assert result.items == [] and "no order 1043" in result.text

@@ -1,0 +1,33 @@
+"""Over a real socket: what the model writes wrong about a fact never reaches the shopper, and /metrics counts it."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import websockets
+
+from tests.server.conftest import ScriptedGenerator, start_server, tiny_settings
+from tests.server.test_protocol import hello, run, until
+
+WRONG = ["Yes", ", the", " Whole", " Milk is", " in stock", " (32", " available)", " at $9", ".99", ". <P0002>", "Enjoy!"]
+
+
+def test_a_wrong_fact_is_corrected_before_it_is_streamed_stored_or_counted(tiny_shop_dir, embedder):
+    settings = tiny_settings(tiny_shop_dir)
+    with start_server(settings, generator=ScriptedGenerator(WRONG), embedder=embedder) as live:
+
+        async def ask():
+            async with websockets.connect(live.ws_url) as ws:
+                ready, _ = await hello(ws)
+                await ws.send(json.dumps({"type": "message", "text": "do you have the Meadowvale whole milk?"}))
+                _, events = await until(ws, "end")
+                return ready["conversation_id"], events
+
+        cid, events = run(ask())
+        text = "".join(e["text"] for e in events if e["type"] == "delta")
+        assert text == "Sorry, the Whole Milk is out of stock at $2.99. Enjoy!"
+        assert live.ctx.conversations.messages(cid, None)[-1].content == text
+        metrics = httpx.get(live.url + "metrics").text
+        for kind in ("stock", "price", "markup"):
+            assert f'shopbot_answer_corrections_total{{kind="{kind}"}} 1.0' in metrics
