@@ -27,7 +27,7 @@ def slow(tiny_shop_dir, embedder):
         yield live
 
 
-async def send_message(ws, text="tell me about shipping", client_msg_id="c-1"):
+async def send_message(ws, text="tell me about the oat milk", client_msg_id="c-1"):
     await ws.send(json.dumps({"type": "message", "text": text, "client_msg_id": client_msg_id}))
 
 

@@ -117,7 +117,7 @@ def test_anonymous_visitor_sees_the_answer_stream_in_and_complete(page, base_url
     open_widget(page)
     assert page.locator(".status").text_content() == "Online"
     page.evaluate(SAMPLE_ANSWER)
-    ask(page, "What is your return policy?")
+    ask(page, "Do you sell oat milk?")
     answer = wait_for_answer(page)
 
     samples = page.evaluate("window.__samples")
