@@ -171,9 +171,7 @@ _YES = re.compile(r"y(e(s\b|$)|$)", re.IGNORECASE)
 _SENTENCE_DONE = re.compile(r"[.!?](?=\s)|\n")
 # Tags, bracketed ids and catalog or customer ids the model copies from its prompt or invents ("<P0012>",
 # "[returns-and-refunds]", "<tool>", "</script>", "<# P0420", "C0002"): a shopper sees plain words.
-_MARKUP = re.compile(
-    r"</?[A-Za-z_|][^<>\n]{0,80}>|\[[A-Za-z0-9_#.-]{2,40}\]|<#\s*|\b[PC]\d{4,}\b\s?|\bR\d{3,}\b\s?"
-)
+_MARKUP = re.compile(r"</?[A-Za-z_|][^<>\n]{0,80}>|\[[A-Za-z0-9_#.-]{2,40}\]|<#\s*|\b[PC]\d{4,}\b\s?|\bR\d{3,}\b\s?")
 UNSURE = "I can't confirm that from our records; a person from our team can check it for you."
 
 

@@ -10,7 +10,19 @@ import websockets
 from tests.server.conftest import ScriptedGenerator, start_server, tiny_settings
 from tests.server.test_protocol import hello, run, until
 
-WRONG = ["Yes", ", the", " Whole", " Milk is", " in stock", " (32", " available)", " at $9", ".99", ". <P0002>", "Enjoy!"]
+WRONG = [
+    "Yes",
+    ", the",
+    " Whole",
+    " Milk is",
+    " in stock",
+    " (32",
+    " available)",
+    " at $9",
+    ".99",
+    ". <P0002>",
+    "Enjoy!",
+]
 
 
 def test_a_wrong_fact_is_corrected_before_it_is_streamed_stored_or_counted(tiny_shop_dir, embedder):
