@@ -166,8 +166,10 @@ def _sentence(sentence: str, facts: Facts) -> list[Finding]:
 
 
 # Where a fact or markup may begin: from here to the end of its sentence, text is held until it is checked.
-_HOLD = re.compile(r"[\d$<\[]|\b\w+_\w+|\b[PCR]\d")
-_YES = re.compile(r"y(e(s\b|$)|$)", re.IGNORECASE)
+_HOLD = re.compile(r"[\d$<\[]|\b\w+_\w+|\b[PCR]\d|\bin stock\b", re.IGNORECASE)
+# Words a fact is followed by before it is checked: "in stock (32 available)" and "$3.49 each" are whole.
+SETTLE_WORDS = 3
+_LAST_IN = re.compile(r"\bin\s*$", re.IGNORECASE)
 _SENTENCE_DONE = re.compile(r"[.!?](?=\s)|\n")
 # Tags, bracketed ids and catalog or customer ids the model copies from its prompt or invents ("<P0012>",
 # "[returns-and-refunds]", "<tool>", "</script>", "<# P0420", "C0002"): a shopper sees plain words.
@@ -179,10 +181,12 @@ class Guard:
     """Checks the model's answer as it streams, before the shopper sees it.
 
     Text flows on as it comes until something that may be a fact (a digit, "$") or markup (a tag, an id in
-    brackets, an internal name) starts (a word that may be the start of an internal name waits for its end); from there the rest of the sentence is held, and the whole
-    sentence is checked when it ends: markup is removed, internal names are put in words, and each fact
-    the check finds unbacked is replaced with the value the facts give, or, where they give none, the held
-    part becomes a plain "I can't confirm that". `corrections` lists what was changed.
+    brackets, an internal name) starts; a word that may begin an internal name waits for its end. From
+    there text is held until the fact is settled (`SETTLE_WORDS` more words, or the sentence's end: "in
+    stock (32 available)" is one fact) and checked with the clause that names its item: markup is removed,
+    internal names are put in words, and each fact the check finds unbacked is replaced with the value the
+    facts give, or, where they give none, the rest of the sentence becomes a plain "I can't confirm that".
+    `corrections` lists what was changed.
     """
 
     def __init__(self, ctx: TurnContext, internal_names: dict[str, str] | None = None) -> None:
@@ -190,6 +194,7 @@ class Guard:
         self.internal = internal_names or {}
         self.sentence = ""
         self.released = 0
+        self.dropping = False  # the sentence's rest is dropped after an "I can't confirm that"
         self.corrections: list[Finding] = []
 
     def feed(self, piece: str) -> str:
@@ -197,29 +202,36 @@ class Guard:
         self.sentence += piece
         out = []
         while (end := _SENTENCE_DONE.search(self.sentence, self.released)) is not None:
-            out.append(self._close(self.sentence[: end.end()]))
-            self.sentence, self.released = self.sentence[end.end() :], 0
+            out.append(self._checked(self.sentence[: end.end()], final=True))
+            self.sentence, self.released, self.dropping = self.sentence[end.end() :], 0, False
+        if self.dropping:
+            return "".join(out)
         hold = _HOLD.search(self.sentence, self.released)
-        if self.released == 0 and _YES.match(self.sentence.lstrip()[:4].ljust(1)):
-            return "".join(out)  # "Yes, ..." waits for its fact: "Yes, it is in stock" may turn out of stock
         if hold:
             limit = self.sentence.rfind(" ", 0, hold.start()) + 1
         else:
             word = self.sentence[self.sentence.rfind(" ") + 1 :]
             beginning = word and any(name.startswith(word) for name in self.internal)
             limit = len(self.sentence) - len(word) if beginning else len(self.sentence)
+            if (last_in := _LAST_IN.search(self.sentence, self.released)) is not None:
+                limit = min(limit, last_in.start())  # "in" may begin "in stock (32)"
         if limit > self.released:
             out.append(self.sentence[self.released : limit])
             self.released = limit
+        if hold and _settled(self.sentence[self.released :]):
+            out.append(self._checked(self.sentence, final=False))
         return "".join(out)
 
     def finish(self) -> str:
         """The rest of the answer, checked."""
-        rest = self._close(self.sentence) if self.sentence else ""
-        self.sentence, self.released = "", 0
+        rest = self._checked(self.sentence, final=True) if self.sentence else ""
+        self.sentence, self.released, self.dropping = "", 0, False
         return rest
 
-    def _close(self, sentence: str) -> str:
+    def _checked(self, sentence: str, *, final: bool) -> str:
+        """The held part of `sentence`, corrected; it counts as shown from then on."""
+        if self.dropping:
+            return ""
         shown, held = sentence[: self.released], sentence[self.released :]
         fixed = _MARKUP.sub("", held)
         if fixed != held:
@@ -228,13 +240,22 @@ class Guard:
             if name in fixed:
                 fixed = fixed.replace(name, words)
                 self.corrections.append(Finding("internal", name, "an internal name", words))
-        for finding in (f for clause in _SENTENCE.split(shown + fixed) for f in _sentence(clause, self.facts)):
+        findings = [f for clause in _SENTENCE.split(shown + fixed) for f in _sentence(clause, self.facts)]
+        for finding in (f for f in findings if f.text in fixed):  # what was shown was checked before
             self.corrections.append(finding)
-            if finding.right is not None and finding.text in fixed:
+            if finding.right is not None:
                 fixed = fixed.replace(finding.text, finding.right, 1)
-                if finding.right == "out of stock":
-                    fixed = re.sub(r"^(\s*)Yes\b,?", r"\1Sorry,", fixed)
             else:
-                ending = "\n" if fixed.endswith("\n") else ""
+                self.dropping = not final
+                ending = "\n" if final and fixed.endswith("\n") else ""
                 return (UNSURE if not shown.strip() else f"— {UNSURE}") + ending
-        return re.sub(r"  +", " ", fixed)
+        fixed = re.sub(r"  +", " ", fixed)
+        if not final:
+            self.sentence, self.released = shown + fixed, len(shown + fixed)
+        return fixed
+
+
+def _settled(held: str) -> bool:
+    """Whether held text has gone on `SETTLE_WORDS` whole words past its last fact or markup."""
+    starts = [m.start() for m in _HOLD.finditer(held)]
+    return bool(starts) and len(held[starts[-1] :].split()) > SETTLE_WORDS and held[-1:].isspace()
