@@ -41,10 +41,10 @@ QUESTIONS = (
     "where is my order?",
     "is the greek yogurt in stock?",
     "how much is the whole milk?",
-    "which is cheaper, the oat milk or the almond milk?",
+    "do you sell almond milk?",
     "what should I reorder this week?",
     "when will my last order arrive?",
-    "what's the tracking number for my last order?",
+    "how much are the bananas?",
     "do you have skim milk in a 4 litre jug?",
 )
 WARM_UP_QUESTION = "do you sell sourdough bread?"
