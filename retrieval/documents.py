@@ -7,9 +7,10 @@ answers, not a whole page; products are one document each.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from langchain_core.documents import Document
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 
 from retrieval.schema import Policy, Product
@@ -57,16 +58,23 @@ def product_docs(products: Iterable[Product]) -> list[SearchDoc]:
     ]
 
 
+def _titled_sections(policy: Policy) -> Iterator[tuple[Document, str | None, str]]:
+    """A policy's `##` sections, each with its section name and its title ("Returns — How to return")."""
+    for part in MarkdownHeaderTextSplitter([("##", "section")], strip_headers=True).split_text(policy.body):
+        section = part.metadata.get("section")
+        yield part, section, f"{policy.title} — {section}" if section else policy.title
+
+
 def policy_docs(policies: Iterable[Policy]) -> list[SearchDoc]:
-    header_splitter = MarkdownHeaderTextSplitter([("##", "section")], strip_headers=True)
     char_splitter = RecursiveCharacterTextSplitter(chunk_size=POLICY_CHUNK_CHARS, chunk_overlap=POLICY_CHUNK_OVERLAP)
     docs: list[SearchDoc] = []
     for policy in policies:
-        sections = header_splitter.split_text(policy.body)
-        chunks = char_splitter.split_documents(sections)
-        for n, chunk in enumerate(chunks):
-            section = chunk.metadata.get("section")
-            title = f"{policy.title} — {section}" if section else policy.title
+        chunks = [
+            (chunk, section, title)
+            for part, section, title in _titled_sections(policy)
+            for chunk in char_splitter.split_documents([part])
+        ]
+        for n, (chunk, section, title) in enumerate(chunks):
             docs.append(
                 SearchDoc(
                     id=f"{policy.id}#{n}",
@@ -116,14 +124,11 @@ def policy_sentence_docs(policies: Iterable[Policy]) -> list[SearchDoc]:
     """Every sentence of every section of every policy, to pick the ones that answer a question. A section's
     title is never one of them (it names what the sentences answer, it answers nothing), but it is searched
     with each: "return window?" finds "You can return ... within 30 days" through "Non-perishable items: 30 days"."""
-    header_splitter = MarkdownHeaderTextSplitter([("##", "section")], strip_headers=True)
     docs: list[SearchDoc] = []
     for policy in policies:
         n = 0
-        for part in header_splitter.split_text(policy.body):
-            section = part.metadata.get("section")
+        for part, section, title in _titled_sections(policy):
             body = re.sub(r"^#\s.*$", "", part.page_content, flags=re.MULTILINE)
-            title = f"{policy.title} — {section}" if section else policy.title
             for sentence in section_sentences(section, body):
                 docs.append(
                     SearchDoc(
