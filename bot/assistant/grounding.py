@@ -169,7 +169,6 @@ def _sentence(sentence: str, facts: Facts) -> list[Finding]:
 _HOLD = re.compile(r"[\d$<\[]|\b\w+_\w+|\b[PCR]\d|\bin stock\b", re.IGNORECASE)
 # Words a fact is followed by before it is checked: "in stock (32 available)" and "$3.49 each" are whole.
 SETTLE_WORDS = 3
-_YES = re.compile(r"y(e(s\b|$)|$)", re.IGNORECASE)
 _LAST_IN = re.compile(r"\bin\s*$", re.IGNORECASE)
 _SENTENCE_DONE = re.compile(r"[.!?](?=\s)|\n")
 # Tags, bracketed ids and catalog or customer ids the model copies from its prompt or invents ("<P0012>",
@@ -182,8 +181,7 @@ class Guard:
     """Checks the model's answer as it streams, before the shopper sees it.
 
     Text flows on as it comes until something that may be a fact (a digit, "$") or markup (a tag, an id in
-    brackets, an internal name) starts; a word that may begin an internal name waits for its end, and a
-    sentence that starts "Yes" waits for its first fact ("Yes, it is in stock" may turn out of stock). From
+    brackets, an internal name) starts; a word that may begin an internal name waits for its end. From
     there text is held until the fact is settled (`SETTLE_WORDS` more words, or the sentence's end: "in
     stock (32 available)" is one fact) and checked with the clause that names its item: markup is removed,
     internal names are put in words, and each fact the check finds unbacked is replaced with the value the
@@ -209,11 +207,6 @@ class Guard:
         if self.dropping:
             return "".join(out)
         hold = _HOLD.search(self.sentence, self.released)
-        if self.released == 0 and _YES.match(self.sentence.lstrip()[:4].ljust(1)):
-            # "Yes, the X is in stock (32)" waits for its fact: the product may turn out to be out of stock
-            if hold and _settled(self.sentence):
-                out.append(self._checked(self.sentence, final=False))
-            return "".join(out)
         if hold:
             limit = self.sentence.rfind(" ", 0, hold.start()) + 1
         else:
@@ -252,8 +245,6 @@ class Guard:
             self.corrections.append(finding)
             if finding.right is not None:
                 fixed = fixed.replace(finding.text, finding.right, 1)
-                if finding.right == "out of stock":
-                    fixed = re.sub(r"^(\s*)Yes\b,?", r"\1Sorry,", fixed)
             else:
                 self.dropping = not final
                 ending = "\n" if final and fixed.endswith("\n") else ""

@@ -38,7 +38,7 @@ def test_a_wrong_fact_is_corrected_before_it_is_streamed_stored_or_counted(tiny_
 
         cid, events = run(ask())
         text = "".join(e["text"] for e in events if e["type"] == "delta")
-        assert text == "Sorry, the Whole Milk is out of stock at $2.99. Enjoy!"
+        assert text == "Yes, the Whole Milk is out of stock at $2.99. Enjoy!"
         assert live.ctx.conversations.messages(cid, None)[-1].content == text
         metrics = httpx.get(live.url + "metrics").text
         for kind in ("stock", "price", "markup"):

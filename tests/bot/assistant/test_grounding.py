@@ -175,10 +175,3 @@ def test_a_fact_is_checked_and_shown_once_a_few_words_follow_it_not_only_at_the_
     assert shown[5] == "in stock (12 available) and costs "  # settled three words on: checked, shown
     assert "".join(shown) == "The Oatbury Oat Milk is in stock (12 available) and costs $3.49 a carton now."
     assert [c.kind for c in corrections] == ["price"]
-
-
-def test_a_yes_for_a_product_out_of_stock_becomes_a_sorry_before_any_of_it_is_shown():
-    ctx = TurnContext(products=[oat_milk(stock=0)])
-    shown, _ = guarded(ctx, ["Y", "es, the", " Oatbury Oat Milk is ", "in stock (32 available).", " Anything else?"])
-    assert shown[:3] == ["", "", ""]
-    assert "".join(shown) == "Sorry, the Oatbury Oat Milk is out of stock. Anything else?"
