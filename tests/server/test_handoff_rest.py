@@ -20,7 +20,7 @@ from tests.server.conftest import AGENT_KEY, ScriptedGenerator, start_server, ti
 from tests.server.test_protocol import hello, recv, run, until
 
 WEBHOOK_SECRET = "webhook-secret-for-tests"
-PIECES = ["Shipping", " is", " free", " over", " $50", "."]
+PIECES = ["Happy", " to", " help", " with", " that", "."]
 
 
 class WebhookReceiver:
@@ -228,7 +228,7 @@ def test_the_openai_sdk_streams_from_chat_completions(server):
 
     client = OpenAI(base_url=server.url + "v1", api_key=server.token("C1"), max_retries=0)
     stream = client.chat.completions.create(
-        model="shopbot", stream=True, messages=[{"role": "user", "content": "how much is shipping?"}]
+        model="shopbot", stream=True, messages=[{"role": "user", "content": "can you help me?"}]
     )
     chunks = list(stream)
     assert all(c.object == "chat.completion.chunk" for c in chunks)
@@ -238,13 +238,13 @@ def test_the_openai_sdk_streams_from_chat_completions(server):
     assert chunks[-1].choices[0].finish_reason == "stop"
 
     whole = client.chat.completions.create(
-        model="shopbot", messages=[{"role": "user", "content": "how much is shipping?"}]
+        model="shopbot", messages=[{"role": "user", "content": "can you help me?"}]
     )
     assert whole.choices[0].message.content == "".join(PIECES)
     assert whole.usage.completion_tokens == len(PIECES)
 
     anonymous = OpenAI(base_url=server.url + "v1", api_key="anonymous", max_retries=0)
-    reply = anonymous.chat.completions.create(model="shopbot", messages=[{"role": "user", "content": "my order?"}])
+    reply = anonymous.chat.completions.create(model="shopbot", messages=[{"role": "user", "content": "hello there"}])
     assert reply.choices[0].message.content == "".join(PIECES)
     forged = OpenAI(base_url=server.url + "v1", api_key="forged", max_retries=0)
     with pytest.raises(Exception) as refused:
