@@ -237,9 +237,7 @@ def test_the_openai_sdk_streams_from_chat_completions(server):
     assert pieces == PIECES
     assert chunks[-1].choices[0].finish_reason == "stop"
 
-    whole = client.chat.completions.create(
-        model="shopbot", messages=[{"role": "user", "content": "can you help me?"}]
-    )
+    whole = client.chat.completions.create(model="shopbot", messages=[{"role": "user", "content": "can you help me?"}])
     assert whole.choices[0].message.content == "".join(PIECES)
     assert whole.usage.completion_tokens == len(PIECES)
 
