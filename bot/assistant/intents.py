@@ -125,7 +125,7 @@ class IntentRouter:
     A nearest-neighbour vote follows the words a question shares with the phrasings ("I'd like to browse
     soup" sat next to "is the minestrone soup vegetarian?") and misrouted questions a softmax layer fitted
     on the same phrasings gets right: it learns which directions of the embedding carry the intent.
-    Fitting is quick, so it is done at start-up, not stored; so is the calibration of the tools'
+    Fitting is quick, so it is done at start-up, not stored; so is the calibration of the routes'
     thresholds on the rows marked `"split": "calibration"`, which the fit never sees."""
 
     def __init__(
@@ -152,7 +152,7 @@ class IntentRouter:
         cls, examples_file: Path, embedder: Embedder, index_dir: Path, embed: Callable[[str], np.ndarray] | None = None
     ) -> IntentRouter:
         """Fit on the JSONL of {"text", "tool", "intent"?, "split"?} (tool null: answer without one); the
-        phrasings' embeddings are cached like the catalog's. Rows of the calibration split set the tools'
+        phrasings' embeddings are cached like the catalog's. Rows of the calibration split set the routes'
         thresholds and are not fitted on.
 
         `embed`: the query embedding to use, e.g. the retriever's cached one, which has usually just
