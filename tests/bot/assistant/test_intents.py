@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from bot.assistant.intents import FACT_KINDS, IntentRouter, rule_arguments, tool_for
 
@@ -265,10 +266,14 @@ def test_thresholds_are_calibrated_on_the_held_apart_rows_and_reported(calibrate
     assert all(0 < t <= 1.01 for t in calibrated.thresholds.values())
 
 
-def test_the_held_apart_rows_are_not_fitted_on(calibrated):
-    held = [t for t, _, _, split in CALIBRATED if split == "calibration"]
-    assert calibrated.weights.shape[1] == len(calibrated.classes)
-    assert calibrated.calibration["rows"] == len(held)
+def test_the_held_apart_rows_are_not_fitted_on(calibrated, embedder, tmp_path):
+    fit_only = [row for row in CALIBRATED if row[3] == "fit"]
+    (tmp_path / "routing.jsonl").write_text(
+        "".join(json.dumps({"text": t, "intent": i, "tool": tool}) + "\n" for t, i, tool, _ in fit_only)
+    )
+    alone = IntentRouter.open(tmp_path / "routing.jsonl", embedder, tmp_path / "index")
+    assert alone.classes == calibrated.classes
+    assert torch.allclose(alone.weights, calibrated.weights) and torch.allclose(alone.bias, calibrated.bias)
 
 
 def test_a_request_for_a_person_no_phrase_pattern_knows_reaches_the_handoff_through_the_router(calibrated):
