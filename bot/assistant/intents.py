@@ -44,6 +44,9 @@ ORDER_INTENTS = frozenset(
     {"order_status", "tracking", "delivery_date", "specific_order", "anonymous_order", "follow_up_delivery"}
 )
 
+# An order asked about, the shopper's or not ("where is order 5245?" with someone else's number).
+ORDER_MASS_INTENTS = ORDER_INTENTS | {"other_customer_order"}
+
 # The kinds of facts a question of each intent is answered from, where that is fewer than all (intents not
 # listed need all of them; a tool's intent is declared in its module). Every fact left out is prompt the CPU
 # need not read before the first token.
@@ -69,9 +72,9 @@ REFUSAL = "refusal"
 FIXED_ROUTES = {POLICY_ANSWER: POLICY_INTENTS, REFUSAL: REFUSED_INTENTS}
 FIXED_ANSWER_PRECISION = {POLICY_ANSWER: 0.9, REFUSAL: 0.97}
 THRESHOLD_GRID = tuple(round(0.05 * n, 2) for n in range(2, 20))
-NEVER = 1.01
+NEVER = 1.01  # the threshold of a route no grid point makes precise enough
 # Routes that ask no more than this precision may be acted on by a router without calibration rows.
-UNCALIBRATED_PRECISION = 0.8  # the threshold of a class no grid point makes precise enough
+UNCALIBRATED_PRECISION = 0.8
 # How often a fixed answer's route must be right on the held-apart phrasings: a wrong policy answer quotes a
 # policy to a shopper who asked about a product or their order; a wrong refusal turns away a shopper asking
 # about their own order (the model, reading only their own facts, refuses others' data anyway).
@@ -112,7 +115,7 @@ class Routing:
     def order_mass(self) -> float:
         """How likely the message asks about an order: the order intents together, an order number that
         turns out not to be the shopper's included."""
-        return sum(p for label, p in self.probabilities.items() if label in ORDER_INTENTS | {"other_customer_order"})
+        return sum(p for label, p in self.probabilities.items() if label in ORDER_MASS_INTENTS)
 
     @property
     def asks_about_orders(self) -> bool:
@@ -240,9 +243,7 @@ class IntentRouter:
                 r: sum(probabilities.get(label, 0.0) for label in routes[r]) for r in routes if r in self.thresholds
             }
             passing = [
-                r
-                for r, t in self.thresholds.items()
-                if r in mass and mass[r] >= t and self._outweighs(r, mass[r], probabilities)
+                r for r in mass if mass[r] >= self.thresholds[r] and _outweighs(routes[r], mass[r], probabilities)
             ]
             acted = max(passing, key=mass.__getitem__) if passing else None
             if acted in FIXED_ROUTES:
@@ -256,19 +257,6 @@ class IntentRouter:
         tool = self.tool_of.get(label)
         return any(
             tool == s.name and s.route.classifier and s.route.precision <= UNCALIBRATED_PRECISION for s in registered()
-        )
-
-    def _outweighs(self, route: str, mass: float, probabilities: dict[str, float]) -> bool:
-        """A route is taken only where no intent outside it is likelier ("pull up my past purchases" is the
-        order history, though it passes the reorder threshold), and a fixed answer only where the order
-        intents together are not: "which company brings my last order?" is the shopper's order, even near a
-        policy."""
-        members = self._routes()[route]
-        others = [p for label, p in probabilities.items() if label not in members]
-        if mass <= max(others, default=0.0):
-            return False
-        return route not in FIXED_ROUTES or mass > sum(
-            p for label, p in probabilities.items() if label in ORDER_INTENTS
         )
 
     def intent(self, text: str) -> str:
@@ -294,6 +282,17 @@ class IntentRouter:
         """Whether the message most likely asks about the shopper's own orders, the order intents counted
         together (False without intent labels)."""
         return self.route(text).asks_about_orders
+
+
+def _outweighs(members: frozenset[str], mass: float, probabilities: dict[str, float]) -> bool:
+    """A route is taken only where no intent outside it is likelier ("pull up my past purchases" is the order
+    history, though it passes the reorder threshold), and a fixed answer only where the order intents
+    together are not: "which company brings my last order?" is the shopper's order, even near a policy."""
+    if mass <= max((p for label, p in probabilities.items() if label not in members), default=0.0):
+        return False
+    return members not in FIXED_ROUTES.values() or mass > sum(
+        p for label, p in probabilities.items() if label in ORDER_INTENTS
+    )
 
 
 def _precision(right: list[bool], probabilities: list[float], threshold: float) -> float:

@@ -112,9 +112,9 @@ def search_query(text: str, history: list[dict[str, str]]) -> str:
 
 
 def subject_orders(text: str, history: list[dict[str, str]]) -> str:
-    """The order numbers a follow-up is about: its own, else those of the shopper's latest message (of the
-    last `SUBJECT_TURNS`) that named any, written out as that message wrote them ("" if none). "and the
-    delivery date?" after "where is order 5245?" is still about 5245."""
+    """The text to read a follow-up's order numbers from: the message itself where it names one or is no
+    follow-up, else the shopper's latest message (of the last `SUBJECT_TURNS`) that named any, then the
+    message. "and the delivery date?" after "where is order 5245?" is still about 5245."""
     if order_numbers(text) or not follows_up(text):
         return text
     earlier = [m["content"] for m in history if m["role"] == "user"][-SUBJECT_TURNS:]
