@@ -19,7 +19,17 @@ from typing import Any
 
 from adapters import phrasings as P
 from adapters import templates as T
-from bot.assistant.answers import INJECTION, OTHER_DATA
+from bot.assistant.answers import (
+    INJECTION,
+    OTHER_DATA,
+    compare_answer,
+    day_of,
+    delivery_answer,
+    order_summary,
+    price_answer,
+    stock_answer,
+    tracking_answer,
+)
 from bot.assistant.engine import SIGN_IN_ANSWER, ChatEngine
 from bot.assistant.intents import CALIBRATION
 from bot.assistant.prompt import TurnContext, build_messages, format_price
@@ -28,7 +38,7 @@ from bot.assistant.tools import ToolDeps, ToolResult, ToolSession, ToolSpec, bui
 from bot.assistant.tools.base import Effect
 from bot.settings import Settings
 from retrieval.schema import Product
-from retrieval.store import OrderView, Store
+from retrieval.store import Store
 
 REFUSAL_WORDS = ["can't", "cannot", "can not", "unable", "not able", "only", "sorry", "won't", "not allowed"]
 # The intents a tool answers, from the tools' own modules: the adapter learns to call the tool for them.
@@ -186,44 +196,6 @@ def first_sentence(text: str) -> str:
     return match.group(1) if match else ""
 
 
-def _date(value: str | None) -> str:
-    return (value or "")[:10]
-
-
-def tracking_note(o: OrderView) -> str:
-    """Status and delivery answers name the tracking number too: asked for tracking, one answer fits both."""
-    return f" Tracking number: {o.tracking_number} ({o.carrier})." if o.tracking_number else ""
-
-
-def order_summary(o: OrderView, own: bool = True) -> str:
-    who = "Your order" if own else "Order"
-    if o.status == "shipped":
-        text = f"{who} {o.id} has shipped with {o.carrier}, tracking number {o.tracking_number}."
-        return text + (f" It is expected on {o.estimated_delivery}." if o.estimated_delivery else "")
-    if o.status == "delivered":
-        return f"{who} {o.id} was delivered on {_date(o.delivered_at)}." + tracking_note(o)
-    if o.status in ("placed", "packed"):
-        text = f"{who} {o.id} is {o.status} and has not shipped yet."
-        return text + (f" It is expected on {o.estimated_delivery}." if o.estimated_delivery else "")
-    return f"{who} {o.id} was {o.status}."
-
-
-def tracking_answer(o: OrderView) -> str:
-    if o.tracking_number:
-        return f"The tracking number for order {o.id} is {o.tracking_number} ({o.carrier})."
-    return f"Order {o.id} is {o.status}, so it has no tracking number yet."
-
-
-def delivery_answer(o: OrderView) -> str:
-    if o.status == "delivered":
-        return f"Order {o.id} was delivered on {_date(o.delivered_at)}." + tracking_note(o)
-    if o.status in ("cancelled", "refunded"):
-        return f"Order {o.id} was {o.status}, so it will not be delivered."
-    if o.estimated_delivery:
-        return f"Order {o.id} is expected on {o.estimated_delivery}." + tracking_note(o)
-    return f"Order {o.id} is {o.status}; I don't have a delivery date for it yet."
-
-
 def not_found(what: str) -> str:
     return (
         f"I'm sorry, I don't have information about {what} right now. Would you like me to connect you with a person?"
@@ -365,11 +337,9 @@ class DataBuilder:
             if p is None:
                 return not_found(f"the {name}")
             if intent == "price":
-                return f"The {name} costs {format_price(p.price)}."
+                return price_answer(p, name)
             if intent == "stock":
-                if (p.stock or 0) > 0:
-                    return f"Yes, the {name} is in stock ({p.stock} available)."
-                return f"Sorry, the {name} is out of stock right now."
+                return stock_answer(p, name)
             tag = sc.subject["tag"]
             if tag in p.tag_list:
                 return f"Yes, the {name} is {tag}."
@@ -378,10 +348,7 @@ class DataBuilder:
             pair = [products.get(i) for i in sc.subject["pair"]]
             if None in pair:
                 return not_found("both of those products")
-            a, b = sorted(pair, key=lambda p: p.price)
-            if a.price == b.price:
-                return f"They cost the same: {format_price(a.price)} each."
-            return f"The {f.names[a.id]} is cheaper at {format_price(a.price)}; the {f.names[b.id]} costs {format_price(b.price)}."
+            return compare_answer(pair, f.names)
         if intent == "unknown_product":
             return f"Sorry, I couldn't find {sc.subject['thing']} in our shop. Can I help you find something else?"
         if intent == "policy":
@@ -511,7 +478,7 @@ class DataBuilder:
                     return None
                 expect_all.append(o.tracking_number)
             elif intent in ("delivery_date", "follow_up_delivery"):
-                date = _date(o.delivered_at) if o.status == "delivered" else o.estimated_delivery
+                date = day_of(o.delivered_at) if o.status == "delivered" else o.estimated_delivery
                 if not date or o.status in ("cancelled", "refunded"):
                     return None
                 expect_all.append(date)

@@ -88,6 +88,12 @@ class Settings(BaseSettings):
         description='How "is the X vegan?" about a product the question names is answered: catalog, from its tags '
         "without the model; model, by the model with the tags' verdict stated in its prompt.",
     )
+    fact_answers: Literal["facts", "model"] = Field(
+        "facts",
+        description="How a question resolved to named products or one of the shopper's own orders (\"how much is "
+        'the feta?", "and the 2 L one?", "which courier?") is answered: facts, from the catalog line or order '
+        "record without the model; model, by the model asked the resolved question.",
+    )
     temperature: float = Field(
         0.0,
         ge=0.0,
@@ -320,6 +326,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "max_tool_calls_per_turn",
         "tool_modules",
         "attribute_answers",
+        "fact_answers",
         "temperature",
         "top_p",
         "repetition_penalty",

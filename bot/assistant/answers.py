@@ -6,14 +6,22 @@ the shop's terms is only ever right when it is the shop's own. A complaint gets 
 policy says to do and a person offered; a request the bot cannot carry out (cancel an order, change an
 address) gets the policy's steps and a person offered; an order number that is not the shopper's gets
 nothing about that order, and a question about another shopper (or a claim to be one) nothing about anyone.
-The model answers everything else.
+A dietary question is answered from the product's tags, and a follow-up resolved to one product or order
+(bot/assistant/subject.py) from its catalog line or order record: the model, given both sizes of a product,
+quoted the other size's price. The model answers everything else.
+
+The order and product sentences are also the adapter's training targets (adapters/data.py), so the model and
+the fixed answers say the same thing the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.assistant.prompt import format_price, listing
 from retrieval.documents import SearchDoc
+from retrieval.schema import Product
+from retrieval.store import OrderView
 
 # Sentences quoted from the policy that answers: the best one, and the next best from the same policy.
 POLICY_SENTENCES_SHOWN = 2
@@ -69,3 +77,132 @@ def not_your_order(order_ids: Sequence[str]) -> str:
     """An order number that is not on the shopper's account: nothing about it, not even whether it exists."""
     named = " or ".join(f"order {n}" for n in order_ids)
     return f"I can't find {named} on your account. I can only share your own orders."
+
+
+def attribute_answer(products: list, asked_tags: list[tuple[str, str]]) -> str:
+    """The catalog's answer to "is the X vegan?": a dietary or allergen claim is only ever what the tags say.
+
+    One sentence per asked product; look-alikes the question names equally (the 2 L and 4 L Whole Milk)
+    are told apart by brand and size.
+    """
+    by_id = {p.id: p for p in products}
+    asked: dict[str, list[str]] = {}
+    for product_id, tag in asked_tags:
+        if product_id in by_id:
+            asked.setdefault(product_id, []).append(tag)
+    sentences = []
+    for product_id, tags in asked.items():
+        p = by_id[product_id]
+        name = p.name if len(asked) == 1 else label(p)
+        has = [t for t in tags if t in p.tag_list]
+        lacks = [t for t in tags if t not in p.tag_list]
+        if not lacks:
+            sentences.append(f"Yes, the {name} is {listing(has, 'and')}.")
+        elif not has:
+            sentences.append(f"The {name} is not listed as {listing(lacks, 'or')}, so I can't confirm that.")
+        else:
+            sentences.append(f"The {name} is {listing(has, 'and')}, but it is not listed as {listing(lacks, 'or')}.")
+    return " ".join(sentences)
+
+
+def label(p: Product) -> str:
+    """A product told apart from its look-alikes: "Sunfield Farms Blueberries (510 g)"."""
+    return " ".join(filter(None, [p.brand, p.name, f"({p.size})" if p.size else None]))
+
+
+def price_answer(p: Product, name: str) -> str:
+    return f"The {name} costs {format_price(p.price)}."
+
+
+def stock_answer(p: Product, name: str) -> str:
+    if (p.stock or 0) > 0:
+        return f"Yes, the {name} is in stock ({p.stock} available)."
+    return f"Sorry, the {name} is out of stock right now."
+
+
+def compare_answer(products: Sequence[Product], names: dict[str, str]) -> str:
+    """Two or more products' prices, the cheapest first and said to be so."""
+    ranked = sorted(products, key=lambda p: (p.price is None, p.price or 0))
+    first, rest = ranked[0], ranked[1:]
+    if all(p.price == first.price for p in rest):
+        return f"They cost the same: {format_price(first.price)} each."
+    others = "; ".join(f"the {names[p.id]} costs {format_price(p.price)}" for p in rest)
+    return f"The {names[first.id]} is cheaper at {format_price(first.price)}; {others}."
+
+
+def product_answer(products: Sequence[Product], aspects: frozenset[str]) -> str:
+    """What was asked ("price", "stock") of the products a follow-up resolved to, from their catalog lines."""
+    names = {p.id: label(p) if len(products) > 1 else p.name for p in products}
+    if len(products) > 1 and "price" in aspects:
+        sentences = [compare_answer(products, names)]
+        if "stock" in aspects:
+            sentences += [stock_answer(p, names[p.id]) for p in products]
+        return " ".join(sentences)
+    sentences = []
+    for p in products:
+        if "price" in aspects:
+            sentences.append(price_answer(p, names[p.id]))
+        if "stock" in aspects:
+            sentences.append(stock_answer(p, names[p.id]))
+    return " ".join(sentences)
+
+
+def day_of(value: str | None) -> str:
+    """The date part of a stored timestamp."""
+    return (value or "")[:10]
+
+
+def tracking_note(o: OrderView) -> str:
+    """Status and delivery answers name the tracking number too: asked for tracking, one answer fits both."""
+    return f" Tracking number: {o.tracking_number} ({o.carrier})." if o.tracking_number else ""
+
+
+def order_summary(o: OrderView, own: bool = True) -> str:
+    who = "Your order" if own else "Order"
+    if o.status == "shipped":
+        text = f"{who} {o.id} has shipped with {o.carrier}, tracking number {o.tracking_number}."
+        return text + (f" It is expected on {o.estimated_delivery}." if o.estimated_delivery else "")
+    if o.status == "delivered":
+        return f"{who} {o.id} was delivered on {day_of(o.delivered_at)}." + tracking_note(o)
+    if o.status in ("placed", "packed"):
+        text = f"{who} {o.id} is {o.status} and has not shipped yet."
+        return text + (f" It is expected on {o.estimated_delivery}." if o.estimated_delivery else "")
+    return f"{who} {o.id} was {o.status}."
+
+
+def tracking_answer(o: OrderView) -> str:
+    if o.tracking_number:
+        return f"The tracking number for order {o.id} is {o.tracking_number} ({o.carrier})."
+    return f"Order {o.id} is {o.status}, so it has no tracking number yet."
+
+
+def carrier_answer(o: OrderView) -> str:
+    if o.carrier:
+        return f"Order {o.id} {'was delivered' if o.status == 'delivered' else 'ships'} by {o.carrier}." + (
+            f" Tracking number: {o.tracking_number}." if o.tracking_number else ""
+        )
+    return f"Order {o.id} is {o.status} and has not been given to a courier yet."
+
+
+def delivery_answer(o: OrderView) -> str:
+    if o.status == "delivered":
+        return f"Order {o.id} was delivered on {day_of(o.delivered_at)}." + tracking_note(o)
+    if o.status in ("cancelled", "refunded"):
+        return f"Order {o.id} was {o.status}, so it will not be delivered."
+    if o.estimated_delivery:
+        return f"Order {o.id} is expected on {o.estimated_delivery}." + tracking_note(o)
+    return f"Order {o.id} is {o.status}; I don't have a delivery date for it yet."
+
+
+ORDER_ANSWERS = {
+    "status": order_summary,
+    "tracking": tracking_answer,
+    "carrier": carrier_answer,
+    "date": delivery_answer,
+}
+
+
+def order_answer(o: OrderView, aspects: frozenset[str]) -> str:
+    """What was asked of one of the shopper's own orders, from its record; its status where nothing narrower was."""
+    asked = [a for a in ORDER_ANSWERS if a in aspects] or ["status"]
+    return " ".join(dict.fromkeys(ORDER_ANSWERS[a](o) for a in asked))

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from bot.assistant.answers import (
     INJECTION,
     OTHER_DATA,
+    attribute_answer,
     beyond_powers_answer,
     complaint_answer,
     not_your_order,
+    order_answer,
     policy_answer,
+    product_answer,
 )
-from bot.assistant.attributes import attribute_answer, tags_asked
 from bot.assistant.conversations import Conversations
 from bot.assistant.events import Finished, Sources, Text, ToolCalled, TurnEvent
 from bot.assistant.grounding import Finding, Guard
@@ -35,20 +37,25 @@ from bot.assistant.question import (
     speaks_of_their_own,
     subject_orders,
 )
+from bot.assistant.subject import Resolved, asks_of_products, names_tag, resolve_order, resolve_products, tags_asked
 from bot.assistant.toolcall import MalformedCall, Shape, ToolFailure, call_complete, parse_call, shape_of, tool_help
 from bot.assistant.tools.base import ToolError, ToolRegistry, ToolResult, ToolSession
 from bot.inference.generator import GenerationStats, Generator
 from bot.settings import Settings
 from retrieval.retriever import POLICY_SENTENCES, Retriever
 from retrieval.schema import MessageStatus
-from retrieval.store import Store
+from retrieval.store import OrderView, Store
 
 # Policy sentences read to pick the answering ones from, and how close (cosine) one must be to be quoted.
 POLICY_SENTENCES_READ = 6
 MIN_SENTENCE_SIMILARITY = 0.25
+# The shopper's newest orders an order follow-up ("and the one before it?") is resolved among.
+FOLLOW_UP_ORDERS_READ = 20
 # A follow-up without a number ("and the delivery date?") carries the order it follows up on only when it asks
 # about an order at least this likely (the order intents together): "price of milk?" does not.
 FOLLOW_UP_ORDER_MASS = 0.3
+# Intents answered in their own words even where the message also reads as a follow-up or an order question.
+ANSWERED_APART = REFUSED_INTENTS | {"complaint", "beyond_powers"}
 POLICY_ANSWERS = {"policy": policy_answer, "complaint": complaint_answer, "beyond_powers": beyond_powers_answer}
 TOOL_FALLBACK_ANSWER = "Sorry, I couldn't finish that request. Would you like me to connect you with a person?"
 # The answer an anonymous visitor's order question gets (settings.sign_in_gate); the adapter learns it too.
@@ -207,15 +214,19 @@ class ChatEngine:
 
         `question` is checked where it entered (`question()`); plain text is checked here.
         """
-        text = (question if isinstance(question, Question) else self.question(question)).text
+        said = (question if isinstance(question, Question) else self.question(question)).text
         self.conversations.check_owner(conversation_id, customer_id)
         history = self.conversations.history(conversation_id, customer_id, self.settings.max_history_messages)
-        ctx = self.gather(text, customer_id, history)
+        resolved = self.resolve(said, customer_id, history)
+        text, earlier = (resolved.text, []) if resolved is not None else (said, history)
+        ctx = self.gather(text, customer_id, earlier)
+        if resolved is not None and (answer := self._resolved_answer(resolved, ctx)):
+            return self._start(conversation_id, said, ctx, lambda reply: self._fixed(reply, answer))
         session = ToolSession(customer_id, conversation_id)
         tool = self._routed_tool(text)
-        fixed = self._fixed_answer(text, customer_id, ctx, history) if tool is None else None
+        fixed = self._fixed_answer(text, customer_id, ctx, earlier) if tool is None else None
         if fixed is not None:
-            return self._start(conversation_id, text, ctx, lambda reply: self._fixed(reply, fixed))
+            return self._start(conversation_id, said, ctx, lambda reply: self._fixed(reply, fixed))
         if (
             tool is None
             and ctx.asked_tags
@@ -223,7 +234,7 @@ class ChatEngine:
             and not asks_more_than_tags(text)
         ):
             answer = attribute_answer(ctx.products, ctx.asked_tags)
-            return self._start(conversation_id, text, ctx, lambda reply: self._fixed(reply, answer))
+            return self._start(conversation_id, said, ctx, lambda reply: self._fixed(reply, answer))
         if tool in self.tools.tools:
             ctx.tool_results.append((tool, self.tools.call(session, tool, rule_arguments(tool, text))))
         model_calls = 0
@@ -232,7 +243,52 @@ class ChatEngine:
             model_calls = self.settings.max_tool_calls_per_turn
         turn = _Turn(session, ctx, history, text, model_calls)
         messages, ctx = self._build(turn)
-        return self._start(conversation_id, text, ctx, lambda reply: self._answer(reply, turn, messages))
+        return self._start(conversation_id, said, ctx, lambda reply: self._answer(reply, turn, messages))
+
+    def resolve(self, text: str, customer_id: str | None, history: list[dict[str, str]]) -> Resolved | None:
+        """The message read as the question it stands for (bot/assistant/subject.py): about one of the
+        shopper's own orders, or, for a follow-up, about the products their earlier messages named. None for
+        a message that is neither, or one with an answer of its own: a refusal, a complaint, a request beyond
+        the bot, a person asked for."""
+        if self._answered_apart(text):
+            return None
+        if customer_id is not None:
+            orders = self.store.customer_orders(customer_id, limit=FOLLOW_UP_ORDERS_READ)
+            known = {o.id: o for o in orders}
+
+            def own(number: str) -> OrderView | None:
+                found = known.get(number) or next(iter(self.store.customer_orders(customer_id, ids=[number])), None)
+                known[number] = found
+                return found
+
+            resolved = resolve_order(text, history, orders, own)
+            if resolved is not None:
+                return resolved
+        earlier = [m["content"] for m in history if m["role"] == "user"]
+        return resolve_products(text, earlier, self.store.products(), self.store.product_tags())
+
+    def _answered_apart(self, text: str) -> bool:
+        tool = tool_for(text, self.router)
+        if tool in self.tools.tools and self.tools.tools[tool].effect is not None:
+            return True
+        routing = self.router.route(text) if self.router is not None else None
+        return routing is not None and routing.acted_on in ANSWERED_APART
+
+    def _resolved_answer(self, resolved: Resolved, ctx: TurnContext) -> str | None:
+        """A resolved question's answer from its facts (settings.fact_answers), where it asks what the
+        facts say: an order's status, tracking, courier or date; a product's price, stock or tags."""
+        if self.settings.fact_answers != "facts":
+            return None
+        if resolved.order is not None:
+            ctx.orders = [resolved.order]
+            return order_answer(resolved.order, resolved.aspects)
+        products = list(resolved.products)
+        tags = [(p.id, t) for p in products for t in resolved.tags if not names_tag(p, t)]
+        if tags and self.settings.attribute_answers != "catalog" or not (resolved.aspects or tags):
+            return None
+        ctx.products = products
+        parts = [attribute_answer(products, tags) if tags else "", product_answer(products, resolved.aspects)]
+        return " ".join(p for p in parts if p)
 
     def _routed_tool(self, text: str) -> str | None:
         """The tool called before the model answers: any the router picks under rule routing; under model
@@ -264,7 +320,12 @@ class ChatEngine:
                 if routing.acted_on == "other_customer_data"
                 else INJECTION.format(shop=self.settings.shop_name)
             )
-        if routing is not None and routing.acted_on in POLICY_INTENTS and not ctx.asked_orders:
+        if (
+            routing is not None
+            and routing.acted_on in POLICY_INTENTS
+            and not ctx.asked_orders
+            and not asks_of_products(text, ctx.products)
+        ):
             hits = self.retriever.search(query, POLICY_SENTENCES, POLICY_SENTENCES_READ, MIN_SENTENCE_SIMILARITY)
             answer = POLICY_ANSWERS[routing.acted_on]([h.doc for h in hits])
             ctx.policies = [h.doc for h in hits if h.doc.metadata.get("sentence", "") in answer]

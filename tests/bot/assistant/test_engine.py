@@ -79,7 +79,7 @@ def test_no_attribute_line_without_a_named_product_or_for_a_tag_in_the_products_
 def test_look_alike_products_named_alike_are_told_apart_by_brand_and_size():
     from decimal import Decimal
 
-    from bot.assistant.attributes import attribute_answer
+    from bot.assistant.answers import attribute_answer
     from retrieval.schema import Product
 
     small = Product(id="A", name="Whole Milk", brand="Meadowvale", size="2 L", price=Decimal("3.49"), tags="kosher")
@@ -174,17 +174,19 @@ ORDER_PHRASINGS = [
 
 
 class CountingGenerator:
-    """The real generator, counting the answers it was asked for."""
+    """The real generator, counting the answers it was asked for and keeping their prompts."""
 
     def __init__(self, inner):
         self.inner = inner
         self.calls = 0
+        self.prompts = []
 
     def count_tokens(self, messages):
         return self.inner.count_tokens(messages)
 
     def stream(self, messages, **kwargs):
         self.calls += 1
+        self.prompts.append(list(messages))
         return self.inner.stream(messages, **kwargs)
 
 
@@ -262,8 +264,22 @@ def test_a_tag_asked_of_a_named_product_is_answered_from_the_catalog_without_the
 def test_a_tag_question_that_asks_more_goes_to_the_model_with_the_tags_verdict(gated):
     engine, counting = gated()
     cid = engine.start(None)
-    reply, _ = answer(engine, cid, None, "is the Barista Oat Milk vegan and how much is it?")
+    reply, _ = answer(engine, cid, None, "is the Barista Oat Milk vegan, and can you deliver it today?")
     assert counting.calls == 1 and reply.context.asked_tags == [("P1", "vegan")]
+
+
+def test_the_price_stock_and_tags_of_a_named_product_are_answered_from_its_catalog_line(gated):
+    engine, counting = gated()
+    reply, _ = answer(engine, engine.start(None), None, "is the Barista Oat Milk vegan and how much is it?")
+    assert reply.text == "Yes, the Barista Oat Milk is vegan. The Barista Oat Milk costs $3.49."
+    reply, _ = answer(engine, engine.start(None), None, "got any whole milk in stock?")
+    assert reply.text == "Sorry, the Whole Milk is out of stock right now." and counting.calls == 0
+
+
+def test_with_model_fact_answers_the_model_answers_a_named_products_price(gated):
+    engine, counting = gated(fact_answers="model")
+    answer(engine, engine.start(None), None, "how much is the Barista Oat Milk?")
+    assert counting.calls == 1
 
 
 def test_with_model_attribute_answers_the_model_answers_tag_questions(gated):
@@ -394,3 +410,38 @@ def test_a_follow_up_keeps_the_order_it_follows_up_on(routed):
     answer(engine, cid, "C1", "where is order 1042?")
     ctx = engine.gather("and the tracking?", "C1", engine.conversations.history(cid, "C1", 10))
     assert ctx.asked_orders == ["1042"]
+
+
+def test_a_follow_up_about_the_product_before_is_answered_from_its_catalog_line(routed):
+    engine, counting = routed
+    cid = engine.start(None)
+    answer(engine, cid, None, "is the Barista Oat Milk in stock?")
+    calls = counting.calls
+    reply, pieces = answer(engine, cid, None, "how much is it?")
+    assert pieces == ["The Barista Oat Milk costs $3.49."] and counting.calls == calls
+    assert {"type": "product", "id": "P1", "title": "Barista Oat Milk"} in reply.sources
+    assert engine.conversations.messages(cid, None)[-2].content == "how much is it?"  # stored as the shopper wrote it
+
+
+def test_an_order_follow_up_is_answered_from_the_shoppers_own_order(routed):
+    engine, counting = routed
+    cid = engine.start("C1")
+    first, _ = answer(engine, cid, "C1", "where is order 1042?")
+    second, _ = answer(engine, cid, "C1", "which courier?")
+    assert first.text == "Your order 1042 has shipped with UPS, tracking number 1Z999AA10123456784."
+    assert second.text == "Order 1042 ships by UPS. Tracking number: 1Z999AA10123456784." and counting.calls == 0
+    assert [o.id for o in second.context.orders] == ["1042"]
+
+
+def test_with_model_fact_answers_the_model_answers_the_resolved_question(tiny_store, embedder, generator, tmp_path):
+    from bot.assistant.engine import ChatEngine
+    from bot.settings import Settings
+    from retrieval.retriever import Retriever
+
+    settings = Settings(data_dir=tmp_path, max_new_tokens=8, top_k_products=2, fact_answers="model")
+    recording = CountingGenerator(generator)
+    engine = ChatEngine(settings, tiny_store, Retriever.open(tiny_store, embedder, settings.index_dir), recording)
+    cid = engine.start(None)
+    answer(engine, cid, None, "is the Barista Oat Milk in stock?")
+    answer(engine, cid, None, "how much is it?")
+    assert recording.prompts[-1][-1]["content"] == "How much is the Oatbury Barista Oat Milk (1 L)?"

@@ -69,7 +69,9 @@ def tiny_shop(tmp_path_factory, embedder):
 
 def make_engine(tiny_shop, generator, **overrides) -> ChatEngine:
     store, retriever, folder = tiny_shop
-    options = {"tool_routing": "model", "top_k_products": 2, "top_k_policies": 1, **overrides}
+    # The model answers order questions here (not their records), so its tool calls are what is exercised.
+    options = {"tool_routing": "model", "fact_answers": "model", "top_k_products": 2, "top_k_policies": 1}
+    options |= overrides
     settings = Settings(data_dir=folder, **options)
     tools = ToolRegistry([lookup_order_tool(store), search_products_tool(store, retriever)])
     return ChatEngine(settings, store, retriever, generator, tools)
@@ -208,7 +210,14 @@ class Recording:
 def test_real_model_behind_the_tool_call_path(tiny_shop, generator):
     """The real model with model routing: told the format, its reply classified, streamed and stored without call text."""
     store, retriever, folder = tiny_shop
-    settings = Settings(data_dir=folder, tool_routing="model", top_k_products=2, top_k_policies=1, max_new_tokens=16)
+    settings = Settings(
+        data_dir=folder,
+        tool_routing="model",
+        fact_answers="model",
+        top_k_products=2,
+        top_k_policies=1,
+        max_new_tokens=16,
+    )
     tools = ToolRegistry([lookup_order_tool(store), search_products_tool(store, retriever)])
     recording = Recording(generator)
     engine = ChatEngine(settings, store, retriever, recording, tools)
