@@ -54,8 +54,9 @@ FOLLOW_UP_ORDERS_READ = 20
 # A follow-up without a number ("and the delivery date?") carries the order it follows up on only when it asks
 # about an order at least this likely (the order intents together): "price of milk?" does not.
 FOLLOW_UP_ORDER_MASS = 0.3
-# Intents answered in their own words even where the message also reads as a follow-up or an order question.
-ANSWERED_APART = REFUSED_INTENTS | {"complaint", "beyond_powers"}
+# Intents answered in their own words even where the message also reads as a follow-up, an order question or a
+# product's price (unless it names the product in full: "what would the Sharp Cheddar set me back?").
+ANSWERED_APART = REFUSED_INTENTS | POLICY_INTENTS
 POLICY_ANSWERS = {"policy": policy_answer, "complaint": complaint_answer, "beyond_powers": beyond_powers_answer}
 TOOL_FALLBACK_ANSWER = "Sorry, I couldn't finish that request. Would you like me to connect you with a person?"
 # The answer an anonymous visitor's order question gets (settings.sign_in_gate); the adapter learns it too.
@@ -272,7 +273,9 @@ class ChatEngine:
         if tool in self.tools.tools and self.tools.tools[tool].effect is not None:
             return True
         routing = self.router.route(text) if self.router is not None else None
-        return routing is not None and routing.acted_on in ANSWERED_APART
+        if routing is None or routing.acted_on not in ANSWERED_APART:
+            return False
+        return routing.acted_on in REFUSED_INTENTS or not asks_of_products(text, self.store.products())
 
     def _resolved_answer(self, resolved: Resolved, ctx: TurnContext) -> str | None:
         """A resolved question's answer from its facts (settings.fact_answers), where it asks what the

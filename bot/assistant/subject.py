@@ -39,6 +39,7 @@ _ASKS_ELSE = re.compile(
     re.IGNORECASE,
 )
 MAX_PRODUCTS_ANSWERED = 3
+NEARLY_NAMED_WORDS = 3  # names this long still count with one word left out
 _WITHOUT = re.compile(r"\b(?:without|no|free of|free from)\s+([a-z]+)", re.IGNORECASE)
 # Words that point back at the product talked about: "is it vegan?", "still got em?", "the bigger one".
 _POINTS_BACK = re.compile(r"\b(it|its|they|them|em|those|these|that|this|one|version|kind|some|any)\b", re.IGNORECASE)
@@ -124,19 +125,30 @@ def product_aspects(text: str) -> frozenset[str]:
 
 
 def asks_of_products(text: str, products: Sequence[Product]) -> bool:
-    """ "What would the Sharp Cheddar set me back?" names a product and asks its price: a product question,
-    however close its words come to a complaint's."""
-    return bool(product_aspects(text)) and bool(named_families(text, products))
+    """ "What would the Sharp Cheddar set me back?" names a product in full and asks its price: a product
+    question, however close its words come to a complaint's. A one-word name is not enough ("pay half with
+    a gift card" does not ask about the Half & Half)."""
+    terms = set(tokenize(text))
+    return bool(product_aspects(text)) and any(
+        len(words := _name_words(p.name)) >= 2 and words <= terms for p in products
+    )
 
 
 def named_families(text: str, catalog: Sequence[Product]) -> list[list[Product]]:
     """The products a message names, grouped by name ("Whole Milk" in every brand and size), in the order the
-    message names them; a name inside another named one ("Whole Milk" in "Organic Whole Milk") is dropped."""
+    message names them; a name inside another named one ("Whole Milk" in "Organic Whole Milk") is dropped.
+    Where no name is used whole, a long name used but for one word other than its last counts ("sockeye
+    salmon fillets" names the Wild Sockeye Salmon Fillets; "curl care shampo" names no Curl Care Conditioner)."""
     terms = set(tokenize(text))
     families: dict[str, list[Product]] = {}
+    nearly: dict[str, list[Product]] = {}
     for p in catalog:
-        if (words := _name_words(p.name)) and words <= terms:
+        words = _name_words(p.name)
+        if words and words <= terms:
             families.setdefault(p.name.lower(), []).append(p)
+        elif len(words) >= NEARLY_NAMED_WORDS and len(words - terms) == 1 and _head(p.name) in terms:
+            nearly.setdefault(p.name.lower(), []).append(p)
+    families = families or nearly
     words = {name: _name_words(name) for name in families}
     kept = [n for n in families if not any(words[n] < words[m] for m in words)]
     tokens = tokenize(text)
@@ -147,6 +159,12 @@ def named_families(text: str, catalog: Sequence[Product]) -> list[list[Product]]
 def _name_words(name: str) -> frozenset[str]:
     """A name's words without its figures: "cottage cheese" names the Cottage Cheese 2%."""
     return frozenset(w for w in tokenize(name) if not w[0].isdigit())
+
+
+def _head(name: str) -> str:
+    """A name's last word, the thing it is: "fillet" in "Wild Sockeye Salmon Fillets"."""
+    words = [w for w in tokenize(name) if not w[0].isdigit()]
+    return words[-1] if words else ""
 
 
 def _first_position(tokens: list[str], words: set[str]) -> int:
@@ -259,6 +277,9 @@ def members(family: Sequence[Product], text: str) -> list[Product]:
     if stated is not None and (sized := [p for p in family if quantity(p.size) == stated]):
         return sized
     terms = set(tokenize(text))
+    branded = [p for p in family if p.brand and set(tokenize(p.brand)) <= terms]
+    if len({p.brand for p in branded}) > 1:
+        return branded  # "Brookfield Farms or Meadowvale skim milk?"
     fit = {p.id: len(set(tokenize(f"{p.brand or ''} {p.size or ''}")) & terms) for p in family}
     best = max(fit.values())
     return [p for p in family if fit[p.id] == best]

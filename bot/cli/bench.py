@@ -35,16 +35,16 @@ import numpy as np
 from bot.inference.precision import resolve as resolve_dtype
 from bot.settings import Settings
 
-# Realistic first questions of a signed-in shopper: order status, stock, price, policy, reorder.
-# Questions the model answers (policy questions are answered with the policy's own sentences, without it).
+# Realistic first questions of a signed-in shopper that the model answers: policy questions, a named product's
+# price or stock and an order's status asked by number or as "my last order" are answered from their facts.
 QUESTIONS = (
     "where is my order?",
     "is the greek yogurt in stock?",
-    "how much is the whole milk?",
+    "which cereal is best for kids?",
     "do you sell almond milk?",
     "what should I reorder this week?",
-    "when will my last order arrive?",
-    "how much are the bananas?",
+    "what do you have for breakfast?",
+    "what can I use instead of eggs in baking?",
     "do you have skim milk in a 4 litre jug?",
 )
 WARM_UP_QUESTION = "do you sell sourdough bread?"
@@ -163,7 +163,7 @@ def shop_customers(store) -> list[str]:
 
 def turn_messages(engine, customer_id: str, question: str) -> list[dict[str, str]]:
     """The prompt `ChatEngine.reply` builds for a new conversation, without storing a turn."""
-    from bot.assistant.intents import tool_for
+    from bot.assistant.intents import rule_arguments, tool_for
     from bot.assistant.prompt import build_messages
     from bot.assistant.toolcall import tool_help
     from bot.assistant.tools.base import ToolSession
@@ -173,9 +173,10 @@ def turn_messages(engine, customer_id: str, question: str) -> list[dict[str, str
     if s.tool_routing == "model":
         ctx.tool_help = tool_help(list(engine.tools.tools.values()))
     else:
-        tool = tool_for(question)
+        tool = tool_for(question, engine.router)
         if tool in engine.tools.tools:
-            ctx.tool_results.append((tool, engine.tools.call(ToolSession(customer_id, "bench"), tool)))
+            arguments = rule_arguments(tool, question)
+            ctx.tool_results.append((tool, engine.tools.call(ToolSession(customer_id, "bench"), tool, arguments)))
     messages, _ = build_messages(
         s.shop_name,
         ctx,

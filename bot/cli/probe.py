@@ -16,10 +16,10 @@ from pathlib import Path
 import websockets
 
 QUESTIONS = (
-    "how much is the whole milk?",
+    "which cereal is best for kids?",
     "do you sell oat milk?",
     "when will my order arrive?",
-    "is the granola gluten-free?",
+    "what do you have for breakfast?",
     "where is my order?",
 )
 

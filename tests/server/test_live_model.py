@@ -128,9 +128,9 @@ def test_metrics_count_the_prompt_tokens_read_from_the_prefix_cache(live_server)
             return end["usage"]["prompt_tokens"]
 
     before = counts()
-    first = run(ask("how much is the whole milk?"))
+    first = run(ask("do you sell almond milk?"))
     middle = counts()
-    second = run(ask("how much is the whole milk?"))  # a new conversation: the same prompt, all of it cached
+    second = run(ask("do you sell almond milk?"))  # a new conversation: the same prompt, all of it cached
     after = counts()
     assert middle[0] - before[0] == first and 0 < middle[1] - before[1] <= first
     assert after[0] - middle[0] == second == first and after[1] - middle[1] < second

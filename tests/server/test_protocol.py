@@ -73,7 +73,7 @@ def test_a_streamed_answer_has_start_citations_deltas_and_end(server):
             ready, history = await hello(ws, server.token("C1"))
             assert ready["customer"] == {"id": "C1", "name": "Ada Shopper"} and ready["state"] == "bot"
             assert history["messages"] == []
-            events = await ask(ws, "is the oat milk vegan?")
+            events = await ask(ws, "do you sell oat milk?")
             return ready, events
 
     ready, events = run(go())
@@ -101,7 +101,7 @@ def test_reconnecting_replays_the_finished_messages(server):
     async def go():
         async with websockets.connect(server.ws_url) as ws:
             ready, _ = await hello(ws, server.token("C1"))
-            first = await ask(ws, "is the oat milk vegan?")
+            first = await ask(ws, "do you sell oat milk?")
         async with websockets.connect(server.ws_url) as ws:
             again, history = await hello(ws, server.token("C1"), ready["conversation_id"])
         return ready, first, again, history
@@ -110,7 +110,7 @@ def test_reconnecting_replays_the_finished_messages(server):
     assert again["conversation_id"] == ready["conversation_id"]
     messages = history["messages"]
     assert [(m["role"], m["status"]) for m in messages] == [("user", "complete"), ("assistant", "complete")]
-    assert messages[0]["text"] == "is the oat milk vegan?"
+    assert messages[0]["text"] == "do you sell oat milk?"
     assert messages[1]["message_id"] == first[0]["message_id"]
     assert messages[1]["text"] == "".join(PIECES)
     assert any(s["id"] == "P1" for s in messages[1]["sources"])
@@ -284,7 +284,7 @@ def test_too_long_and_empty_messages_get_errors_and_the_connection_stays(server)
             too_long = await recv(ws)
             await ws.send(json.dumps({"type": "message", "text": "   ", "client_msg_id": "blank"}))
             empty = await recv(ws)
-            answer = await ask(ws, "is the oat milk vegan?")
+            answer = await ask(ws, "do you sell oat milk?")
             return too_long, empty, answer
 
     too_long, empty, answer = run(go())
@@ -308,7 +308,7 @@ def test_feedback_on_an_answer_is_stored(server):
     async def go():
         async with websockets.connect(server.ws_url) as ws:
             ready, _ = await hello(ws, server.token("C1"))
-            events = await ask(ws, "is the oat milk vegan?")
+            events = await ask(ws, "do you sell oat milk?")
             mid = events[0]["message_id"]
             await ws.send(json.dumps({"type": "feedback", "message_id": mid, "rating": "up", "comment": "thanks"}))
             ok = await recv(ws)
@@ -332,7 +332,7 @@ def test_feedback_on_another_conversations_answer_is_refused(server):
     async def go():
         async with websockets.connect(server.ws_url) as ws:
             await hello(ws)
-            mid = (await ask(ws, "is the oat milk vegan?"))[0]["message_id"]
+            mid = (await ask(ws, "do you sell oat milk?"))[0]["message_id"]
         async with websockets.connect(server.ws_url) as ws:
             await hello(ws)
             await ws.send(json.dumps({"type": "feedback", "message_id": mid, "rating": "down"}))

@@ -32,6 +32,7 @@ CATALOG = [
     product("P11", "Sour Cream", "Brookfield", "250 ml", "2.49", tags="vegetarian"),
     product("P12", "Tzatziki", "Green Basket", "227 g", "3.39", stock=0, tags="vegetarian"),
     product("P13", "Gluten-Free Oat Granola", "Sunrise Mills", "400 g", "4.79", tags="gluten-free;vegan"),
+    product("P14", "Wild Sockeye Salmon Fillets", "Northern Catch", "454 g", "18.29"),
 ]
 
 
@@ -175,8 +176,16 @@ def test_a_named_product_asked_its_price_resolves_to_every_size_it_does_not_narr
     assert ids(resolve("how much is the bran flakes?")) == ["P6", "P7"]
     assert ids(resolve("how much is the 750 g bran flakes?")) == ["P7"]
     assert resolve("how much is the bran flakes and can you deliver today?") is None
+    assert ids(resolve("Casa Rustica or Green Basket tomato basil sauce, which is cheaper?")) == ["P8", "P9"]
 
 
 def test_a_follow_up_naming_something_else_is_not_the_earlier_product():
-    assert resolve("is the granola gluten-free?", "how much is the tzatziki") is None
+    assert ids(resolve("is the granola gluten-free?", "how much is the tzatziki")) == ["P13"]
+    assert resolve("is that granola vegan?", "how much is the tzatziki") is None
     assert resolve("is the sour cream vegan?", "how much is the tzatziki").products[0].id == "P11"
+
+
+def test_a_long_name_used_but_for_one_word_names_the_product_when_no_name_is_used_whole():
+    assert [f[0].id for f in named_families("sockeye salmon fillets, what do they run", CATALOG)] == ["P14"]
+    assert [f[0].id for f in named_families("organic whole milk or sockeye salmon fillets", CATALOG)] == ["P3"]
+    assert named_families("the wild sockeye salmon", CATALOG) == []  # the thing itself is never the word left out
