@@ -57,7 +57,11 @@ def test_training_prompts_are_the_prompts_the_engine_sends(builder, demo_setting
     gen = ScriptedGenerator("ok")
     gen.count_tokens = builder.counter.count_tokens
     engine = ChatEngine(
-        demo_settings.model_copy(update={"tool_routing": "model", "fact_answers": "model"}), demo_store, demo_retriever, gen, builder.tools
+        demo_settings.model_copy(update={"tool_routing": "model", "fact_answers": "model"}),
+        demo_store,
+        demo_retriever,
+        gen,
+        builder.tools,
     )
     question = "how much is the Meadowvale Whole Milk 4 L?"
     reply = engine.reply(engine.start("C0001"), "C0001", question)
