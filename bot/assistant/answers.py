@@ -152,9 +152,14 @@ def day_of(value: str | None) -> str:
     return (value or "")[:10]
 
 
+def has_left(o: OrderView) -> bool:
+    """Whether the order is with a courier: a tracking number on an unshipped order is not one to follow."""
+    return bool(o.tracking_number) and o.status in ("shipped", "delivered")
+
+
 def tracking_note(o: OrderView) -> str:
     """Status and delivery answers name the tracking number too: asked for tracking, one answer fits both."""
-    return f" Tracking number: {o.tracking_number} ({o.carrier})." if o.tracking_number else ""
+    return f" Tracking number: {o.tracking_number} ({o.carrier})." if has_left(o) else ""
 
 
 def order_summary(o: OrderView, own: bool = True) -> str:
@@ -171,16 +176,19 @@ def order_summary(o: OrderView, own: bool = True) -> str:
 
 
 def tracking_answer(o: OrderView) -> str:
-    if o.tracking_number:
+    if has_left(o):
         return f"The tracking number for order {o.id} is {o.tracking_number} ({o.carrier})."
+    if o.status in ("cancelled", "refunded"):
+        return f"Order {o.id} was {o.status}, so there is nothing to track."
     return f"Order {o.id} is {o.status}, so it has no tracking number yet."
 
 
 def carrier_answer(o: OrderView) -> str:
-    if o.carrier:
-        return f"Order {o.id} {'was delivered' if o.status == 'delivered' else 'ships'} by {o.carrier}." + (
-            f" Tracking number: {o.tracking_number}." if o.tracking_number else ""
-        )
+    if has_left(o):
+        went = "was delivered" if o.status == "delivered" else "ships"
+        return f"Order {o.id} {went} by {o.carrier}. Tracking number: {o.tracking_number}."
+    if o.status in ("cancelled", "refunded"):
+        return f"Order {o.id} was {o.status}, so no courier is taking it."
     return f"Order {o.id} is {o.status} and has not been given to a courier yet."
 
 

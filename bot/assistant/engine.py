@@ -11,6 +11,7 @@ import inspect
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from bot.assistant.answers import (
     INJECTION,
@@ -43,7 +44,7 @@ from bot.assistant.tools.base import ToolError, ToolRegistry, ToolResult, ToolSe
 from bot.inference.generator import GenerationStats, Generator
 from bot.settings import Settings
 from retrieval.retriever import POLICY_SENTENCES, Retriever
-from retrieval.schema import MessageStatus
+from retrieval.schema import MessageStatus, Product
 from retrieval.store import OrderView, Store
 
 # Policy sentences read to pick the answering ones from, and how close (cosine) one must be to be quoted.
@@ -117,6 +118,12 @@ class Reply:
     def tool_results(self) -> list[tuple[str, ToolResult]]:
         """Results shown to the shopper, in call order; refused calls (ToolFailure) only ever reach the model."""
         return [(n, r) for n, r in self.context.tool_results if not isinstance(r, ToolFailure)]
+
+
+@dataclass(frozen=True)
+class _Catalog:
+    products: list[Product]
+    tags: frozenset[str]
 
 
 @dataclass
@@ -254,19 +261,38 @@ class ChatEngine:
         if self._answered_apart(text):
             return None
         if customer_id is not None:
-            orders = self.store.customer_orders(customer_id, limit=FOLLOW_UP_ORDERS_READ)
-            known = {o.id: o for o in orders}
-
-            def own(number: str) -> OrderView | None:
-                found = known.get(number) or next(iter(self.store.customer_orders(customer_id, ids=[number])), None)
-                known[number] = found
-                return found
-
-            resolved = resolve_order(text, history, orders, own)
+            resolved = resolve_order(text, history, *self._order_readers(customer_id))
             if resolved is not None:
                 return resolved
         earlier = [m["content"] for m in history if m["role"] == "user"]
-        return resolve_products(text, earlier, self.store.products(), self.store.product_tags())
+        return resolve_products(text, earlier, self._catalog.products, self._catalog.tags)
+
+    def _order_readers(
+        self, customer_id: str
+    ) -> tuple[Callable[[], list[OrderView]], Callable[[str], OrderView | None]]:
+        """The shopper's newest orders and one of theirs by number, each read from the store at most once a
+        turn, and only if asked for."""
+        newest: list[OrderView] = []
+        known: dict[str, OrderView | None] = {}
+
+        def read_newest() -> list[OrderView]:
+            if not newest:
+                newest.extend(self.store.customer_orders(customer_id, limit=FOLLOW_UP_ORDERS_READ))
+                known.update((o.id, o) for o in newest)
+            return newest
+
+        def own(number: str) -> OrderView | None:
+            if number not in known:
+                known[number] = next(iter(self.store.customer_orders(customer_id, ids=[number])), None)
+            return known[number]
+
+        return read_newest, own
+
+    @cached_property
+    def _catalog(self) -> _Catalog:
+        """The products' names, brands and sizes, and the shop's tags, read once like the search index they
+        were indexed from; what a resolved question is answered with is read fresh (`_resolved_answer`)."""
+        return _Catalog(self.store.products(), frozenset(self.store.product_tags()))
 
     def _answered_apart(self, text: str) -> bool:
         tool = tool_for(text, self.router)
@@ -275,7 +301,7 @@ class ChatEngine:
         routing = self.router.route(text) if self.router is not None else None
         if routing is None or routing.acted_on not in ANSWERED_APART:
             return False
-        return routing.acted_on in REFUSED_INTENTS or not asks_of_products(text, self.store.products())
+        return routing.acted_on in REFUSED_INTENTS or not asks_of_products(text, self._catalog.products)
 
     def _resolved_answer(self, resolved: Resolved, ctx: TurnContext) -> str | None:
         """A resolved question's answer from its facts (settings.fact_answers), where it asks what the
@@ -285,9 +311,10 @@ class ChatEngine:
         if resolved.order is not None:
             ctx.orders = [resolved.order]
             return order_answer(resolved.order, resolved.aspects)
-        products = list(resolved.products)
+        current = self.store.products_by_id([p.id for p in resolved.products])
+        products = [current[p.id] for p in resolved.products if p.id in current]
         tags = [(p.id, t) for p in products for t in resolved.tags if not names_tag(p, t)]
-        if tags and self.settings.attribute_answers != "catalog" or not (resolved.aspects or tags):
+        if not products or tags and self.settings.attribute_answers != "catalog" or not (resolved.aspects or tags):
             return None
         ctx.products = products
         parts = [attribute_answer(products, tags) if tags else "", product_answer(products, resolved.aspects)]

@@ -83,7 +83,7 @@ ORDER_ASPECTS = {
 
 @dataclass(frozen=True)
 class Resolved:
-    """A follow-up read as the question it stands for: `text` is searched and answered; `products` or `order`
+    """A question read as the one it stands for: `text` is searched and answered; `products` or `order`
     is what it resolved to and `aspects` what it asks of them ("price", "stock"; an order's "status",
     "tracking", "carrier", "date"), empty where the words say nothing the facts answer."""
 
@@ -176,33 +176,29 @@ def _last_position(tokens: list[str], words: set[str]) -> int:
 
 
 def member(family: Sequence[Product], text: str) -> Product:
-    """The one of a family the text means: the size it states, else the brand and size words it uses most,
-    else the family's first (the catalog's order)."""
+    """The one of a family the text means (the first of `members`)."""
+    return members(family, text)[0]
+
+
+def _sized(family: Sequence[Product], text: str) -> list[Product]:
+    """The ones of a family of the size the text states ("2 litres", "the 510 g box"), if it states one."""
     stated = quantity(text)
-    if stated is not None:
-        sized = [p for p in family if quantity(p.size) == stated]
-        if sized:
-            return sized[0]
-    terms = set(tokenize(text))
-    return max(family, key=lambda p: len(set(tokenize(f"{p.brand or ''} {p.size or ''}")) & terms))
+    return [p for p in family if quantity(p.size) == stated] if stated is not None else []
 
 
 def _subject(families: list[list[Product]], text: str) -> int:
     """Which named family a message asks about: the one whose own words come last ("gala or honeycrisp?
     how much are the gala" asks about the gala)."""
     tokens = tokenize(text)
-    words = [set(tokenize(f[0].name)) for f in families]
+    words = [set(_name_words(f[0].name)) for f in families]
     own = [w - set().union(*(o for j, o in enumerate(words) if j != i)) or w for i, w in enumerate(words)]
     return max(range(len(families)), key=lambda i: _last_position(tokens, own[i]))
 
 
 def _variant(family: Sequence[Product], chosen: Product, text: str) -> Product | None:
     """Another of the family the follow-up asks for: by size, brand, "bigger", "smaller" or "cheaper"."""
-    stated = quantity(text)
-    if stated is not None:
-        sized = [p for p in family if quantity(p.size) == stated]
-        if sized:
-            return sized[0]
+    if sized := _sized(family, text):
+        return sized[0]
     terms = set(tokenize(text))
     branded = [p for p in family if p.brand and p.brand != chosen.brand and set(tokenize(p.brand)) <= terms]
     if branded:
@@ -210,14 +206,12 @@ def _variant(family: Sequence[Product], chosen: Product, text: str) -> Product |
     if _CHEAPER.search(text):
         priced = [p for p in family if p.price is not None]
         return min(priced, key=lambda p: p.price) if priced else None
-    sizes = [(q[1], p) for p in family if (q := quantity(p.size)) and q[0] == (quantity(chosen.size) or ("", 0))[0]]
-    own = (quantity(chosen.size) or ("", 0.0))[1]
+    unit, own = quantity(chosen.size) or ("", 0.0)
+    sizes = sorted((q[1], p.id, p) for p in family if (q := quantity(p.size)) and q[0] == unit)
     if _BIGGER.search(text):
-        larger = sorted((s, p.id, p) for s, p in sizes if s > own)
-        return larger[0][2] if larger else None
+        return next((p for size, _, p in sizes if size > own), None)
     if _SMALLER.search(text):
-        smaller = sorted(((s, p.id, p) for s, p in sizes if s < own), reverse=True)
-        return smaller[0][2] if smaller else None
+        return next((p for size, _, p in reversed(sizes) if size < own), None)
     return None
 
 
@@ -273,8 +267,7 @@ def _only_asks(text: str) -> bool:
 def members(family: Sequence[Product], text: str) -> list[Product]:
     """The ones of a family a message names: the size it states, else those its brand and size words fit
     best, else every one ("how much is the whole milk?" has three answers)."""
-    stated = quantity(text)
-    if stated is not None and (sized := [p for p in family if quantity(p.size) == stated]):
+    if sized := _sized(family, text):
         return sized
     terms = set(tokenize(text))
     branded = [p for p in family if p.brand and set(tokenize(p.brand)) <= terms]
@@ -312,50 +305,53 @@ def _referred(text: str, families: list[list[Product]], chosen: list[Product], a
 
 def _standalone(text: str, products: Sequence[Product], aspects: frozenset[str], tags: tuple[str, ...]) -> str:
     names = [label(p) for p in products]
-    if len(products) > 1:
-        return f"Which is cheaper, the {' or the '.join(names)}?" + (
-            " Are they in stock?" if "stock" in aspects else ""
-        )
-    name = names[0]
-    asks = [f"Is the {name} {listing(list(tags), 'and')}?"] if tags else []
+    name = listing([f"the {n}" for n in names], "and")
+    be = "Are" if len(names) > 1 else "Is"
+    asks = [f"{be} {name} {listing(list(tags), 'and')}?"] if tags else []
     if "stock" in aspects:
-        asks.append(f"Is the {name} in stock?")
+        asks.append(f"{be} {name} in stock?")
     if "price" in aspects:
-        asks.append(f"How much is the {name}?")
-    return " ".join(asks) or f"{text.strip().rstrip('?.!')} (the {name})?"
+        asks.append(
+            f"Which is cheaper, {' or '.join(f'the {n}' for n in names)}?" if len(names) > 1 else f"How much is {name}?"
+        )
+    return " ".join(asks) or f"{text.strip().rstrip('?.!')} ({name})?"
 
 
 def resolve_order(
     text: str,
     earlier: Sequence[dict[str, str]],
-    orders: Sequence[OrderView],
+    newest: Callable[[], Sequence[OrderView]],
     own: Callable[[str], OrderView | None],
 ) -> Resolved | None:
     """A question about one of the shopper's own orders, read as what it asks of which: the order it names by
     number; their newest where it speaks of their latest order; for a follow-up ("which courier?", "and the
     one before it?"), the order the conversation last named (in any message, but only an order of theirs).
-    `orders` are the shopper's newest, newest first; `own` finds one of theirs by number. None for requests about an order ("cancel my last
-    order", "open a claim"), which the policies answer, and for numbers that are not the shopper's."""
+    `newest()` reads the shopper's newest orders, newest first, only once the words may ask about one; `own`
+    finds one of theirs by number. None for requests about an order ("cancel my last order", "open a
+    claim"), which the policies answer, and for numbers that are not the shopper's."""
     numbers = order_numbers(text)
-    mine = [n for n in numbers if own(n) is not None]
-    if (numbers and len(mine) != 1) or numbers_asked(text, set(mine))[1] or _REQUEST.search(text):
-        return None
     aspects = frozenset(a for a, pattern in ORDER_ASPECTS.items() if pattern.search(text))
     before = _ORDER_BEFORE.search(text) is not None
+    if not (numbers or aspects or before) or _REQUEST.search(text):
+        return None
+    mine = [n for n in numbers if own(n) is not None]
+    if (numbers and len(mine) != 1) or numbers_asked(text, set(mine))[1]:
+        return None
     if mine:
         subject = mine[0]
         if not aspects and not before and len(text.split()) <= FOLLOW_UP_MAX_WORDS + 2:
             aspects = frozenset({"status"})  # "It's order 3397.", "5302?"
     elif _NEWEST.search(text) and _ORDERED.search(text):
-        subject = orders[0].id if orders else None
+        subject = next((o.id for o in newest()), None)
     elif earlier and follows_up(text):
-        subject = _order_subject(earlier, orders, own)
+        subject = _order_subject(earlier, newest, own)
     else:
         return None
     if subject is None or not (aspects or before):
         return None
     order = own(subject)
     if before:
+        orders = newest()
         at = next((i for i, o in enumerate(orders) if o.id == subject), None)
         order = orders[at + 1] if at is not None and at + 1 < len(orders) else None
     if order is None:
@@ -365,7 +361,9 @@ def resolve_order(
 
 
 def _order_subject(
-    earlier: Sequence[dict[str, str]], orders: Sequence[OrderView], own: Callable[[str], OrderView | None]
+    earlier: Sequence[dict[str, str]],
+    newest: Callable[[], Sequence[OrderView]],
+    own: Callable[[str], OrderView | None],
 ) -> str | None:
     for message in reversed(earlier[-2 * SUBJECT_TURNS :]):
         numbers = order_numbers(message["content"])
@@ -375,7 +373,7 @@ def _order_subject(
         if numbers_asked(message["content"], set())[1]:
             return None  # the conversation is about an order that is not theirs
         if message["role"] == "user" and _NEWEST.search(message["content"]) and _ORDERED.search(message["content"]):
-            return orders[0].id if orders else None
+            return next((o.id for o in newest()), None)
     return None
 
 

@@ -62,3 +62,15 @@ def test_a_request_the_bot_cannot_carry_out_gets_the_steps_and_a_person_never_a_
 def test_an_order_that_is_not_the_shoppers_gets_nothing_about_it():
     assert not_your_order(["5245"]) == "I can't find order 5245 on your account. I can only share your own orders."
     assert not_your_order(["5245", "5246"]).startswith("I can't find order 5245 or order 5246 on your account.")
+
+
+def test_a_tracking_number_is_given_only_for_an_order_that_has_left():
+    from bot.assistant.answers import tracking_answer
+    from retrieval.store import OrderView
+
+    def order(status):
+        return OrderView("5302", "2026-11-20 09:00", status, "UPS", "1Z9", None, None, ())
+
+    assert tracking_answer(order("shipped")) == "The tracking number for order 5302 is 1Z9 (UPS)."
+    assert tracking_answer(order("placed")) == "Order 5302 is placed, so it has no tracking number yet."
+    assert tracking_answer(order("refunded")) == "Order 5302 was refunded, so there is nothing to track."

@@ -445,3 +445,21 @@ def test_with_model_fact_answers_the_model_answers_the_resolved_question(tiny_st
     answer(engine, cid, None, "is the Barista Oat Milk in stock?")
     answer(engine, cid, None, "how much is it?")
     assert recording.prompts[-1][-1]["content"] == "How much is the Oatbury Barista Oat Milk (1 L)?"
+
+
+def test_a_fact_answer_reads_the_products_current_price(routed, tiny_store):
+    from decimal import Decimal
+
+    from retrieval.schema import Product
+
+    engine, _ = routed
+    first, _ = answer(engine, engine.start(None), None, "how much is the Barista Oat Milk?")  # names read here, once
+    assert first.text == "The Barista Oat Milk costs $3.49."
+    with tiny_store.transaction() as s:
+        s.get(Product, "P1").price = Decimal("3.99")
+    try:
+        reply, _ = answer(engine, engine.start(None), None, "how much is the Barista Oat Milk?")
+        assert reply.text == "The Barista Oat Milk costs $3.99."
+    finally:
+        with tiny_store.transaction() as s:
+            s.get(Product, "P1").price = Decimal("3.49")

@@ -132,7 +132,7 @@ def own(number):
 
 def resolve_o(text, *messages):
     history = [{"role": "user" if i % 2 == 0 else "assistant", "content": m} for i, m in enumerate(messages)]
-    return resolve_order(text, history, ORDERS, own)
+    return resolve_order(text, history, lambda: ORDERS, own)
 
 
 def test_an_order_follow_up_asks_of_the_order_the_conversation_named():
@@ -149,6 +149,13 @@ def test_the_latest_order_is_the_shoppers_newest():
 def test_the_one_before_it_is_the_order_placed_before_the_subject():
     resolved = resolve_o("no not that one, the one before it", "what's the deal with the last thing i ordered", "...")
     assert resolved.order.id == "5100" and resolved.aspects == {"status"}
+
+
+def test_an_order_is_read_only_when_the_words_may_ask_about_one():
+    def unread():
+        raise AssertionError("orders read for a message that asks about none")
+
+    assert resolve_order("do you sell almond milk?", [], unread, own) is None
 
 
 def test_a_bare_own_order_number_asks_its_status():
