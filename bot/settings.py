@@ -36,6 +36,12 @@ class Settings(BaseSettings):
         "Green Basket Market",
         description="The shop's name, as the assistant's prompt and the terminal chat's header give it.",
     )
+    support_contact: str = Field(
+        "our customer care team on 1-800-555-0142 or at help@greenbasket.example",
+        description='How a shopper reaches a person outside the chat, ending "You can also reach ..." in the answer '
+        "to a request the bot cannot carry out; empty: left out.",
+        max_length=300,
+    )
     shop_now: datetime | None = Field(
         None, description='A fixed "now" for the shop\'s clock (demos, tests, training data); None: the real clock.'
     )
@@ -136,6 +142,12 @@ class Settings(BaseSettings):
         le=1.0,
         description="Policy chunks less similar (cosine) to the question stay out of the prompt, so a greeting or a price "
         "question carries no policy text.",
+    )
+    spelling: bool = Field(
+        True,
+        description='Whether a message\'s misspelt words ("retrun", "pasword") are read as the nearest words of the '
+        "shop's catalog, policies and routing phrasings before it is routed and searched (retrieval/spelling.py); "
+        "the shopper's own words are what is stored.",
     )
     facts_by_intent: bool = Field(
         True,
@@ -315,7 +327,7 @@ class Settings(BaseSettings):
 
 # The documentation's sections, in order; together they name every field of Settings once, in the class's order.
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "shop": ("shop_name", "shop_now", "data_dir", "database_url", "index_dir", "model_cache_dir"),
+    "shop": ("shop_name", "support_contact", "shop_now", "data_dir", "database_url", "index_dir", "model_cache_dir"),
     "model": (
         "model_path",
         "adapter_path",
@@ -338,6 +350,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "top_k_policies",
         "min_product_similarity",
         "min_policy_similarity",
+        "spelling",
         "facts_by_intent",
         "max_orders_in_context",
         "lookup_order_limit",

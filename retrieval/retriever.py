@@ -14,6 +14,7 @@ from retrieval.documents import SearchDoc, policy_docs, policy_sentence_docs, pr
 from retrieval.embeddings import Embedder
 from retrieval.index import VectorIndex, load_or_build
 from retrieval.lexical import LexicalIndex, mention, tokenize
+from retrieval.spelling import words_of
 from retrieval.store import Store
 
 RRF_K = 60
@@ -93,6 +94,10 @@ class Retriever:
         vector = self.embedder.embed([query])[0]
         vector.setflags(write=False)
         return vector
+
+    def vocabulary(self) -> set[str]:
+        """Every word of every indexed document: what a misspelt question is corrected toward."""
+        return words_of(d.text for k in self.kinds.values() for d in k.dense.docs)
 
     def search(self, query: str, kind: str, k: int, min_similarity: float = 0.0, *, vector=None) -> list[Hit]:
         """The top k; with `min_similarity`, only documents at least that close to the query (cosine),

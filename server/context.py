@@ -87,7 +87,7 @@ class ServerContext:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(self.executor, lambda: self.runtime.retriever)
             self.index_ready = True
-            await loop.run_in_executor(self.executor, lambda: self.runtime.engine)
+            await loop.run_in_executor(self.executor, lambda: self.runtime.engine.warm())
             self.runtime.release_memory()
             self.model_ready = True
         except Exception as exc:

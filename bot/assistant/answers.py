@@ -23,8 +23,8 @@ from retrieval.documents import SearchDoc
 from retrieval.schema import Product
 from retrieval.store import OrderView
 
-# Sentences quoted from the policy that answers: the best one, and the next best from the same policy.
-POLICY_SENTENCES_SHOWN = 2
+# Sentences quoted from the policy that answers: the best one, and the next best two from the same policy.
+POLICY_SENTENCES_SHOWN = 3
 OFFER_PERSON = "Would you like me to connect you with a person from our team?"
 APOLOGY = "I'm sorry about that."
 CANNOT_DO = "I can't do that from this chat, but here is how:"
@@ -54,23 +54,27 @@ def quoted(sentences: Sequence[SearchDoc]) -> str:
     return f"From our {title} policy: {body}"
 
 
-def policy_answer(hits: Sequence[SearchDoc]) -> str:
+def reach(contact: str) -> str:
+    return f"You can also reach {contact.rstrip('.')}." if contact else ""
+
+
+def policy_answer(hits: Sequence[SearchDoc], contact: str = "") -> str:
     """A question about the shop's terms, answered with the sentences that answer it."""
     chosen = policy_sentences(hits)
-    return quoted(chosen) if chosen else f"{NO_POLICY} {OFFER_PERSON}"
+    return quoted(chosen) if chosen else " ".join(x for x in (NO_POLICY, reach(contact), OFFER_PERSON) if x)
 
 
-def complaint_answer(hits: Sequence[SearchDoc]) -> str:
+def complaint_answer(hits: Sequence[SearchDoc], contact: str = "") -> str:
     """An apology, what the policy says to do about it (where a sentence is close enough), and a person."""
     return " ".join(x for x in (APOLOGY, quoted(policy_sentences(hits)), OFFER_PERSON) if x)
 
 
-def beyond_powers_answer(hits: Sequence[SearchDoc]) -> str:
-    """A request only the shopper or a person can carry out: the policy's steps, and a person."""
+def beyond_powers_answer(hits: Sequence[SearchDoc], contact: str = "") -> str:
+    """A request only the shopper or a person can carry out: the policy's steps, how to reach the shop's
+    people (`support_contact`), and a person offered here."""
     chosen = policy_sentences(hits)
-    if not chosen:
-        return f"I can't do that from this chat. {OFFER_PERSON}"
-    return f"{CANNOT_DO} {quoted(chosen)} {OFFER_PERSON}"
+    steps = f"{CANNOT_DO} {quoted(chosen)}" if chosen else "I can't do that from this chat."
+    return " ".join(x for x in (steps, reach(contact), OFFER_PERSON) if x)
 
 
 def not_your_order(order_ids: Sequence[str]) -> str:

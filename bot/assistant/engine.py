@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from bot.assistant.answers import (
+    APOLOGY,
     INJECTION,
     OTHER_DATA,
     attribute_answer,
@@ -45,11 +46,16 @@ from bot.inference.generator import GenerationStats, Generator
 from bot.settings import Settings
 from retrieval.retriever import POLICY_SENTENCES, Retriever
 from retrieval.schema import MessageStatus, Product
+from retrieval.spelling import Speller, words_of
 from retrieval.store import OrderView, Store
 
 # Policy sentences read to pick the answering ones from, and how close (cosine) one must be to be quoted.
 POLICY_SENTENCES_READ = 6
 MIN_SENTENCE_SIMILARITY = 0.25
+# How likely a complaint a message must read as for an answer in fixed words (a person fetched) to start
+# with an apology: a plain request for a person reads as one at 0.005 or less, "this bot is useless, you've
+# given me the same non answer three times" at 0.03 (the handoff takes most of the rest).
+COMPLAINT_SHARE = 0.025
 # The shopper's newest orders an order follow-up ("and the one before it?") is resolved among.
 FOLLOW_UP_ORDERS_READ = 20
 # A follow-up without a number ("and the delivery date?") carries the order it follows up on only when it asks
@@ -155,6 +161,10 @@ class ChatEngine:
         self.router = router
         self.conversations = Conversations(store)
 
+    def warm(self) -> None:
+        """Read what the first message would otherwise wait for: the catalog's names and the speller."""
+        _ = self._catalog, self._speller
+
     @property
     def internal_names(self) -> dict[str, str]:
         """Tool names a shopper should read as words, the underscores as spaces."""
@@ -224,9 +234,12 @@ class ChatEngine:
         """
         said = (question if isinstance(question, Question) else self.question(question)).text
         self.conversations.check_owner(conversation_id, customer_id)
-        history = self.conversations.history(conversation_id, customer_id, self.settings.max_history_messages)
-        resolved = self.resolve(said, customer_id, history)
-        text, earlier = (resolved.text, []) if resolved is not None else (said, history)
+        history = self._read_history(
+            self.conversations.history(conversation_id, customer_id, self.settings.max_history_messages)
+        )
+        read = self._read(said)
+        resolved = self.resolve(read, customer_id, history)
+        text, earlier = (resolved.text, []) if resolved is not None else (read, history)
         ctx = self.gather(text, customer_id, earlier)
         if resolved is not None and (answer := self._resolved_answer(resolved, ctx)):
             return self._start(conversation_id, said, ctx, lambda reply: self._fixed(reply, answer))
@@ -245,6 +258,9 @@ class ChatEngine:
             return self._start(conversation_id, said, ctx, lambda reply: self._fixed(reply, answer))
         if tool in self.tools.tools:
             ctx.tool_results.append((tool, self.tools.call(session, tool, rule_arguments(tool, text))))
+            if (words := self.tools.tools[tool].reply) is not None:
+                answer = f"{APOLOGY} {words}" if self._complains(text) else words
+                return self._start(conversation_id, said, ctx, lambda reply: self._fixed(reply, answer))
         model_calls = 0
         if self.settings.tool_routing == "model":
             ctx.tool_help = tool_help(list(self.tools.tools.values()))
@@ -253,19 +269,33 @@ class ChatEngine:
         messages, ctx = self._build(turn)
         return self._start(conversation_id, said, ctx, lambda reply: self._answer(reply, turn, messages))
 
+    @cached_property
+    def _speller(self) -> Speller | None:
+        """Built once per engine from the words the shop indexed and the router was fitted on."""
+        if not self.settings.spelling:
+            return None
+        phrasings = self.router.phrasings if self.router is not None else []
+        return Speller(self.retriever.vocabulary() | words_of(phrasings))
+
+    def _read(self, text: str) -> str:
+        """The message as routing and search read it: misspellings corrected (settings.spelling)."""
+        return self._speller.correct(text) if self._speller is not None else text
+
+    def _read_history(self, history: list[dict[str, str]]) -> list[dict[str, str]]:
+        return [m | {"content": self._read(m["content"])} if m["role"] == "user" else m for m in history]
+
     def resolve(self, text: str, customer_id: str | None, history: list[dict[str, str]]) -> Resolved | None:
         """The message read as the question it stands for (bot/assistant/subject.py): about one of the
         shopper's own orders, or, for a follow-up, about the products their earlier messages named. None for
         a message that is neither, or one with an answer of its own: a refusal, a complaint, a request beyond
         the bot, a person asked for."""
-        if self._answered_apart(text):
+        if self._answered_apart(text, ANSWERED_APART - {"policy"}):
             return None
-        if customer_id is not None:
-            resolved = resolve_order(text, history, *self._order_readers(customer_id))
-            if resolved is not None:
-                return resolved
-        earlier = [m["content"] for m in history if m["role"] == "user"]
-        return resolve_products(text, earlier, self._catalog.products, self._catalog.tags)
+        resolved = resolve_order(text, history, *self._order_readers(customer_id)) if customer_id else None
+        if resolved is None:
+            earlier = [m["content"] for m in history if m["role"] == "user"]
+            resolved = resolve_products(text, earlier, self._catalog.products, self._catalog.tags)
+        return None if resolved is None or self._answered_apart(resolved.text) else resolved
 
     def _order_readers(
         self, customer_id: str
@@ -294,12 +324,15 @@ class ChatEngine:
         were indexed from; what a resolved question is answered with is read fresh (`_resolved_answer`)."""
         return _Catalog(self.store.products(), frozenset(self.store.product_tags()))
 
-    def _answered_apart(self, text: str) -> bool:
+    def _answered_apart(self, text: str, intents: frozenset[str] = ANSWERED_APART) -> bool:
+        """Whether the message has an answer of its own: a tool with an effect (a person asked for), or one of
+        `intents` routed. The policy route is judged on the question a follow-up stands for ("which courier?"
+        reads like a question about the shop's couriers until it is "which courier has order 5365?")."""
         tool = tool_for(text, self.router)
         if tool in self.tools.tools and self.tools.tools[tool].effect is not None:
             return True
         routing = self.router.route(text) if self.router is not None else None
-        if routing is None or routing.acted_on not in ANSWERED_APART:
+        if routing is None or routing.acted_on not in intents:
             return False
         return routing.acted_on in REFUSED_INTENTS or not asks_of_products(text, self._catalog.products)
 
@@ -319,6 +352,14 @@ class ChatEngine:
         ctx.products = products
         parts = [attribute_answer(products, tags) if tags else "", product_answer(products, resolved.aspects)]
         return " ".join(p for p in parts if p)
+
+    def _complains(self, text: str) -> bool:
+        """Whether the message reads as a complaint as much as anything but the tool it called: an angry
+        request for a person is apologised to before it is handed over."""
+        if self.router is None:
+            return False
+        p = self.router.route(text).probabilities
+        return p.get("complaint", 0.0) >= COMPLAINT_SHARE
 
     def _routed_tool(self, text: str) -> str | None:
         """The tool called before the model answers: any the router picks under rule routing; under model
@@ -357,7 +398,7 @@ class ChatEngine:
             and not asks_of_products(text, ctx.products)
         ):
             hits = self.retriever.search(query, POLICY_SENTENCES, POLICY_SENTENCES_READ, MIN_SENTENCE_SIMILARITY)
-            answer = POLICY_ANSWERS[routing.acted_on]([h.doc for h in hits])
+            answer = POLICY_ANSWERS[routing.acted_on]([h.doc for h in hits], self.settings.support_contact)
             ctx.policies = [h.doc for h in hits if h.doc.metadata.get("sentence", "") in answer]
             return answer
         return None

@@ -143,8 +143,8 @@ def _sentence(sentence: str, facts: Facts) -> list[Finding]:
         else:
             found.append(Finding("order", order, "not one of the shopper's orders"))
     for tracking in _TRACKING.findall(sentence):
-        if not any(c.isalpha() for c in tracking) and len(tracking) < 12:
-            continue  # a plain number (an order id, a phone number) is not a tracking number
+        if not any(c.isalpha() for c in tracking) and (len(tracking) < 12 or "-" in tracking):
+            continue  # a plain number (an order id) or digits in groups (a phone number) is not a tracking number
         owners = [o for o, f in facts.orders.items() if f["tracking"] == tracking]
         if not owners:
             if tracking not in facts.texts:

@@ -39,6 +39,13 @@ NO_TOOL = "none"
 # reorder request (the range measured is in docs/benchmarks.md).
 ROUTER_L2 = 1e-4
 ROUTER_FIT_ITERATIONS = 500
+# The router's probabilities: this share from the vote of the phrasings nearest the message, the rest from the
+# linear layer. The layer, regularised and class-weighted, misses messages worded close to phrasings it was
+# fitted on ("when do I get a tracking number for a parcel order?" read as tracking); the vote misses wordings
+# no phrasing is near. Measured in docs/benchmarks.md.
+NEIGHBOUR_SHARE = 0.5
+NEIGHBOURS = 10
+NEIGHBOUR_TEMPERATURE = 0.05  # of the softmax over the neighbours' cosine similarities
 # Training intents (adapters/data.py) that ask about the shopper's own orders and need a signed-in shopper.
 ORDER_INTENTS = frozenset(
     {"order_status", "tracking", "delivery_date", "specific_order", "anonymous_order", "follow_up_delivery"}
@@ -123,12 +130,14 @@ class Routing:
 
 
 class IntentRouter:
-    """A linear classifier over the sentence embeddings of labelled phrasings.
+    """A linear classifier over the sentence embeddings of labelled phrasings, blended with the vote of the
+    phrasings nearest the message.
 
-    A nearest-neighbour vote follows the words a question shares with the phrasings ("I'd like to browse
-    soup" sat next to "is the minestrone soup vegetarian?") and misrouted questions a softmax layer fitted
-    on the same phrasings gets right: it learns which directions of the embedding carry the intent.
-    Fitting is quick, so it is done at start-up, not stored; so is the calibration of the routes'
+    A nearest-neighbour vote alone follows the words a question shares with the phrasings ("I'd like to
+    browse soup" sat next to "is the minestrone soup vegetarian?") and misrouted questions a softmax layer
+    fitted on the same phrasings gets right: it learns which directions of the embedding carry the intent.
+    The layer alone, regularised, misses messages worded close to a phrasing of a small class; the blend
+    (`NEIGHBOUR_SHARE`) keeps both. Fitting is quick, so it is done at start-up, not stored; so is the calibration of the routes'
     thresholds on the rows marked `"split": "calibration"`, which the fit never sees."""
 
     def __init__(
@@ -142,11 +151,13 @@ class IntentRouter:
         self.classes = sorted(set(labels) | set(held[1] if held else []))
         self.tool_of = tool_of  # class (an intent, or a tool where the file names no intent) -> its tool label
         self.embed = embed
-        self.weights, self.bias = _fit_softmax(
-            vectors, [self.classes.index(label) for label in labels], len(self.classes)
-        )
+        targets = [self.classes.index(label) for label in labels]
+        self.weights, self.bias = _fit_softmax(vectors, targets, len(self.classes))
+        self.neighbours = torch.from_numpy(np.array(vectors, dtype=np.float32))
+        self.neighbour_labels = torch.tensor(targets)
         self.thresholds: dict[str, float] = {}
         self.calibration: dict = {}
+        self.phrasings: list[str] = []  # the texts fitted and calibrated on, where read from a file
         if held is not None and len(held[1]):
             self.thresholds, self.calibration = self.calibrate(*held)
 
@@ -183,13 +194,15 @@ class IntentRouter:
         fit = [i for i, held in enumerate(held_out) if not held]
         held = [i for i, held in enumerate(held_out) if held]
         tool_of = {label: counts.most_common(1)[0][0] for label, counts in tools.items()}
-        return cls(
+        router = cls(
             vectors[fit],
             [labels[i] for i in fit],
             tool_of,
             embed or (lambda text: embedder.embed([text])[0]),
             held=(vectors[held], [labels[i] for i in held]) if held else None,
         )
+        router.phrasings = [d.text for d in docs]
+        return router
 
     def _routes(self) -> dict[str, frozenset[str]]:
         """What is acted on, each with the classes that lead to it: each tool the router may call (by its
@@ -204,7 +217,7 @@ class IntentRouter:
         `FIXED_ANSWER_PRECISION`). Returns the thresholds and a report: per route its threshold, precision and
         recall there, and the router's accuracy on the likeliest intent."""
         x = torch.from_numpy(np.array(vectors, dtype=np.float32))
-        probabilities = torch.softmax(x @ self.weights + self.bias, dim=1)
+        probabilities = self._blend(x)
         wanted = {s.route.intent: s.route.precision for s in registered() if s.route.classifier}
         wanted |= FIXED_ANSWER_PRECISION
         thresholds: dict[str, float] = {}
@@ -226,9 +239,17 @@ class IntentRouter:
         report["intent_accuracy"] = round(sum(a == b for a, b in zip(predicted, labels)) / len(labels), 3)
         return thresholds, report
 
+    def _blend(self, x: torch.Tensor) -> torch.Tensor:
+        """Each row's class probabilities: the linear layer's and the nearest phrasings' vote, blended."""
+        linear = torch.softmax(x @ self.weights + self.bias, dim=1)
+        near = torch.topk(x @ self.neighbours.T, min(NEIGHBOURS, len(self.neighbour_labels)), dim=1)
+        weights = torch.softmax(near.values / NEIGHBOUR_TEMPERATURE, dim=1)
+        vote = torch.zeros_like(linear).scatter_add_(1, self.neighbour_labels[near.indices], weights)
+        return (1 - NEIGHBOUR_SHARE) * linear + NEIGHBOUR_SHARE * vote
+
     def _probabilities(self, text: str) -> dict[str, float]:
         vector = torch.from_numpy(np.array(self.embed(text), dtype=np.float32))
-        return dict(zip(self.classes, torch.softmax(vector @ self.weights + self.bias, dim=0).tolist()))
+        return dict(zip(self.classes, self._blend(vector.unsqueeze(0))[0].tolist()))
 
     def route(self, text: str) -> Routing:
         """The message's likeliest intent, and what is acted on: the route whose probability passes its

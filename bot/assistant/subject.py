@@ -29,7 +29,7 @@ _PRICE = re.compile(
 )
 _STOCK = re.compile(
     r"stock|availab|\bhave (it|any|them|some)\b|\bgot (any|em|them|it|some)\b|\bget (some|any|it|them)\b|"
-    r"any left|sold out|\bcarry\b|\bstill have\b",
+    r"any left|sold out|\bcarry\b|\bstill have\b|\bget (\d+|two|three|four|five|six|a few|several|more)\b",
     re.IGNORECASE,
 )
 # A message naming a product that asks more than its price, stock or tags is the model's to answer.

@@ -108,6 +108,7 @@ class Tool:
     run: Callable[[ToolSession, ToolArgs], ToolResult]
     needs_customer: bool = False
     effect: Effect | None = None
+    reply: str | None = None
 
     @property
     def schema(self) -> dict[str, Any]:
@@ -127,10 +128,13 @@ class ToolSpec:
     needs_customer: bool = False
     effect: Effect | None = None
     training: Training | None = None
+    # What the shopper is told once a rule-routed call is made, in fixed words (the model is not asked): a
+    # handoff's answer says one thing, and the model, given the result, wrote page furniture instead.
+    reply: str | None = None
 
     def with_run(self, run: Callable[[ToolSession, Any], ToolResult]) -> Tool:
         """The callable tool: this spec's name, schema and flags around `run`."""
-        return Tool(self.name, self.description, self.args, run, self.needs_customer, self.effect)
+        return Tool(self.name, self.description, self.args, run, self.needs_customer, self.effect, self.reply)
 
 
 class ToolRegistry:

@@ -26,6 +26,9 @@ PHRASES = re.compile(
     r"(person|human|agent|people|representative|rep|someone|somebody|staff|operator)\b|"
     r"\b(real|live|actual) (person|human|agent)\b|\bcustomer service (rep|representative|agent)\b|"
     r"\b(human|agent|representative),? please\b|"
+    r"\b(escalate (this|it|me|my)|escalated to)\b|\bone of your (people|staff|team|employees|agents)\b|"
+    r"\b(get|find) me (somebody|someone|a person|a human|an agent)\b|\b(pick up|take over) (the|this) chat\b|"
+    r"\b(have|let|get) (a|an|one of your) (representative|agent|person|human|employee|staff member)\b|"
     r"^\W*(a |an |some )?(real |live )?(human|person|agent|representative|operator|somebody|someone)\b\W*(now|please|pls)?\W*$",
     re.IGNORECASE,
 )
@@ -60,6 +63,7 @@ SPEC = register(
         # asking for a person wins over everything else
         route=Route(intent="handoff", pattern=PHRASES, priority=0, classifier=True, precision=0.95, facts=frozenset()),
         effect=Effect.HANDOFF,
+        reply=DONE,
         training=Training(
             train=(
                 "I want to talk to a person",

@@ -23,6 +23,8 @@ NAME = "suggest_reorder"
 PHRASES = re.compile(
     r"\b(re-?order|re-?stock|re-?buy|buy (it |them )?again|order (it |them )?again|running (low|out)|run out|"
     r"my usual|usual (stuff|items|order)|regular (shop|order)|what should (i (buy|get|order)|go in my (basket|cart))|"
+    r"\b(same as|the) usual\b(?!\s+(delivery|time|slot|window|price|fee|way|excuses?|problems?|story|mess|delay))|"
+    r"\brepeat (items|products|purchases|buys)\b|\b(keep|kept) (ordering|buying)\b|"
     r"what do i need(?! to)|due (for|to)|"
     r"(suggest|recommend|ideas?\b)(?=.*\b(buy|order|get|basket|cart|again|restock|need|often|usual|running|low)))",
     re.IGNORECASE,
