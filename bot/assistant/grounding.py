@@ -30,7 +30,7 @@ _SENTENCE = re.compile(r"(?<=[.!?;])\s+")
 class Finding:
     """A fact the answer states that the turn's facts do not back."""
 
-    kind: str  # price | stock | order | tracking | date
+    kind: str  # price | stock | product | order | tracking | date
     text: str
     why: str
     right: str | None = None  # what the text should say, where the facts give exactly one answer
@@ -127,7 +127,10 @@ def _sentence(sentence: str, facts: Facts) -> list[Finding]:
     for match in _STOCK.finditer(sentence):
         count = int(match.group(1) or match.group(2))
         stocks = {p[3] for p in named if p[3] is not None}
-        if stocks and all(s <= 0 for s in stocks):
+        if not named and facts.products:
+            # a count said of no product the turn read: "Yes, the Duck Breast is in stock (22 available)"
+            found.append(Finding("product", match.group(0), "a stock count for no product of this turn"))
+        elif stocks and all(s <= 0 for s in stocks):
             found.append(Finding("stock", match.group(0), "a count for a product that is out of stock", "out of stock"))
         elif stocks and count not in stocks:
             right = match.group(0).replace(str(count), str(stocks.pop())) if len(stocks) == 1 else None

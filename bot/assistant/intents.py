@@ -43,7 +43,7 @@ ROUTER_FIT_ITERATIONS = 500
 # linear layer. The layer, regularised and class-weighted, misses messages worded close to phrasings it was
 # fitted on ("when do I get a tracking number for a parcel order?" read as tracking); the vote misses wordings
 # no phrasing is near. Measured in docs/benchmarks.md.
-NEIGHBOUR_SHARE = 0.5
+NEIGHBOUR_SHARE = 0.25
 NEIGHBOURS = 10
 NEIGHBOUR_TEMPERATURE = 0.05  # of the softmax over the neighbours' cosine similarities
 # Training intents (adapters/data.py) that ask about the shopper's own orders and need a signed-in shopper.
@@ -155,6 +155,7 @@ class IntentRouter:
         self.weights, self.bias = _fit_softmax(vectors, targets, len(self.classes))
         self.neighbours = torch.from_numpy(np.array(vectors, dtype=np.float32))
         self.neighbour_labels = torch.tensor(targets)
+        self.balance = _balance(self.neighbour_labels, len(self.classes))
         self.thresholds: dict[str, float] = {}
         self.calibration: dict = {}
         self.phrasings: list[str] = []  # the texts fitted and calibrated on, where read from a file
@@ -243,8 +244,10 @@ class IntentRouter:
         """Each row's class probabilities: the linear layer's and the nearest phrasings' vote, blended."""
         linear = torch.softmax(x @ self.weights + self.bias, dim=1)
         near = torch.topk(x @ self.neighbours.T, min(NEIGHBOURS, len(self.neighbour_labels)), dim=1)
-        weights = torch.softmax(near.values / NEIGHBOUR_TEMPERATURE, dim=1)
-        vote = torch.zeros_like(linear).scatter_add_(1, self.neighbour_labels[near.indices], weights)
+        labels = self.neighbour_labels[near.indices]
+        weights = torch.softmax(near.values / NEIGHBOUR_TEMPERATURE, dim=1) * self.balance[labels]
+        vote = torch.zeros_like(linear).scatter_add_(1, labels, weights)
+        vote = vote / vote.sum(dim=1, keepdim=True)
         return (1 - NEIGHBOUR_SHARE) * linear + NEIGHBOUR_SHARE * vote
 
     def _probabilities(self, text: str) -> dict[str, float]:
@@ -321,6 +324,13 @@ def _precision(right: list[bool], probabilities: list[float], threshold: float) 
     return sum(caught) / len(caught) if caught else 0.0
 
 
+def _balance(targets: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Each class's weight: the inverse of its share of the phrasings, so a class with more phrasings (108
+    reorder requests to 60 order-history ones) does not win by number alone."""
+    counts = torch.bincount(targets, minlength=n_classes).clamp(min=1).float()
+    return len(targets) / (n_classes * counts)
+
+
 def _fit_softmax(vectors: np.ndarray, targets: list[int], n_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Multinomial logistic regression, L2-regularised, from zeros: the same phrasings give the same router.
 
@@ -328,8 +338,7 @@ def _fit_softmax(vectors: np.ndarray, targets: list[int], n_classes: int) -> tup
     unknown-product ones six to one, and unweighted, "do you sell cigarettes?" read as a policy question."""
     x = torch.from_numpy(np.array(vectors, dtype=np.float32))
     y = torch.tensor(targets)
-    counts = torch.bincount(y, minlength=n_classes).clamp(min=1).float()
-    balance = len(targets) / (n_classes * counts)
+    balance = _balance(y, n_classes)
     weights = torch.zeros(x.shape[1], n_classes, requires_grad=True)
     bias = torch.zeros(n_classes, requires_grad=True)
     optimizer = torch.optim.LBFGS([weights, bias], max_iter=ROUTER_FIT_ITERATIONS, line_search_fn="strong_wolfe")

@@ -463,3 +463,52 @@ def test_a_fact_answer_reads_the_products_current_price(routed, tiny_store):
     finally:
         with tiny_store.transaction() as s:
             s.get(Product, "P1").price = Decimal("3.49")
+
+
+def test_a_misspelt_policy_question_is_answered_from_the_policy_as_if_spelt_right(routed):
+    engine, counting = routed
+    cid = engine.start(None)
+    reply, _ = answer(engine, cid, None, "how lng have i got to retrun unopend stuff?")
+    assert "30 days" in reply.text and counting.calls == 0
+    assert engine.conversations.messages(cid, None)[-2].content == "how lng have i got to retrun unopend stuff?"
+
+
+def with_tools(engine):
+    from bot.assistant.tools import ToolDeps, build_tools
+
+    engine.tools = build_tools(ToolDeps(engine.settings, engine.store, engine.retriever, engine.conversations))
+    return engine
+
+
+def test_asking_for_a_person_is_answered_in_the_handoffs_own_words_without_the_model(routed):
+    from bot.assistant.tools.handoff import DONE
+
+    engine, counting = with_tools(routed[0]), routed[1]
+    reply, _ = answer(engine, engine.start("C1"), "C1", "can I talk to a real person please")
+    assert reply.text == DONE and counting.calls == 0
+    assert [name for name, _ in reply.tool_results] == ["handoff"]
+
+
+def test_an_angry_request_for_a_person_is_apologised_to_first(routed):
+    from bot.assistant.tools.handoff import DONE
+
+    engine = with_tools(routed[0])
+    reply, _ = answer(engine, engine.start("C1"), "C1", "this bot is useless, the eggs came smashed. get me a human")
+    assert reply.text == f"I'm sorry about that. {DONE}"
+
+
+def test_a_request_the_bot_cannot_carry_out_says_how_to_reach_the_shops_people(routed):
+    engine, _ = routed
+    reply, _ = answer(engine, engine.start("C1"), "C1", "cancel my order right now")
+    assert f"You can also reach {engine.settings.support_contact}." in reply.text
+    engine.settings.support_contact = ""
+    reply, _ = answer(engine, engine.start("C1"), "C1", "cancel my order right now")
+    assert "You can also reach" not in reply.text and reply.text.startswith("I can't do that from this chat")
+
+
+def test_a_follow_up_that_reads_like_a_policy_question_alone_keeps_its_order(routed):
+    engine, counting = routed
+    cid = engine.start("C1")
+    answer(engine, cid, "C1", "where is order 1042?")
+    reply, _ = answer(engine, cid, "C1", "and who delivers it")
+    assert "UPS" in reply.text and "policy" not in reply.text and counting.calls == 0

@@ -46,6 +46,11 @@ def test_a_price_no_fact_has_is_found():
     assert kinds("The Kimchi Chips cost $3.99.") == [("price", "$3.99")]
 
 
+def test_a_stock_count_said_of_a_product_the_turn_never_read_is_found():
+    assert kinds("Yes, the Duck Breast is in stock (22 available).") == [("product", "in stock (22 available)")]
+    assert kinds("Yes, the Oat Milk is in stock (12 available).") == []
+
+
 def test_a_neighbouring_products_price_is_found():
     assert kinds("The Skim Milk costs $3.49.") == [("price", "$3.49")]
 

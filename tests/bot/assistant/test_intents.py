@@ -290,3 +290,58 @@ def test_policy_questions_complaints_and_requests_beyond_the_bot_are_acted_on_as
 def test_no_route_is_taken_where_another_intent_is_likelier(calibrated):
     routing = calibrated.route("has my order shipped yet?")
     assert routing.intent == "order_status" and routing.acted_on is None and routing.tool is None
+
+
+NEAR_ONE_OF_FEW = [
+    ("when do I receive a tracking number for a parcel order?", "policy"),
+    ("how much is express shipping?", "policy"),
+    ("what's my tracking number?", "tracking"),
+    ("give me the tracking number for my order", "tracking"),
+    ("tracking number for my parcel please", "tracking"),
+    ("can I have my order's tracking code", "tracking"),
+    ("where do I track my parcel, what's the number?", "tracking"),
+    ("send me my parcel's tracking number", "tracking"),
+    ("I need the tracking number of my order", "tracking"),
+    ("what is the tracking code for my parcel?", "tracking"),
+]
+
+
+def router_of(rows, embedder, folder):
+    (folder / "routing.jsonl").write_text("".join(json.dumps({"text": t, "intent": i}) + "\n" for t, i in rows))
+    return IntentRouter.open(folder / "routing.jsonl", embedder, folder / "index")
+
+
+def test_a_message_worded_like_a_phrasing_follows_it(embedder, tmp_path):
+    router = router_of(NEAR_ONE_OF_FEW, embedder, tmp_path)
+    assert router.intent("when do i actually get a tracking number for a parcel order") == "policy"
+    assert router.intent("tracking number of my order please") == "tracking"
+
+
+def test_the_routers_probabilities_blend_its_linear_layer_with_the_nearest_phrasings_vote(
+    embedder, tmp_path, monkeypatch
+):
+    import bot.assistant.intents as intents
+
+    router = router_of(NEAR_ONE_OF_FEW, embedder, tmp_path)
+    question = "when do i get a tracking number for a parcel?"
+    share = intents.NEIGHBOUR_SHARE
+    blended = router.route(question).probabilities
+    monkeypatch.setattr(intents, "NEIGHBOUR_SHARE", 0.0)
+    linear = router.route(question).probabilities
+    monkeypatch.setattr(intents, "NEIGHBOUR_SHARE", 1.0)
+    vote = router.route(question).probabilities
+    for label in router.classes:
+        assert blended[label] == pytest.approx((1 - share) * linear[label] + share * vote[label], abs=1e-5)
+    assert sum(vote.values()) == pytest.approx(1.0) and vote["policy"] > linear["policy"]
+
+
+def test_a_class_with_more_phrasings_does_not_win_the_vote_by_number_alone(embedder, tmp_path):
+    rows = [(f"suggest things to buy again {n}", "reorder") for n in range(12)]
+    rows += [("show me my past purchases", "order_history"), ("list what I bought before", "order_history")]
+    router = router_of(rows, embedder, tmp_path)
+    assert router.balance[router.classes.index("order_history")] > router.balance[router.classes.index("reorder")]
+    assert router.intent("pull up my past purchases") == "order_history"
+
+
+def test_the_routers_phrasings_are_kept_for_the_speller(embedder, tmp_path):
+    assert router_of(NEAR_ONE_OF_FEW, embedder, tmp_path).phrasings == [t for t, _ in NEAR_ONE_OF_FEW]

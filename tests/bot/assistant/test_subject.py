@@ -85,6 +85,7 @@ def test_a_pronoun_asks_of_the_product_itself_and_a_tag_replaces_the_earlier_ask
     resolved = resolve("It is without dairy?", "How much cost the tzatziki?")
     assert ids(resolved) == ["P12"] and resolved.tags == ("dairy-free",) and resolved.aspects == frozenset()
     assert ids(resolve("still got em?", "tzatziki price")) == ["P12"]
+    assert resolve("get two?", "How much is the tzatziki?").aspects == {"stock"}
 
 
 def test_a_follow_up_naming_a_new_product_takes_the_earlier_ask():
