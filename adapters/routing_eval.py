@@ -1,7 +1,7 @@
 """`shopbot eval routing`: the router alone on answer-evaluation cases, in seconds rather than minutes.
 
-Each case's last message is routed as the engine routes it under rule routing (`tool_for`: the tools'
-phrases, then the classifier); the route is the tool called, or "none". A case with `expect_tool` is
+Each case's last message is read and routed as the engine does under rule routing (misspellings
+corrected, then `tool_for`: the tools' phrases, then the classifier); the route is the tool called, or "none". A case with `expect_tool` is
 scored on its route; one with an `intent` the router knows is also scored on the router's likeliest intent.
 The model is never loaded.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from adapters.evaluate import AnswerCase
 from bot.assistant.intents import IntentRouter, tool_for
@@ -38,12 +38,15 @@ def _scores(pairs: list[tuple[str, str]]) -> dict:
     }
 
 
-def evaluate_routing(router: IntentRouter | None, cases: Iterable[AnswerCase]) -> dict:
+def evaluate_routing(
+    router: IntentRouter | None, cases: Iterable[AnswerCase], read: Callable[[str], str] = lambda text: text
+) -> dict:
+    """`read`: the message as the engine reads it before routing (misspellings corrected)."""
     started = time.perf_counter()
     routes, intents, misrouted = [], [], []
     known = set(router.classes) if router is not None else set()
     for case in cases:
-        text = case.turns[-1]
+        text = read(case.turns[-1])
         if case.expect_tool is not None:
             predicted = tool_for(text, router) or NO_ROUTE
             routes.append((case.expect_tool, predicted))

@@ -64,6 +64,7 @@ class Retriever:
         self.embedder = embedder
         self.kinds = kinds
         self.lexical_weight = lexical_weight
+        self._sentences: dict[tuple[str, int], SearchDoc] | None = None
         # one turn embeds its question for products, policies and tool routing: once, not three times
         self.embed = lru_cache(maxsize=QUERY_VECTORS_CACHED)(self._embed)
 
@@ -94,6 +95,14 @@ class Retriever:
         vector = self.embedder.embed([query])[0]
         vector.setflags(write=False)
         return vector
+
+    def sentence_beside(self, doc: SearchDoc, step: int) -> SearchDoc | None:
+        """The policy sentence `step` places from `doc`, where it is in the same section."""
+        if self._sentences is None:
+            docs = self.kinds[POLICY_SENTENCES].dense.docs if POLICY_SENTENCES in self.kinds else []
+            self._sentences = {(d.source_id, d.metadata.get("position")): d for d in docs}
+        near = self._sentences.get((doc.source_id, doc.metadata.get("position", 0) + step))
+        return near if near is not None and near.metadata.get("section") == doc.metadata.get("section") else None
 
     def vocabulary(self) -> set[str]:
         """Every word of every indexed document: what a misspelt question is corrected toward."""

@@ -16,13 +16,17 @@ the fixed answers say the same thing the same way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 
 from bot.assistant.prompt import format_price, listing
 from retrieval.documents import SearchDoc
 from retrieval.schema import Product
 from retrieval.store import OrderView
 
+# A sentence that only makes sense after the one before it.
+LEANS_BACK = re.compile(r"(Otherwise|However|But|This|That|These|Those|It|They|Then)\b")
+Beside = Callable[[SearchDoc, int], SearchDoc | None]
 # Sentences quoted from the policy that answers: the best one, and the next best two from the same policy.
 POLICY_SENTENCES_SHOWN = 3
 OFFER_PERSON = "Would you like me to connect you with a person from our team?"
@@ -36,13 +40,25 @@ INJECTION = (
 OTHER_DATA = "Sorry, I can't share other customers' information. I can only help with your own account."
 
 
-def policy_sentences(hits: Sequence[SearchDoc]) -> list[SearchDoc]:
-    """The best sentence and the next best from the same policy, in the policy's own order."""
+def policy_sentences(hits: Sequence[SearchDoc], beside: Beside | None = None) -> list[SearchDoc]:
+    """The best sentence and the next best from the same policy, in the policy's own order, each with the
+    sentence it leans on or that leans on it (`beside`: a sentence's neighbour in its section): "Otherwise a
+    $4.95 label is deducted" says nothing without the sentence before it."""
     if not hits:
         return []
     first = hits[0]
     chosen = [first] + [d for d in hits[1:] if d.source_id == first.source_id][: POLICY_SENTENCES_SHOWN - 1]
-    return sorted(chosen, key=lambda d: d.metadata.get("position", 0))
+    if beside is not None:
+        chosen += [n for d in list(chosen) for n in _leaning(d, beside) if n not in chosen]
+    return sorted(dict.fromkeys(chosen), key=lambda d: d.metadata.get("position", 0))
+
+
+def _leaning(doc: SearchDoc, beside: Beside) -> list[SearchDoc]:
+    after, before = beside(doc, 1), beside(doc, -1)
+    return [
+        *([after] if after is not None and LEANS_BACK.match(after.metadata.get("sentence", "")) else []),
+        *([before] if before is not None and LEANS_BACK.match(doc.metadata.get("sentence", "")) else []),
+    ]
 
 
 def quoted(sentences: Sequence[SearchDoc]) -> str:
@@ -58,21 +74,21 @@ def reach(contact: str) -> str:
     return f"You can also reach {contact.rstrip('.')}." if contact else ""
 
 
-def policy_answer(hits: Sequence[SearchDoc], contact: str = "") -> str:
+def policy_answer(hits: Sequence[SearchDoc], contact: str = "", beside: Beside | None = None) -> str:
     """A question about the shop's terms, answered with the sentences that answer it."""
-    chosen = policy_sentences(hits)
+    chosen = policy_sentences(hits, beside)
     return quoted(chosen) if chosen else " ".join(x for x in (NO_POLICY, reach(contact), OFFER_PERSON) if x)
 
 
-def complaint_answer(hits: Sequence[SearchDoc], contact: str = "") -> str:
+def complaint_answer(hits: Sequence[SearchDoc], contact: str = "", beside: Beside | None = None) -> str:
     """An apology, what the policy says to do about it (where a sentence is close enough), and a person."""
-    return " ".join(x for x in (APOLOGY, quoted(policy_sentences(hits)), OFFER_PERSON) if x)
+    return " ".join(x for x in (APOLOGY, quoted(policy_sentences(hits, beside)), OFFER_PERSON) if x)
 
 
-def beyond_powers_answer(hits: Sequence[SearchDoc], contact: str = "") -> str:
+def beyond_powers_answer(hits: Sequence[SearchDoc], contact: str = "", beside: Beside | None = None) -> str:
     """A request only the shopper or a person can carry out: the policy's steps, how to reach the shop's
     people (`support_contact`), and a person offered here."""
-    chosen = policy_sentences(hits)
+    chosen = policy_sentences(hits, beside)
     steps = f"{CANNOT_DO} {quoted(chosen)}" if chosen else "I can't do that from this chat."
     return " ".join(x for x in (steps, reach(contact), OFFER_PERSON) if x)
 

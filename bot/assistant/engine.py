@@ -70,6 +70,11 @@ TOOL_FALLBACK_ANSWER = "Sorry, I couldn't finish that request. Would you like me
 SIGN_IN_ANSWER = "You're not signed in, so I can't see any orders. Please sign in and ask again."
 
 
+def shop_speller(retriever: Retriever, router: IntentRouter | None) -> Speller:
+    """Misspellings corrected toward the words the shop indexed and the router was fitted on."""
+    return Speller(retriever.vocabulary() | words_of(router.phrasings if router is not None else []))
+
+
 def require_customer(store: Store, customer_id: str | None) -> None:
     """A session names a customer the shop knows, or none (an anonymous visitor)."""
     if customer_id is not None and store.customer(customer_id) is None:
@@ -271,11 +276,7 @@ class ChatEngine:
 
     @cached_property
     def _speller(self) -> Speller | None:
-        """Built once per engine from the words the shop indexed and the router was fitted on."""
-        if not self.settings.spelling:
-            return None
-        phrasings = self.router.phrasings if self.router is not None else []
-        return Speller(self.retriever.vocabulary() | words_of(phrasings))
+        return shop_speller(self.retriever, self.router) if self.settings.spelling else None
 
     def _read(self, text: str) -> str:
         """The message as routing and search read it: misspellings corrected (settings.spelling)."""
@@ -398,7 +399,9 @@ class ChatEngine:
             and not asks_of_products(text, ctx.products)
         ):
             hits = self.retriever.search(query, POLICY_SENTENCES, POLICY_SENTENCES_READ, MIN_SENTENCE_SIMILARITY)
-            answer = POLICY_ANSWERS[routing.acted_on]([h.doc for h in hits], self.settings.support_contact)
+            answer = POLICY_ANSWERS[routing.acted_on](
+                [h.doc for h in hits], self.settings.support_contact, self.retriever.sentence_beside
+            )
             ctx.policies = [h.doc for h in hits if h.doc.metadata.get("sentence", "") in answer]
             return answer
         return None

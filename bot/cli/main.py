@@ -395,6 +395,48 @@ def bench_grounding(
     print(json.dumps(result))
 
 
+@bench_app.command("spelling")
+def bench_spelling(
+    cases: Annotated[Path, typer.Option(help="Answer-evaluation cases whose messages are read.")] = Path(
+        "adapters/eval_shoppers.jsonl"
+    ),
+    repeats: Annotated[int, typer.Option(min=1)] = 20,
+) -> None:
+    """The speller's cost: its build from the shop's words, and p50/p95 of reading one message; prints JSON."""
+    import statistics
+    import time
+
+    from adapters.evaluate import load_cases
+    from bot.assistant.engine import shop_speller
+    from retrieval.spelling import english_words
+
+    runtime = Runtime()
+    retriever, router = runtime.retriever, runtime.router
+    english_words()
+    started = time.perf_counter()
+    speller = shop_speller(retriever, router)
+    built_ms = (time.perf_counter() - started) * 1000
+    messages = [turn for case in load_cases(cases) for turn in case.turns]
+    times = []
+    for text in messages:
+        best = float("inf")
+        for _ in range(repeats):
+            started = time.perf_counter()
+            speller.correct(text)
+            best = min(best, time.perf_counter() - started)
+        times.append(best * 1000)
+    times.sort()
+    result = {
+        "messages": len(messages),
+        "changed": sum(speller.correct(t) != t for t in messages),
+        "shop_words": len(speller.shop),
+        "build_ms": round(built_ms, 1),
+        "p50_ms": round(statistics.median(times), 4),
+        "p95_ms": round(times[int(0.95 * (len(times) - 1))], 4),
+    }
+    print(json.dumps(result))
+
+
 @bench_app.command("reorder")
 def bench_reorder(
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
@@ -439,8 +481,11 @@ def eval_routing(
         loaded = load_cases(cases)
     except (OSError, ValueError) as exc:
         _fail(str(exc))
+    from bot.assistant.engine import shop_speller
+
     runtime = Runtime()
-    result = evaluate_routing(runtime.router, loaded)
+    read = shop_speller(runtime.retriever, runtime.router).correct if runtime.settings.spelling else str
+    result = evaluate_routing(runtime.router, loaded, read)
     if not as_json:
         routes = result["routes"]
         console.print(f"routes: {routes['accuracy']} of {routes['cases']} cases")

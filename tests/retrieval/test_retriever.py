@@ -99,3 +99,16 @@ def test_a_comparison_ranks_both_named_products_ahead_of_their_look_alikes(demo_
     question = "which is cheaper, Green Basket Unsweetened Almond Milk or Nutwood Unsweetened Almond Milk?"
     top_two = {h.doc.source_id for h in demo_retriever.search(question, "products", 4)[:2]}
     assert top_two == {"P0094", "P0095"}
+
+
+def test_a_policy_sentences_neighbours_are_found_within_its_section_only(demo_retriever):
+    from retrieval.retriever import POLICY_SENTENCES
+
+    docs = demo_retriever.kinds[POLICY_SENTENCES].dense.docs
+    paid = next(d for d in docs if d.metadata["sentence"].startswith("Otherwise a $4.95 prepaid label"))
+    before = demo_retriever.sentence_beside(paid, -1)
+    assert before is not None and "the return label is free" in before.metadata["sentence"]
+    first_of_section = next(
+        d for d in docs if d.source_id == paid.source_id and d.metadata["section"] == paid.metadata["section"]
+    )
+    assert demo_retriever.sentence_beside(first_of_section, -1) is None

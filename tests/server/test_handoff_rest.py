@@ -159,13 +159,13 @@ def bearer(token: str | None) -> dict[str, str]:
 
 def test_rest_chat_answers_and_continues_a_conversation(server):
     first = httpx.post(
-        server.url + "v1/chat", json={"text": "how much is shipping?"}, headers=bearer(server.token("C1"))
+        server.url + "v1/chat", json={"text": "do you sell oat milk?"}, headers=bearer(server.token("C1"))
     )
     assert first.status_code == 200, first.text
     body = first.json()
     assert body["text"] == "".join(PIECES) and body["finish_reason"] == "stop"
     assert body["usage"]["completion_tokens"] == len(PIECES)
-    assert any(s["id"] == "shipping" for s in body["sources"])
+    assert any(s["type"] == "product" and "Oat Milk" in s["title"] for s in body["sources"])
     again = httpx.post(
         server.url + "v1/chat",
         json={"text": "and returns?", "conversation_id": body["conversation_id"]},

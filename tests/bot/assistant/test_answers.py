@@ -74,3 +74,24 @@ def test_a_tracking_number_is_given_only_for_an_order_that_has_left():
     assert tracking_answer(order("shipped")) == "The tracking number for order 5302 is 1Z9 (UPS)."
     assert tracking_answer(order("placed")) == "Order 5302 is placed, so it has no tracking number yet."
     assert tracking_answer(order("refunded")) == "Order 5302 was refunded, so there is nothing to track."
+
+
+FREE_LABEL = sentence("returns", 6, "If the return is our mistake, the return label is free.")
+PAID_LABEL = sentence("returns", 7, "Otherwise a $4.95 prepaid label is deducted from your refund.")
+SECTION = {d.metadata["position"]: d for d in (THIRTY_DAYS, OPENED, FREE_LABEL, PAID_LABEL)}
+
+
+def beside(doc, step):
+    return SECTION.get(doc.metadata["position"] + step)
+
+
+def test_a_sentence_that_leans_on_the_one_before_is_quoted_with_it_and_the_other_way_round():
+    assert [d.id for d in policy_sentences([PAID_LABEL], beside)] == ["returns.6", "returns.7"]
+    assert [d.id for d in policy_sentences([FREE_LABEL], beside)] == ["returns.6", "returns.7"]
+    assert [d.id for d in policy_sentences([THIRTY_DAYS], beside)] == ["returns.2"]
+
+
+def test_a_request_beyond_the_bot_says_how_to_reach_the_shops_people_where_the_shop_says():
+    answer = beyond_powers_answer([THIRTY_DAYS], "our team on 1-800-555-0142")
+    assert "You can also reach our team on 1-800-555-0142." in answer and answer.endswith(OFFER_PERSON)
+    assert "reach" not in beyond_powers_answer([THIRTY_DAYS], "")
