@@ -38,8 +38,8 @@ class Settings(BaseSettings):
     )
     support_contact: str = Field(
         "our customer care team on 1-800-555-0142 or at help@greenbasket.example",
-        description='How a shopper reaches a person outside the chat, ending "You can also reach ..." in the answer '
-        "to a request the bot cannot carry out; empty: left out.",
+        description='How a shopper reaches a person outside the chat, as "You can also reach ..." in the answer to a '
+        "request the bot cannot carry out and to a question asking how to reach the shop; empty: left out.",
         max_length=300,
     )
     shop_now: datetime | None = Field(

@@ -52,6 +52,17 @@ def english_words() -> dict[str, int]:
     return {word: int(count) for word, count in (line.split() for line in text.splitlines() if line.strip())}
 
 
+# English words this common ("have", "any", "still") say nothing about what a question is about.
+COMMON_WORDS = 500
+
+
+@cache
+def common_words() -> frozenset[str]:
+    """The `COMMON_WORDS` commonest English words."""
+    english = english_words()
+    return frozenset(sorted(english, key=english.__getitem__, reverse=True)[:COMMON_WORDS])
+
+
 def words_of(texts: Iterable[str]) -> set[str]:
     return {w.lower() for text in texts for w in WORD.findall(text)}
 

@@ -33,6 +33,7 @@ OFFER_PERSON = "Would you like me to connect you with a person from our team?"
 APOLOGY = "I'm sorry about that."
 CANNOT_DO = "I can't do that from this chat, but here is how:"
 NO_POLICY = "I don't have an answer to that in our policies."
+NOT_SOLD = "Sorry, we don't sell that. I'm happy to help you find something else in our shop."
 INJECTION = (
     "Sorry, I can't do that. I'm {shop}'s shopping assistant and can only help with your own orders, "
     "our products and our policies."
@@ -75,9 +76,10 @@ def reach(contact: str) -> str:
 
 
 def policy_answer(hits: Sequence[SearchDoc], contact: str = "", beside: Beside | None = None) -> str:
-    """A question about the shop's terms, answered with the sentences that answer it."""
+    """A question about the shop's terms, answered with the sentences that answer it, then how to reach the
+    shop's people where `contact` is given (the question asks how to)."""
     chosen = policy_sentences(hits, beside)
-    return quoted(chosen) if chosen else " ".join(x for x in (NO_POLICY, reach(contact), OFFER_PERSON) if x)
+    return " ".join(x for x in (quoted(chosen) or NO_POLICY, reach(contact), "" if chosen else OFFER_PERSON) if x)
 
 
 def complaint_answer(hits: Sequence[SearchDoc], contact: str = "", beside: Beside | None = None) -> str:
@@ -130,6 +132,11 @@ def label(p: Product) -> str:
     return " ".join(filter(None, [p.brand, p.name, f"({p.size})" if p.size else None]))
 
 
+def sized(p: Product) -> str:
+    """A product with its size, which a shopper asking the price of one often wants too ("how big is it?")."""
+    return f"{p.name} ({p.size})" if p.size else p.name
+
+
 def price_answer(p: Product, name: str) -> str:
     return f"The {name} costs {format_price(p.price)}."
 
@@ -152,7 +159,7 @@ def compare_answer(products: Sequence[Product], names: dict[str, str]) -> str:
 
 def product_answer(products: Sequence[Product], aspects: frozenset[str]) -> str:
     """What was asked ("price", "stock") of the products a follow-up resolved to, from their catalog lines."""
-    names = {p.id: label(p) if len(products) > 1 else p.name for p in products}
+    names = {p.id: label(p) if len(products) > 1 else sized(p) for p in products}
     if len(products) > 1 and "price" in aspects:
         sentences = [compare_answer(products, names)]
         if "stock" in aspects:

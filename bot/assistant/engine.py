@@ -16,6 +16,7 @@ from functools import cached_property
 from bot.assistant.answers import (
     APOLOGY,
     INJECTION,
+    NOT_SOLD,
     OTHER_DATA,
     attribute_answer,
     beyond_powers_answer,
@@ -32,6 +33,7 @@ from bot.assistant.intents import POLICY_INTENTS, REFUSED_INTENTS, IntentRouter,
 from bot.assistant.prompt import FACT_KINDS, ORDERS, POLICIES, PRODUCTS, TurnContext, build_messages
 from bot.assistant.question import (
     Question,
+    asks_how_to_reach,
     asks_more_than_tags,
     numbers_asked,
     order_numbers,
@@ -39,7 +41,17 @@ from bot.assistant.question import (
     speaks_of_their_own,
     subject_orders,
 )
-from bot.assistant.subject import Resolved, asks_of_products, names_tag, resolve_order, resolve_products, tags_asked
+from bot.assistant.subject import (
+    PRODUCT_INTENTS,
+    Resolved,
+    ShopWords,
+    asks_of_products,
+    names_nothing_sold,
+    names_tag,
+    resolve_order,
+    resolve_products,
+    tags_asked,
+)
 from bot.assistant.toolcall import MalformedCall, Shape, ToolFailure, call_complete, parse_call, shape_of, tool_help
 from bot.assistant.tools.base import ToolError, ToolRegistry, ToolResult, ToolSession
 from bot.inference.generator import GenerationStats, Generator
@@ -251,6 +263,9 @@ class ChatEngine:
         session = ToolSession(customer_id, conversation_id)
         tool = self._routed_tool(text)
         fixed = self._fixed_answer(text, customer_id, ctx, earlier) if tool is None else None
+        if fixed is None and self._sells_nothing_asked(text, tool):
+            ctx.products = []
+            fixed = NOT_SOLD
         if fixed is not None:
             return self._start(conversation_id, said, ctx, lambda reply: self._fixed(reply, fixed))
         if (
@@ -354,6 +369,30 @@ class ChatEngine:
         parts = [attribute_answer(products, tags) if tags else "", product_answer(products, resolved.aspects)]
         return " ".join(p for p in parts if p)
 
+    @cached_property
+    def _shop_words(self) -> ShopWords:
+        """What the shop sells and what else is said to it, read once like the indexes they come from."""
+        products = self.retriever.kinds.get("products")
+        talk = words_of(
+            d.text for kind in self.retriever.kinds.values() for d in kind.dense.docs if d.kind != "product"
+        )
+        if self.router is not None:
+            asked_of = PRODUCT_INTENTS | {self.router.tool_of.get(i) for i in PRODUCT_INTENTS}
+            talk |= words_of(t for t, label in zip(self.router.phrasings, self.router.labels) if label not in asked_of)
+        return ShopWords(frozenset(words_of(d.text for d in products.dense.docs) if products else ()), frozenset(talk))
+
+    def _sells_nothing_asked(self, text: str, tool: str | None) -> bool:
+        """A question whether the shop sells something it has nothing of ("lobster tails?"), answered so
+        without the model, which, given the nearest products, said "Yes, the Large Brown Eggs is Lobster
+        Tails"; only a catalog search (a tool with no effect that needs no shopper) is not run for it."""
+        if self.router is None or (tool is not None and not self._harmless(tool)):
+            return False
+        return names_nothing_sold(text, self.router.route(text).intent, self._shop_words)
+
+    def _harmless(self, tool: str) -> bool:
+        spec = self.tools.tools.get(tool)
+        return spec is not None and spec.effect is None and not spec.needs_customer
+
     def _complains(self, text: str) -> bool:
         """Whether the message reads as a complaint as much as anything but the tool it called: an angry
         request for a person is apologised to before it is handed over."""
@@ -399,9 +438,10 @@ class ChatEngine:
             and not asks_of_products(text, ctx.products)
         ):
             hits = self.retriever.search(query, POLICY_SENTENCES, POLICY_SENTENCES_READ, MIN_SENTENCE_SIMILARITY)
-            answer = POLICY_ANSWERS[routing.acted_on](
-                [h.doc for h in hits], self.settings.support_contact, self.retriever.sentence_beside
-            )
+            contact = self.settings.support_contact
+            if routing.acted_on == "policy" and not asks_how_to_reach(text):
+                contact = ""
+            answer = POLICY_ANSWERS[routing.acted_on]([h.doc for h in hits], contact, self.retriever.sentence_beside)
             ctx.policies = [h.doc for h in hits if h.doc.metadata.get("sentence", "") in answer]
             return answer
         return None

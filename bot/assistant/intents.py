@@ -159,6 +159,7 @@ class IntentRouter:
         self.thresholds: dict[str, float] = {}
         self.calibration: dict = {}
         self.phrasings: list[str] = []  # the texts fitted and calibrated on, where read from a file
+        self.labels: list[str] = []  # each phrasing's class
         if held is not None and len(held[1]):
             self.thresholds, self.calibration = self.calibrate(*held)
 
@@ -203,6 +204,7 @@ class IntentRouter:
             held=(vectors[held], [labels[i] for i in held]) if held else None,
         )
         router.phrasings = [d.text for d in docs]
+        router.labels = labels
         return router
 
     def _routes(self) -> dict[str, frozenset[str]]:

@@ -120,3 +120,13 @@ def subject_orders(text: str, history: list[dict[str, str]]) -> str:
     earlier = [m["content"] for m in history if m["role"] == "user"][-SUBJECT_TURNS:]
     named = next((m for m in reversed(earlier) if order_numbers(m)), None)
     return f"{named} {text}" if named else text
+
+
+_REACH = re.compile(
+    r"\b(phone|call|ring|e-?mail|contact|reach|get hold|get in touch|helpline|hotline|number for)\b", re.IGNORECASE
+)
+
+
+def asks_how_to_reach(text: str) -> bool:
+    """Whether a question about the shop's terms asks how to reach its people ("support email?")."""
+    return _REACH.search(text) is not None

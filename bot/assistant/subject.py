@@ -22,6 +22,7 @@ from bot.assistant.prompt import listing
 from bot.assistant.question import FOLLOW_UP_MAX_WORDS, SUBJECT_TURNS, follows_up, numbers_asked, order_numbers
 from retrieval.lexical import naming, tokenize, uses_phrase
 from retrieval.schema import Product
+from retrieval.spelling import common_words, words_of
 from retrieval.store import OrderView
 
 _PRICE = re.compile(
@@ -418,3 +419,36 @@ def _named(terms: set[str], products: list) -> tuple[dict[str, int], int]:
     if not best and products and naming(terms, products[0].name, min_words=1):
         best = named[products[0].id] = 1  # a one-word name ("Feta") counts for the top-ranked product only
     return named, best
+
+
+@dataclass(frozen=True)
+class ShopWords:
+    """The words of what the shop sells (catalog) and of everything else shoppers and the shop say (policies,
+    the router's phrasings of questions that are not about a product)."""
+
+    catalog: frozenset[str]
+    talk: frozenset[str]
+
+
+# Product questions a "we don't sell that" may answer: asking whether something is sold or in stock.
+ASKS_IF_SOLD = frozenset({"stock", "unknown_product", "follow_up_stock", "search"})
+# Every intent of a question about products: their phrasings name products, so their words are not talk.
+PRODUCT_INTENTS = ASKS_IF_SOLD | {"price", "attribute", "compare"}
+
+
+def names_nothing_sold(text: str, intent: str, words: ShopWords) -> bool:
+    """Whether a question asking if something is sold names nothing the shop sells: it has words that are
+    neither the catalog's nor everyday talk, and no word of the catalog but common ones. "lobster tails?" in a
+    grocer's with no lobster; not "do you have tzatziki?" (sold, out of stock) nor "I'd like to browse soup"."""
+    if intent not in ASKS_IF_SOLD:
+        return False
+    found = [w for w in words_of([text]) if len(w) >= 3 and "'" not in w]
+    common = common_words()
+    sold = [w for w in found if _sold(w, words.catalog) and w not in common and w not in words.talk]
+    if sold:
+        return False
+    return any(w not in words.talk and not _sold(w, words.catalog) for w in found)
+
+
+def _sold(word: str, catalog: frozenset[str]) -> bool:
+    return word in catalog or word.removesuffix("s") in catalog or f"{word}s" in catalog

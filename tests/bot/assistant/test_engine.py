@@ -271,9 +271,9 @@ def test_a_tag_question_that_asks_more_goes_to_the_model_with_the_tags_verdict(g
 def test_the_price_stock_and_tags_of_a_named_product_are_answered_from_its_catalog_line(gated):
     engine, counting = gated()
     reply, _ = answer(engine, engine.start(None), None, "is the Barista Oat Milk vegan and how much is it?")
-    assert reply.text == "Yes, the Barista Oat Milk is vegan. The Barista Oat Milk costs $3.49."
+    assert reply.text == "Yes, the Barista Oat Milk is vegan. The Barista Oat Milk (1 L) costs $3.49."
     reply, _ = answer(engine, engine.start(None), None, "got any whole milk in stock?")
-    assert reply.text == "Sorry, the Whole Milk is out of stock right now." and counting.calls == 0
+    assert reply.text == "Sorry, the Whole Milk (2 L) is out of stock right now." and counting.calls == 0
 
 
 def test_with_model_fact_answers_the_model_answers_a_named_products_price(gated):
@@ -418,7 +418,7 @@ def test_a_follow_up_about_the_product_before_is_answered_from_its_catalog_line(
     answer(engine, cid, None, "is the Barista Oat Milk in stock?")
     calls = counting.calls
     reply, pieces = answer(engine, cid, None, "how much is it?")
-    assert pieces == ["The Barista Oat Milk costs $3.49."] and counting.calls == calls
+    assert pieces == ["The Barista Oat Milk (1 L) costs $3.49."] and counting.calls == calls
     assert {"type": "product", "id": "P1", "title": "Barista Oat Milk"} in reply.sources
     assert engine.conversations.messages(cid, None)[-2].content == "how much is it?"  # stored as the shopper wrote it
 
@@ -454,12 +454,12 @@ def test_a_fact_answer_reads_the_products_current_price(routed, tiny_store):
 
     engine, _ = routed
     first, _ = answer(engine, engine.start(None), None, "how much is the Barista Oat Milk?")  # names read here, once
-    assert first.text == "The Barista Oat Milk costs $3.49."
+    assert first.text == "The Barista Oat Milk (1 L) costs $3.49."
     with tiny_store.transaction() as s:
         s.get(Product, "P1").price = Decimal("3.99")
     try:
         reply, _ = answer(engine, engine.start(None), None, "how much is the Barista Oat Milk?")
-        assert reply.text == "The Barista Oat Milk costs $3.99."
+        assert reply.text == "The Barista Oat Milk (1 L) costs $3.99."
     finally:
         with tiny_store.transaction() as s:
             s.get(Product, "P1").price = Decimal("3.49")

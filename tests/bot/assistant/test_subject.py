@@ -5,8 +5,17 @@ from decimal import Decimal
 
 import pytest
 
-from bot.assistant.subject import named_families, quantity, resolve_order, resolve_products, tags_in
+from bot.assistant.subject import (
+    ShopWords,
+    named_families,
+    names_nothing_sold,
+    quantity,
+    resolve_order,
+    resolve_products,
+    tags_in,
+)
 from retrieval.schema import Product
+from retrieval.spelling import words_of
 from retrieval.store import OrderView
 
 TAGS = ["vegan", "dairy-free", "gluten-free", "family-size", "vegetarian"]
@@ -197,3 +206,26 @@ def test_a_long_name_used_but_for_one_word_names_the_product_when_no_name_is_use
     assert [f[0].id for f in named_families("sockeye salmon fillets, what do they run", CATALOG)] == ["P14"]
     assert [f[0].id for f in named_families("organic whole milk or sockeye salmon fillets", CATALOG)] == ["P3"]
     assert named_families("the wild sockeye salmon", CATALOG) == []  # the thing itself is never the word left out
+
+
+WORDS = ShopWords(
+    catalog=frozenset(words_of(f"{p.brand} {p.name} fresh soup" for p in CATALOG)),
+    talk=frozenset(words_of(["do you sell any", "I'd like to browse", "is it in stock", "got any left?"])),
+)
+
+
+@pytest.mark.parametrize("text", ["lobster tails?", "do you sell kayaks", "any phone chargers in stock?"])
+def test_asking_for_something_the_shop_has_nothing_of_is_known_as_such(text):
+    assert names_nothing_sold(text, "unknown_product", WORDS)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["do you have tzatziki?", "I'd like to browse soup", "any fresh durian?", "salmon fillets, any left?"],
+)
+def test_a_question_with_a_word_the_catalog_uses_may_be_about_something_sold(text):
+    assert not names_nothing_sold(text, "stock", WORDS)
+
+
+def test_only_a_question_whether_something_is_sold_is_read_so():
+    assert not names_nothing_sold("how much is delivery for 38 bucks", "price", WORDS)
