@@ -441,8 +441,10 @@ class ChatEngine:
             contact = self.settings.support_contact
             if routing.acted_on == "policy" and not asks_how_to_reach(text):
                 contact = ""
-            answer = POLICY_ANSWERS[routing.acted_on]([h.doc for h in hits], contact, self.retriever.sentence_beside)
-            ctx.policies = [h.doc for h in hits if h.doc.metadata.get("sentence", "") in answer]
+            docs = [h.doc for h in hits]
+            answer = POLICY_ANSWERS[routing.acted_on](docs, contact, self.retriever.sentence_beside)
+            near = [n for d in docs for n in (self.retriever.sentence_beside(d, s) for s in (-1, 1)) if n is not None]
+            ctx.policies = [d for d in dict.fromkeys(docs + near) if d.metadata.get("sentence", "") in answer]
             return answer
         return None
 
