@@ -17,8 +17,8 @@ from importlib import resources
 
 from symspellpy import SymSpell, Verbosity
 
-# Words this short are corrected by no more than one edit, shorter ones not at all: "duk" is too far from
-# anything to guess ("duck", "dusk", "dug").
+# A word shorter than SHORT_WORD letters is corrected by one edit at most, one shorter than MIN_WORD not at
+# all: "duk" is as near "duck" as "dusk" and "dug".
 SHORT_WORD = 6
 MIN_WORD = 4
 # Shorthand no spelling distance finds: the word a shopper means.

@@ -83,7 +83,8 @@ def policy_answer(hits: Sequence[SearchDoc], contact: str = "", beside: Beside |
 
 
 def complaint_answer(hits: Sequence[SearchDoc], contact: str = "", beside: Beside | None = None) -> str:
-    """An apology, what the policy says to do about it (where a sentence is close enough), and a person."""
+    """An apology, what the policy says to do about it (where a sentence is close enough), and a person here
+    (`contact` is not added: the person is offered in the chat)."""
     return " ".join(x for x in (APOLOGY, quoted(policy_sentences(hits, beside)), OFFER_PERSON) if x)
 
 

@@ -394,8 +394,8 @@ class ChatEngine:
         return spec is not None and spec.effect is None and not spec.needs_customer
 
     def _complains(self, text: str) -> bool:
-        """Whether the message reads as a complaint as much as anything but the tool it called: an angry
-        request for a person is apologised to before it is handed over."""
+        """Whether the message reads as a complaint at least `COMPLAINT_SHARE` likely: an angry request for a
+        person is apologised to before it is handed over."""
         if self.router is None:
             return False
         p = self.router.route(text).probabilities

@@ -137,8 +137,9 @@ class IntentRouter:
     browse soup" sat next to "is the minestrone soup vegetarian?") and misrouted questions a softmax layer
     fitted on the same phrasings gets right: it learns which directions of the embedding carry the intent.
     The layer alone, regularised, misses messages worded close to a phrasing of a small class; the blend
-    (`NEIGHBOUR_SHARE`) keeps both. Fitting is quick, so it is done at start-up, not stored; so is the calibration of the routes'
-    thresholds on the rows marked `"split": "calibration"`, which the fit never sees."""
+    (`NEIGHBOUR_SHARE`) keeps both. Fitting is quick, so it is done at start-up, not stored; so is the
+    calibration of the routes' thresholds on the rows marked `"split": "calibration"`, which the fit never
+    sees."""
 
     def __init__(
         self,
