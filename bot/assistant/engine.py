@@ -184,8 +184,10 @@ class ChatEngine:
 
     @property
     def internal_names(self) -> dict[str, str]:
-        """Tool names a shopper should read as words, the underscores as spaces."""
-        return {name: name.replace("_", " ") for name in self.tools.tools}
+        """Tool and argument names a shopper should read as words, the underscores as spaces: asked "what tools
+        do you have?", the model under model routing listed them as its prompt spells them."""
+        names = set(self.tools.tools) | {f for t in self.tools.tools.values() for f in t.args.model_fields if "_" in f}
+        return {name: name.replace("_", " ") for name in sorted(names, key=len, reverse=True)}
 
     def start(self, customer_id: str | None) -> str:
         require_customer(self.store, customer_id)

@@ -512,3 +512,9 @@ def test_a_follow_up_that_reads_like_a_policy_question_alone_keeps_its_order(rou
     answer(engine, cid, "C1", "where is order 1042?")
     reply, _ = answer(engine, cid, "C1", "and who delivers it")
     assert "UPS" in reply.text and "policy" not in reply.text and counting.calls == 0
+
+
+def test_tool_and_argument_names_are_shown_to_a_shopper_as_words(routed):
+    names = with_tools(routed[0]).internal_names
+    assert names["lookup_order"] == "lookup order" and names["order_id"] == "order id"
+    assert names["max_results"] == "max results" and "query" not in names
