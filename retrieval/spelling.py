@@ -41,6 +41,8 @@ _CONTRACTIONS = (
     "don't isn't haven't who's that's won't can't didn't doesn't i'm i've you're it's what's where's wasn't "
     "aren't couldn't wouldn't shouldn't there's i'd i'll hasn't weren't"
 ).split()
+# Endings that make another form of a word, not a slip: a word one of these short of a shop word is kept.
+ENDINGS = frozenset({"s", "es", "d", "ed", "y", "r", "er", "ing"})
 WITHOUT_APOSTROPHE = {c.replace("'", ""): c for c in _CONTRACTIONS}
 WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 
@@ -108,6 +110,8 @@ class Speller:
             return word
         # a dropped letter is the commonest slip: "drivr" is "driver" before it is "drive"
         best = max(near, key=lambda s: (_within(lower, s.term), s.count))
+        if best.term.startswith(lower) and best.term[len(lower) :] in ENDINGS:
+            return word  # another form of a word the list lacks: "redeliver" is not "redelivery"
         return best.term
 
 

@@ -35,6 +35,7 @@ from bot.assistant.question import (
     Question,
     asks_how_to_reach,
     asks_more_than_tags,
+    asks_to_have_done,
     numbers_asked,
     order_numbers,
     search_query,
@@ -433,18 +434,16 @@ class ChatEngine:
                 if routing.acted_on == "other_customer_data"
                 else INJECTION.format(shop=self.settings.shop_name)
             )
-        if (
-            routing is not None
-            and routing.acted_on in POLICY_INTENTS
-            and not ctx.asked_orders
-            and not asks_of_products(text, ctx.products)
-        ):
+        acted = routing.acted_on if routing is not None else None
+        if routing is not None and acted is None and asks_to_have_done(text):
+            acted = "beyond_powers"
+        if acted in POLICY_INTENTS and not ctx.asked_orders and not asks_of_products(text, ctx.products):
             hits = self.retriever.search(query, POLICY_SENTENCES, POLICY_SENTENCES_READ, MIN_SENTENCE_SIMILARITY)
             contact = self.settings.support_contact
-            if routing.acted_on == "policy" and not asks_how_to_reach(text):
+            if acted == "policy" and not asks_how_to_reach(text):
                 contact = ""
             docs = [h.doc for h in hits]
-            answer = POLICY_ANSWERS[routing.acted_on](docs, contact, self.retriever.sentence_beside)
+            answer = POLICY_ANSWERS[acted](docs, contact, self.retriever.sentence_beside)
             near = [n for d in docs for n in (self.retriever.sentence_beside(d, s) for s in (-1, 1)) if n is not None]
             ctx.policies = [d for d in dict.fromkeys(docs + near) if d.metadata.get("sentence", "") in answer]
             return answer

@@ -130,3 +130,30 @@ _REACH = re.compile(
 def asks_how_to_reach(text: str) -> bool:
     """Whether a question about the shop's terms asks how to reach its people ("support email?")."""
     return _REACH.search(text) is not None
+
+
+# What a shopper may ask to have done about an order or their account; resolved to an order, such a message
+# is not a question about it (bot/assistant/subject.py).
+REQUEST = re.compile(
+    r"cancel|change|edit|modif|\badd\b|remove|return|refund|invoice|receipt|redeliver|reschedul|damaged|broken|"
+    r"missing|wrong|spoil|complain|claim|\blost\b|address|swap|substitut",
+    re.IGNORECASE,
+)
+# Asking the bot to do something: "can you ...", "I need you to ...", or a message that starts with the deed.
+_ASKS_TO_DO = re.compile(
+    r"\b(can|could|would|will) you\b|\bi (want|need|would like) you to\b|"
+    r"^\W*((please|pls|plz|kindly)\s+)?(cancel|change|add|remove|redeliver|refund|send|resend|switch|swap|move|"
+    r"update|put|bring|file|open|"
+    r"chase|call|phone|tell|use|apply|take|turn|set|reset|delete|close|unlock|unsubscribe)\b",
+    re.IGNORECASE,
+)
+_ABOUT_AN_ORDER = re.compile(
+    r"\b(order|delivery|parcel|package|groceries|driver|account|card|refund|receipt|invoice|claim)\b", re.IGNORECASE
+)
+
+
+def asks_to_have_done(text: str) -> bool:
+    """Whether a message asks the bot to do something to an order or the account ("redeliver the order i
+    missed yesterday", "can you open a claim with UPS for me"): the router, reading the order words, may
+    take it for a question about the order."""
+    return all(p.search(text) for p in (REQUEST, _ASKS_TO_DO, _ABOUT_AN_ORDER))

@@ -19,7 +19,14 @@ from functools import lru_cache
 
 from bot.assistant.answers import label
 from bot.assistant.prompt import listing
-from bot.assistant.question import FOLLOW_UP_MAX_WORDS, SUBJECT_TURNS, follows_up, numbers_asked, order_numbers
+from bot.assistant.question import (
+    FOLLOW_UP_MAX_WORDS,
+    REQUEST,
+    SUBJECT_TURNS,
+    follows_up,
+    numbers_asked,
+    order_numbers,
+)
 from retrieval.lexical import naming, tokenize, uses_phrase
 from retrieval.schema import Product
 from retrieval.spelling import common_words, words_of
@@ -44,11 +51,6 @@ NEARLY_NAMED_WORDS = 3  # names this long still count with one word left out
 _WITHOUT = re.compile(r"\b(?:without|no|free of|free from)\s+([a-z]+)", re.IGNORECASE)
 # Words that point back at the product talked about: "is it vegan?", "still got em?", "the bigger one".
 _POINTS_BACK = re.compile(r"\b(it|its|they|them|em|those|these|that|this|one|version|kind|some|any)\b", re.IGNORECASE)
-_REQUEST = re.compile(
-    r"cancel|change|edit|modif|\badd\b|remove|return|refund|invoice|receipt|redeliver|reschedul|damaged|broken|"
-    r"missing|wrong|spoil|complain|claim|\blost\b|address|swap|substitut",
-    re.IGNORECASE,
-)
 _OTHER = re.compile(r"\bother\b", re.IGNORECASE)
 _FIRST = re.compile(r"\b(first|1st|former)\b", re.IGNORECASE)
 _SECOND = re.compile(r"\b(second|2nd|latter)\b", re.IGNORECASE)
@@ -333,7 +335,7 @@ def resolve_order(
     numbers = order_numbers(text)
     aspects = frozenset(a for a, pattern in ORDER_ASPECTS.items() if pattern.search(text))
     before = _ORDER_BEFORE.search(text) is not None
-    if not (numbers or aspects or before) or _REQUEST.search(text):
+    if not (numbers or aspects or before) or REQUEST.search(text):
         return None
     mine = [n for n in numbers if own(n) is not None]
     if (numbers and len(mine) != 1) or numbers_asked(text, set(mine))[1]:

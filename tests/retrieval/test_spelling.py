@@ -48,3 +48,7 @@ def test_numbers_order_ids_and_punctuation_are_untouched():
 
 def test_a_word_split_in_two_is_made_whole():
     assert Speller(SHOP | {"couscous"}).correct("the cous cous and one cous cous") == "the couscous and one couscous"
+
+
+def test_another_form_of_a_shop_word_is_kept_as_written():
+    assert Speller(SHOP | {"redelivery"}).correct("redeliver my order") == "redeliver my order"
