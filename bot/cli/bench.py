@@ -70,6 +70,8 @@ class BenchOptions:
     out: Path = Path("var/bench")
     ready_timeout_s: float = 300.0
     event_timeout_s: float = 600.0  # longest silence from the server while a request is open
+    # what the shoppers ask, in turn; each must be one the shop's model answers (not one answered in fixed words)
+    questions: tuple[str, ...] = QUESTIONS
 
 
 @dataclass
@@ -791,7 +793,7 @@ def run_bench(options: BenchOptions, log: Callable[[str], None] = lambda _: None
             offsets[level], total = total, total + level * waves[level]
         log(f"building {max(total, options.naive_prompts)} shop prompts (in-process engine)")
         customers = shop_customers(runtime.store)
-        prompts = shop_prompts(runtime.engine, customers, max(total, options.naive_prompts))
+        prompts = shop_prompts(runtime.engine, customers, max(total, options.naive_prompts), options.questions)
         warm = ShopPrompt(
             customers[-1], WARM_UP_QUESTION, turn_messages(runtime.engine, customers[-1], WARM_UP_QUESTION), 0
         )
@@ -819,7 +821,7 @@ def run_bench(options: BenchOptions, log: Callable[[str], None] = lambda _: None
             },
             "prompts": {
                 "count": len(prompts),
-                "questions": list(QUESTIONS),
+                "questions": list(options.questions),
                 "customers": len(customers),
                 "prompt_tokens_p50": median([p.prompt_tokens for p in prompts]),
                 "prompt_tokens_max": max(p.prompt_tokens for p in prompts),
