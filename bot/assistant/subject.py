@@ -440,8 +440,9 @@ PRODUCT_INTENTS = ASKS_IF_SOLD | {"price", "attribute", "compare"}
 
 def names_nothing_sold(text: str, intent: str, words: ShopWords) -> bool:
     """Whether a question asking if something is sold names nothing the shop sells: it has words that are
-    neither the catalog's nor everyday talk, and no word of the catalog but the commonest English ones. "lobster tails?" in a
-    grocer's with no lobster; not "do you have tzatziki?" (sold, out of stock) nor "I'd like to browse soup"."""
+    neither the catalog's nor everyday talk, and no word of the catalog but the commonest English ones.
+    "lobster tails?" in a grocer's with no lobster; not "do you have tzatziki?" (sold, out of stock) nor "I'd
+    like to browse soup"."""
     if intent not in ASKS_IF_SOLD:
         return False
     found = [w for w in words_of([text]) if len(w) >= 3 and "'" not in w]
