@@ -308,7 +308,7 @@ class ChatEngine:
         shopper's own orders, or, for a follow-up, about the products their earlier messages named. None for
         a message that is neither, or one with an answer of its own: a refusal, a complaint, a request beyond
         the bot, a person asked for."""
-        if self._answered_apart(text, ANSWERED_APART - {"policy"}):
+        if self._answered_apart(text, REFUSED_INTENTS | {"complaint"}):
             return None
         resolved = resolve_order(text, history, *self._order_readers(customer_id)) if customer_id else None
         if resolved is None:
@@ -345,8 +345,9 @@ class ChatEngine:
 
     def _answered_apart(self, text: str, intents: frozenset[str] = ANSWERED_APART) -> bool:
         """Whether the message has an answer of its own: a tool with an effect (a person asked for), or one of
-        `intents` routed. The policy route is judged on the question a follow-up stands for ("which courier?"
-        reads like a question about the shop's couriers until it is "which courier has order 5365?")."""
+        `intents` routed. A policy question or a request beyond the bot is judged on the question a follow-up
+        stands for ("which courier?" reads like a question about the shop's couriers, and "k, code to follow it
+        then" like a request, until they are "which courier has order 5365?" and "its tracking number?")."""
         tool = tool_for(text, self.router)
         if tool in self.tools.tools and self.tools.tools[tool].effect is not None:
             return True

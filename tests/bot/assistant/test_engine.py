@@ -518,3 +518,11 @@ def test_tool_and_argument_names_are_shown_to_a_shopper_as_words(routed):
     names = with_tools(routed[0]).internal_names
     assert names["lookup_order"] == "lookup order" and names["order_id"] == "order id"
     assert names["max_results"] == "max results" and "query" not in names
+
+
+def test_a_follow_up_that_reads_like_a_request_alone_keeps_its_order(routed):
+    engine, counting = routed
+    cid = engine.start("C1")
+    answer(engine, cid, "C1", "where is order 1042?")
+    reply, _ = answer(engine, cid, "C1", "k, code to follow it then")
+    assert "1Z999AA10123456784" in reply.text and "can't do that" not in reply.text and counting.calls == 0
