@@ -506,23 +506,20 @@ def test_a_request_the_bot_cannot_carry_out_says_how_to_reach_the_shops_people(r
     assert "You can also reach" not in reply.text and reply.text.startswith("I can't do that from this chat")
 
 
-def test_a_follow_up_that_reads_like_a_policy_question_alone_keeps_its_order(routed):
-    engine, counting = routed
-    cid = engine.start("C1")
-    answer(engine, cid, "C1", "where is order 1042?")
-    reply, _ = answer(engine, cid, "C1", "and who delivers it")
-    assert "UPS" in reply.text and "policy" not in reply.text and counting.calls == 0
-
-
 def test_tool_and_argument_names_are_shown_to_a_shopper_as_words(routed):
     names = with_tools(routed[0]).internal_names
     assert names["lookup_order"] == "lookup order" and names["order_id"] == "order id"
     assert names["max_results"] == "max results" and "query" not in names
 
 
-def test_a_follow_up_that_reads_like_a_request_alone_keeps_its_order(routed):
+# read alone, the first is a question about the shop's couriers, the second a request beyond the bot
+@pytest.mark.parametrize(
+    ("follow_up", "fact"), [("and who delivers it", "UPS"), ("k, code to follow it then", "1Z999AA10123456784")]
+)
+def test_a_follow_up_that_reads_like_something_else_alone_keeps_its_order(routed, follow_up, fact):
     engine, counting = routed
     cid = engine.start("C1")
     answer(engine, cid, "C1", "where is order 1042?")
-    reply, _ = answer(engine, cid, "C1", "k, code to follow it then")
-    assert "1Z999AA10123456784" in reply.text and "can't do that" not in reply.text and counting.calls == 0
+    reply, _ = answer(engine, cid, "C1", follow_up)
+    assert fact in reply.text and "policy" not in reply.text and "can't do that" not in reply.text
+    assert counting.calls == 0
