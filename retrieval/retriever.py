@@ -104,9 +104,15 @@ class Retriever:
         near = self._sentences.get((doc.source_id, doc.metadata.get("position", 0) + step))
         return near if near is not None and near.metadata.get("section") == doc.metadata.get("section") else None
 
-    def vocabulary(self) -> set[str]:
-        """Every word of every indexed document: what a misspelt question is corrected toward."""
-        return words_of(d.text for k in self.kinds.values() for d in k.dense.docs)
+    def vocabulary(self, products: bool | None = None) -> set[str]:
+        """The words of the indexed documents: every one (what a misspelt question is corrected toward), or
+        only the catalog's (`products=True`) or only the rest's (`False`)."""
+        return words_of(
+            d.text
+            for k in self.kinds.values()
+            for d in k.dense.docs
+            if products is None or (d.kind == "product") == products
+        )
 
     def search(self, query: str, kind: str, k: int, min_similarity: float = 0.0, *, vector=None) -> list[Hit]:
         """The top k; with `min_similarity`, only documents at least that close to the query (cosine),

@@ -376,14 +376,11 @@ class ChatEngine:
     @cached_property
     def _shop_words(self) -> ShopWords:
         """What the shop sells and what else is said to it, read once like the indexes they come from."""
-        products = self.retriever.kinds.get("products")
-        talk = words_of(
-            d.text for kind in self.retriever.kinds.values() for d in kind.dense.docs if d.kind != "product"
-        )
+        talk = self.retriever.vocabulary(products=False)
         if self.router is not None:
             asked_of = PRODUCT_INTENTS | {self.router.tool_of.get(i) for i in PRODUCT_INTENTS}
             talk |= words_of(t for t, label in zip(self.router.phrasings, self.router.labels) if label not in asked_of)
-        return ShopWords(frozenset(words_of(d.text for d in products.dense.docs) if products else ()), frozenset(talk))
+        return ShopWords(frozenset(self.retriever.vocabulary(products=True)), frozenset(talk))
 
     def _sells_nothing_asked(self, text: str, tool: str | None) -> bool:
         """A question whether the shop sells something it has nothing of ("lobster tails?"), answered so
