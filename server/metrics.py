@@ -28,7 +28,12 @@ class Metrics:
             "shopbot_tokens_per_second", "Decode speed per answer", buckets=RATE_BUCKETS, registry=r
         )
         self.handoffs = Counter("shopbot_handoffs", "Conversations handed to a person", registry=r)
-        self.webhook_failures = Counter("shopbot_webhook_failures", "Handoff webhooks that failed", registry=r)
+        self.webhook_failures = Counter(
+            "shopbot_webhook_failures", "Handoff webhooks given up on after their last try", registry=r
+        )
+        self.webhook_retries = Counter(
+            "shopbot_webhook_retries", "Handoff webhook tries that failed and were retried", registry=r
+        )
         self.corrections = Counter(
             "shopbot_answer_corrections",
             "Facts, markup and internal names the grounding guard changed in answers, by kind",

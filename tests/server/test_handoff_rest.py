@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -19,29 +20,59 @@ import websockets
 from tests.server.conftest import AGENT_KEY, ScriptedGenerator, start_server, tiny_settings
 from tests.server.test_protocol import hello, recv, run, until
 
-WEBHOOK_SECRET = "webhook-secret-for-tests"
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"webhook-key-for-tests-0123456789").decode()
 PIECES = ["Happy", " to", " help", " with", " that", "."]
+REPLAY_WINDOW_S = 5 * 60
+
+
+def standard_webhook_valid(secret: str, headers, body: bytes) -> bool:
+    """A receiver's check as docs/protocol.md describes it (and the Standard Webhooks libraries make it)."""
+    webhook_id, timestamp = headers.get("webhook-id", ""), headers.get("webhook-timestamp", "0")
+    if not webhook_id or abs(time.time() - int(timestamp)) > REPLAY_WINDOW_S:
+        return False
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{webhook_id}.{timestamp}.".encode() + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    offered = [s.removeprefix("v1,") for s in headers.get("webhook-signature", "").split() if s.startswith("v1,")]
+    return any(hmac.compare_digest(expected, signature) for signature in offered)
+
+
+def legacy_signature_valid(secret: str, headers, body: bytes) -> bool:
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, headers.get("X-Shopbot-Signature", ""))
 
 
 class WebhookReceiver:
-    """A helpdesk stand-in on 127.0.0.1 that records each POST and whether its HMAC signature is valid."""
+    """A helpdesk stand-in on 127.0.0.1 that records each POST and whether its signatures are valid.
 
-    def __init__(self) -> None:
+    `statuses` are its answers to the first POSTs, in order; after them it answers 204 (401 to a bad signature).
+    `deliveries` keeps every POST as (event, webhook-id, valid, body, time it arrived).
+    """
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
         received: queue.Queue = queue.Queue()
+        answers = list(statuses or [])
+        deliveries: list[tuple] = []
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                expected = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
-                valid = hmac.compare_digest(expected, self.headers.get("X-Shopbot-Signature", ""))
-                received.put((self.headers.get("X-Shopbot-Event"), valid, json.loads(body)))
-                self.send_response(204 if valid else 401)
+                valid = standard_webhook_valid(WEBHOOK_SECRET, self.headers, body) and legacy_signature_valid(
+                    WEBHOOK_SECRET, self.headers, body
+                )
+                event = self.headers.get("X-Shopbot-Event")
+                deliveries.append((event, self.headers.get("webhook-id"), valid, json.loads(body), time.monotonic()))
+                status = answers.pop(0) if answers else 204 if valid else 401
+                if 200 <= status < 300:
+                    received.put((event, valid, json.loads(body)))
+                self.send_response(status)
                 self.end_headers()
 
             def log_message(self, *args):
                 pass
 
         self.received = received
+        self.deliveries = deliveries
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
@@ -297,7 +328,13 @@ def test_a_failing_webhook_is_counted_and_the_chat_goes_on(tiny_shop_dir, embedd
     with socket.socket() as s:  # a port with nobody listening
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}/hook"
-    settings = tiny_settings(tiny_shop_dir, handoff_webhook_url=dead, handoff_webhook_secret=WEBHOOK_SECRET)
+    settings = tiny_settings(
+        tiny_shop_dir,
+        handoff_webhook_url=dead,
+        handoff_webhook_secret=WEBHOOK_SECRET,
+        webhook_attempts=3,
+        webhook_retry_delay_s=0.05,
+    )
 
     async def go(live):
         async with websockets.connect(live.ws_url) as ws:
@@ -313,7 +350,61 @@ def test_a_failing_webhook_is_counted_and_the_chat_goes_on(tiny_shop_dir, embedd
         while (live.ctx.metrics.registry.get_sample_value("shopbot_webhook_failures_total") or 0) < 1:
             assert time.monotonic() < deadline, "the failed webhook was not counted"
             time.sleep(0.05)
+        retries = live.ctx.metrics.registry.get_sample_value("shopbot_webhook_retries_total")
     assert handoff["state"] == "waiting_for_agent" and end["finish_reason"] == "stop"
+    assert retries == 2  # three tries in all, then given up
+
+
+def test_webhook_signatures_match_the_standard_webhooks_test_vector():
+    from server.handoff import signing_key, standard_signature
+
+    key = signing_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    signature = standard_signature(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, b'{"test": 2432232314}')
+    assert signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    assert signing_key("plain-secret") == b"plain-secret"
+    with pytest.raises(ValueError, match="SHOPBOT_HANDOFF_WEBHOOK_SECRET starts with whsec_ but the rest is not"):
+        signing_key("whsec_not base64!")
+
+
+def wait_for(condition, what: str, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def test_a_failed_webhook_is_retried_later_with_the_same_id_and_a_valid_signature(tiny_shop_dir, embedder):
+    flaky = WebhookReceiver(statuses=[503, 204, 400])
+    settings = tiny_settings(
+        tiny_shop_dir,
+        handoff_webhook_url=flaky.url,
+        handoff_webhook_secret=WEBHOOK_SECRET,
+        webhook_retry_delay_s=1.0,
+    )
+    try:
+        with start_server(settings, generator=ScriptedGenerator(PIECES), embedder=embedder) as live:
+            asked = httpx.post(live.url + "v1/chat", json={"text": "can I talk to a real person please?"})
+            answered_at = time.monotonic()
+            wait_for(lambda: len(flaky.deliveries) >= 2, "the webhook was not retried")
+            forwarded = httpx.post(
+                live.url + "v1/chat",
+                json={"text": "my parcel is damaged", "conversation_id": asked.json()["conversation_id"]},
+            )
+            metric = live.ctx.metrics.registry.get_sample_value
+            wait_for(
+                lambda: (metric("shopbot_webhook_failures_total") or 0) >= 1, "the refused webhook was not counted"
+            )
+            retries = metric("shopbot_webhook_retries_total")
+    finally:
+        flaky.httpd.shutdown()
+    assert asked.status_code == 200 and forwarded.status_code == 409
+    (event, first_id, first_valid, first, _), (_, second_id, second_valid, second, arrived), shopper = flaky.deliveries
+    assert event == "handoff_requested" and first_id.startswith("msg_") and first_valid
+    assert (second_id, second_valid, second) == (first_id, True, first)
+    assert arrived > answered_at, "the chat waited for the webhook's retry"
+    assert (shopper[0], shopper[2], shopper[3]["text"]) == ("shopper_message", True, "my parcel is damaged")
+    assert shopper[1] != first_id
+    assert retries == 1  # a 400 is the receiver's refusal: not tried again
 
 
 class CallingGenerator(ScriptedGenerator):
