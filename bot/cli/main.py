@@ -1,20 +1,63 @@
-"""The `shopbot` command line."""
+"""The `shopbot` command line.
+
+Only the standard library, typer and rich are imported here: the model, the indexes and the server (torch,
+transformers, faiss, FastAPI) are imported inside the commands that use them, so `shopbot --help` and a typo
+answer at once, and a command that loads them says so before it starts.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import sys
 import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from bot.runtime import Runtime
-from bot.settings import Settings
+# Optional dependencies: the module, what needs it, and the extra that installs it.
+EXTRAS = {
+    "matplotlib": ("charts need matplotlib", "plots"),
+    "sklearn": ("training needs scikit-learn", "train"),
+    "threadpoolctl": ("training needs threadpoolctl", "train"),
+    "psycopg": ("a PostgreSQL database needs psycopg", "postgres"),
+}
+LOADING = "Loading the model and the shop's indexes…"
 
-app = typer.Typer(help="shopbot: a customer-service chatbot for online shops.", no_args_is_help=True)
+# peft reads a deprecated property of the transformers model while it loads the adapter: nothing a user can act on
+warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+
+
+def missing_hint(module: str) -> str | None:
+    """The one line that tells how to install an optional dependency, or None for a module the product needs."""
+    if (known := EXTRAS.get(module.split(".")[0])) is None:
+        return None
+    need, extra = known
+    return f"{need}: pip install 'shopbot[{extra}]'"
+
+
+class _Commands(typer.Typer):
+    """A missing optional dependency ends the command with the line that installs it, not a traceback, wherever
+    it is first imported."""
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except ModuleNotFoundError as exc:
+            if (hint := missing_hint(exc.name or "")) is None:
+                raise
+            console.print(f"[red]error:[/] {escape(hint)}", highlight=False)
+            sys.exit(1)
+
+
+app = _Commands(help="shopbot: a customer-service chatbot for online shops.", no_args_is_help=True)
 eval_app = typer.Typer(help="Measure retrieval, answers and recommendations.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 train_app = typer.Typer(help="Train shopbot's learned parts from the shop's own data.", no_args_is_help=True)
@@ -26,8 +69,32 @@ console = Console(stderr=True)
 
 
 def _fail(message: str) -> None:
-    console.print(f"[red]error:[/] {message}")
+    console.print(f"[red]error:[/] {escape(message)}")
     raise typer.Exit(1)
+
+
+def _require(*modules: str) -> None:
+    """Checked before a long run rather than at its end, where a chart or a fit would first import it."""
+    for module in modules:
+        if importlib.util.find_spec(module) is None:
+            _fail(missing_hint(module) or f"{module} is not installed")
+
+
+@contextmanager
+def _loading(what: str = LOADING) -> Iterator[None]:
+    """Say what is loading before the slow imports start, so the first thing a person sees is what they wait for.
+
+    The libraries' own progress bars (a weight file read in a fraction of a second) are left out; on a terminal
+    a spinner runs until the work is done."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    started = time.perf_counter()
+    if console.is_terminal:
+        with console.status(what):
+            yield
+    else:
+        console.print(what, highlight=False, soft_wrap=True)
+        yield
+    console.print(f"[dim]ready in {time.perf_counter() - started:.1f} s[/]", highlight=False)
 
 
 @app.command()
@@ -35,6 +102,7 @@ def ingest(
     folder: Annotated[Path, typer.Argument(help="A shop folder in the ingest format (docs/ingest-format.md).")],
 ) -> None:
     """Load a shop's products, customers, orders and policies, all or nothing."""
+    from bot.runtime import Runtime
     from retrieval.ingest import IngestError, ingest_shop
 
     runtime = Runtime()
@@ -53,6 +121,7 @@ def import_instacart_cmd(
     departments: Annotated[Path, typer.Option(help="Instacart departments.csv")],
 ) -> None:
     """Load real Instacart-format order histories (for development and evaluation only)."""
+    from bot.runtime import Runtime
     from retrieval.ingest import IngestError
     from retrieval.instacart import import_instacart
 
@@ -67,6 +136,8 @@ def import_instacart_cmd(
 @app.command()
 def index() -> None:
     """Build the FAISS indexes (or confirm they are current)."""
+    from bot.runtime import Runtime
+
     runtime = Runtime(progress=True)
     started = time.perf_counter()
     retriever = runtime.retriever
@@ -79,6 +150,7 @@ def setup(
     demo: Annotated[bool, typer.Option(help="Load the bundled demo shop.")] = True,
 ) -> None:
     """Prepare everything for chatting: database, demo shop, indexes, model cache. Safe to re-run."""
+    from bot.runtime import Runtime
     from retrieval.demo import DEMO_DATA_DIR
     from retrieval.ingest import ingest_shop
 
@@ -103,14 +175,21 @@ def chat(
     customer: Annotated[str | None, typer.Option(help="Chat as this signed-in customer (e.g. C0001).")] = None,
 ) -> None:
     """Chat with the shop's assistant in the terminal; reads stdin line by line when piped."""
-    from bot.assistant.engine import require_customer
-    from bot.cli.chat import run_chat
+    with _loading():
+        from bot.assistant.engine import require_customer
+        from bot.cli.chat import run_chat
+        from bot.runtime import Runtime
 
-    runtime = Runtime(progress=True)
-    try:
-        require_customer(runtime.store, customer)  # before the model and indexes load: a typo costs a second
+        runtime = Runtime(progress=True)
+        try:
+            require_customer(runtime.store, customer)  # before the model and indexes load: a typo costs a second
+        except PermissionError as exc:
+            _fail(str(exc))
         runtime.prepare_thread()  # a backend with a thread of its own gets the cores
-        code = run_chat(runtime.engine, customer, interactive=sys.stdin.isatty(), console=console)
+        engine = runtime.engine
+        engine.warm()  # the catalog's names and the speller, before the first question waits for them
+    try:
+        code = run_chat(engine, customer, interactive=sys.stdin.isatty(), console=console)
     except PermissionError as exc:
         _fail(str(exc))
     raise typer.Exit(code)
@@ -125,6 +204,9 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the chat widget, the WebSocket protocol (docs/protocol.md), REST and metrics."""
+    console.print(f"{LOADING} (/readyz says when they are ready)", highlight=False, soft_wrap=True)
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from bot.settings import Settings
     from server.app import serve as run_server
     from server.auth import InsecureSecret
 
@@ -141,6 +223,7 @@ def token(
     ttl_minutes: Annotated[int | None, typer.Option(help="Lifetime; default SHOPBOT_TOKEN_TTL_MINUTES.")] = None,
 ) -> None:
     """Print a signed customer token, as a shop's backend would mint for a logged-in shopper."""
+    from bot.runtime import Runtime
     from server.auth import InsecureSecret, Tokens
 
     runtime = Runtime()
@@ -150,6 +233,11 @@ def token(
         print(Tokens(runtime.settings).mint(customer, ttl_minutes))
     except InsecureSecret as exc:
         _fail(str(exc))
+
+
+def _phase(line: str) -> None:
+    """A benchmark's progress, one line a phase, on stderr: its stdout is the JSON result alone."""
+    console.print(f"[dim]{line}…[/]", highlight=False, soft_wrap=True)
 
 
 def _generated_docs() -> list[tuple[str, object]]:
@@ -196,17 +284,19 @@ def eval_retrieval(
     lexical: Annotated[bool, typer.Option(help="Fuse BM25 with the dense score.")] = True,
 ) -> None:
     """Recall@5 and MRR of retrieval on a case file."""
-    from retrieval.evaluate import evaluate, load_cases
-    from retrieval.retriever import Retriever
+    with _loading("Loading the shop's indexes…"):
+        from bot.runtime import Runtime
+        from retrieval.evaluate import evaluate, load_cases
+        from retrieval.retriever import Retriever
 
-    runtime = Runtime()
-    try:
-        loaded = load_cases(cases)
-    except (OSError, ValueError) as exc:
-        _fail(str(exc))
-    retriever = Retriever.open(
-        runtime.store, runtime.embedder, runtime.settings.index_dir, lexical_weight=1.0 if lexical else 0.0
-    )
+        runtime = Runtime()
+        try:
+            loaded = load_cases(cases)
+        except (OSError, ValueError) as exc:
+            _fail(str(exc))
+        retriever = Retriever.open(
+            runtime.store, runtime.embedder, runtime.settings.index_dir, lexical_weight=1.0 if lexical else 0.0
+        )
     result = evaluate(retriever, loaded, progress=not as_json)
     misses = result.pop("misses")
     if not as_json:
@@ -224,6 +314,8 @@ def eval_reorder(
     seed: Annotated[int, typer.Option(help="Seed for the folds and the ranker.")] = 0,
 ) -> None:
     """Reorder quality on real histories: each user's last order is the target, baselines beside it."""
+    _require("sklearn", "threadpoolctl", *(["matplotlib"] if plot is not None else []))
+    console.print("Reading the order histories…", highlight=False)
     from bot.reorder.evaluate import OrdersCsvError, evaluate_orders_csv, plot_comparison
 
     try:
@@ -259,7 +351,9 @@ def train_reorder(
     seed: Annotated[int | None, typer.Option(help="Training seed (default: the seed setting).")] = None,
 ) -> None:
     """Train the reorder recommender (product statistics + ranker) on the shop's own order histories."""
+    _require("sklearn", "threadpoolctl")
     from bot.reorder.train import train_reorder_model
+    from bot.runtime import Runtime
 
     runtime = Runtime()
     folder = out or runtime.settings.reorder_model_dir
@@ -307,6 +401,9 @@ def bench(
     reorder and server memory, in one run (a server subprocess on 127.0.0.1)."""
     if ctx.invoked_subcommand is not None:
         return
+    _require("matplotlib")  # sweep.png, drawn once every figure is measured
+    if not as_json:
+        _phase("loading the model and server libraries")
     from bot.cli.bench import BenchError, BenchOptions, parse_env, parse_levels, render_tables, run_bench
 
     try:
@@ -357,20 +454,25 @@ def bench_grounding(
     streams tokens; prints JSON. Each answer states every fact of its turn (its product and order lines, as
     the prompt shows them, ids in brackets included), more than a real answer does."""
     import statistics
-    import time
+
+    _phase("loading the shop's indexes and the router")
 
     from adapters.evaluate import load_cases
     from bot.assistant.engine import ChatEngine
     from bot.assistant.grounding import Guard
     from bot.assistant.prompt import order_line, product_line
+    from bot.runtime import Runtime
 
     runtime = Runtime()
     engine = ChatEngine(runtime.settings, runtime.store, runtime.retriever, None, runtime.tools, runtime.router)
+    loaded = load_cases(cases, limit)
+    _phase(f"gathering the facts of {len(loaded)} questions")
     turns = []
-    for case in load_cases(cases, limit):
+    for case in loaded:
         ctx = engine.gather(case.turns[-1], case.customer_id, [])
         answer = " ".join([*(product_line(p) + "." for p in ctx.products), *(order_line(o) + "." for o in ctx.orders)])
         turns.append((answer, ctx))
+    _phase(f"timing the guard on {len(turns)} answers, best of {repeats}")
     times, findings = [], 0
     for answer, ctx in turns:
         best = float("inf")
@@ -404,19 +506,22 @@ def bench_spelling(
 ) -> None:
     """The speller's cost: its build from the shop's words, and p50/p95 of reading one message; prints JSON."""
     import statistics
-    import time
 
+    _phase("loading the shop's indexes and the router")
     from adapters.evaluate import load_cases
     from bot.assistant.engine import shop_speller
+    from bot.runtime import Runtime
     from retrieval.spelling import english_words
 
     runtime = Runtime()
     retriever, router = runtime.retriever, runtime.router
     english_words()
+    _phase("building the speller from the shop's words")
     started = time.perf_counter()
     speller = shop_speller(retriever, router)
     built_ms = (time.perf_counter() - started) * 1000
     messages = [turn for case in load_cases(cases) for turn in case.turns]
+    _phase(f"timing {len(messages)} messages, best of {repeats}")
     times = []
     for text in messages:
         best = float("inf")
@@ -446,8 +551,11 @@ def bench_reorder(
     repeats: Annotated[int, typer.Option(min=1)] = 300,
 ) -> None:
     """p50/p95 of one reorder recommendation from the store, with and without the SQL query."""
+    if not as_json:
+        _phase("loading the reorder model and the store")
     from bot.reorder.evaluate import bench_store
     from bot.reorder.recommend import ReorderModel
+    from bot.runtime import Runtime
 
     runtime = Runtime()
     folder = runtime.settings.reorder_model_dir
@@ -474,17 +582,19 @@ def eval_routing(
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
 ) -> None:
     """The router alone: route accuracy by route with a confusion table, and intent accuracy; no model."""
-    from adapters.evaluate import load_cases
-    from adapters.routing_eval import evaluate_routing
+    with _loading("Loading the shop's indexes and the router…"):
+        from adapters.evaluate import load_cases
+        from adapters.routing_eval import evaluate_routing
 
-    try:
-        loaded = load_cases(cases)
-    except (OSError, ValueError) as exc:
-        _fail(str(exc))
-    from bot.assistant.engine import shop_speller
+        try:
+            loaded = load_cases(cases)
+        except (OSError, ValueError) as exc:
+            _fail(str(exc))
+        from bot.assistant.engine import shop_speller
+        from bot.runtime import Runtime
 
-    runtime = Runtime()
-    read = shop_speller(runtime.retriever, runtime.router).correct if runtime.settings.spelling else str
+        runtime = Runtime()
+        read = shop_speller(runtime.retriever, runtime.router).correct if runtime.settings.spelling else str
     result = evaluate_routing(runtime.router, loaded, read)
     if not as_json:
         routes = result["routes"]
@@ -523,6 +633,10 @@ def eval_answers(
     ] = True,
 ) -> None:
     """Answer accuracy and tool accuracy of the chat model on conversations with expected facts."""
+    if report is not None:
+        _require("matplotlib")
+    console.print(LOADING, highlight=False)
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     from adapters.evaluate import load_cases, plot_by_intent
     from bot.settings import Settings
 
@@ -559,6 +673,7 @@ def eval_answers(
 
 def _score_answers(settings, cases, workers: int | None) -> dict:
     from adapters.evaluate import evaluate, plant
+    from bot.runtime import Runtime
     from retrieval.store import scratch_copy
 
     with scratch_copy(settings.database_url) as scratch:
@@ -608,6 +723,7 @@ def train_router(
 
     The chat model is not trained: the router is fitted when the server starts, from this file."""
     from bot.assistant.tools import load as load_tools
+    from bot.runtime import Runtime
     from bot.settings import ROUTING_FILE, SHIPPED_ADAPTER, Settings
 
     load_tools(Settings().tool_modules)
@@ -651,7 +767,9 @@ def train_lora(
     ] = None,
 ) -> None:
     """Train the chat model's LoRA adapter on conversations generated from the shop's own data."""
+    _require("matplotlib")  # loss.png, drawn after the last step
     from bot.assistant.tools import load as load_tools
+    from bot.runtime import Runtime
     from bot.settings import SHIPPED_ADAPTER, Settings
 
     load_tools(Settings().tool_modules)  # the shop's own tools' phrasings join the training data
