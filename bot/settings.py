@@ -8,6 +8,7 @@ that the environment overrides. Each field's description, and its section in SEC
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from datetime import datetime
@@ -15,7 +16,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Literal, Union, get_args, get_origin
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -221,6 +222,15 @@ class Settings(BaseSettings):
     )
     handoff_webhook_url: str = Field("", description="URL the server posts handoff events to; empty: no webhook.")
     webhook_timeout_s: float = Field(5.0, gt=0, description="Seconds a handoff webhook request may take.")
+    webhook_attempts: int = Field(
+        5,
+        ge=1,
+        le=10,
+        description="Tries at most to deliver one handoff webhook, retried after a network error, 408, 429 or 5xx.",
+    )
+    webhook_retry_delay_s: float = Field(
+        1.0, gt=0, description="Seconds before a handoff webhook's first retry, doubled before each further one."
+    )
 
     # limits
     max_message_chars: int = Field(
@@ -244,6 +254,12 @@ class Settings(BaseSettings):
     max_frame_bytes: int = Field(
         65536, ge=1024, description="Largest WebSocket frame in bytes; a bigger one closes the connection with 1009."
     )
+    max_request_body_bytes: int = Field(
+        262144,
+        ge=1024,
+        description="Largest REST request body in bytes, counted as it arrives; a bigger one is refused with 413 "
+        "(room for an OpenAI client that resends a long conversation to /v1/chat/completions).",
+    )
     messages_per_minute_per_connection: int = Field(
         20, ge=1, description="Messages one WebSocket connection may send per minute."
     )
@@ -252,6 +268,30 @@ class Settings(BaseSettings):
         ge=1,
         description="Messages one customer may send per minute, WebSocket and REST together; anonymous visitors: "
         "per client address.",
+    )
+    hellos_per_minute_per_customer: int = Field(
+        60,
+        ge=1,
+        description="WebSocket hellos (chats opened or resumed) one customer may send per minute; anonymous "
+        "visitors: per client address.",
+    )
+    feedback_per_minute_per_customer: int = Field(
+        30,
+        ge=1,
+        description="Ratings one customer may send per minute, WebSocket and REST together; anonymous visitors: "
+        "per client address.",
+    )
+    conversations_per_minute_per_customer: int = Field(
+        30,
+        ge=1,
+        description="New conversations one customer may start per minute over REST (each request without a "
+        "conversation_id starts one); anonymous visitors: per client address.",
+    )
+    partial_answer_save_s: float = Field(
+        1.0,
+        gt=0,
+        description="Seconds between saves of a streaming answer's text so far: a crash loses at most this much "
+        "of it, and each streaming answer writes at most once per interval.",
     )
     max_concurrent_generations: int = Field(
         16,
@@ -284,13 +324,33 @@ class Settings(BaseSettings):
         "", description="The X-Agent-Key header the agent API requires; empty: the agent API is off."
     )
     handoff_webhook_secret: str = Field(
-        "", description="Key of the HMAC-SHA256 signature (X-Shopbot-Signature header) on each handoff webhook request."
+        "",
+        description="Key of the Standard Webhooks signature (webhook-signature header) on each handoff webhook request: "
+        "whsec_ and base64 as the Standard Webhooks libraries take it, or any other text used as it is.",
+    )
+    metrics_token: str = Field(
+        "", description="The bearer token GET /metrics requires (Authorization: Bearer ...); empty: /metrics is public."
+    )
+    trusted_proxies: list[str] = Field(
+        [],
+        description="Addresses or CIDR networks of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are "
+        "believed; empty: those headers are ignored and the peer's address is the client's.",
     )
     sign_in_gate: bool = Field(
         True,
         description="Whether anonymous visitors asking about their own orders (the router's call) are told to sign in "
         "without the model; policies, products, search and the handoff are answered for anyone.",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"{proxy!r} is not an IP address or CIDR network, e.g. 10.0.0.0/8") from None
+        return proxies
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:
@@ -370,6 +430,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "ping_interval_s",
         "handoff_webhook_url",
         "webhook_timeout_s",
+        "webhook_attempts",
+        "webhook_retry_delay_s",
     ),
     "limits": (
         "max_message_chars",
@@ -378,8 +440,13 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "max_new_tokens",
         "min_new_tokens",
         "max_frame_bytes",
+        "max_request_body_bytes",
         "messages_per_minute_per_connection",
         "messages_per_minute_per_customer",
+        "hellos_per_minute_per_customer",
+        "feedback_per_minute_per_customer",
+        "conversations_per_minute_per_customer",
+        "partial_answer_save_s",
         "max_concurrent_generations",
         "max_queued_generations",
         "idle_timeout_s",
@@ -391,6 +458,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "allowed_origins",
         "agent_api_key",
         "handoff_webhook_secret",
+        "metrics_token",
+        "trusted_proxies",
         "sign_in_gate",
     ),
 }

@@ -24,7 +24,10 @@ class OrderStatus(str, enum.Enum):
 
 
 class MessageStatus(str, enum.Enum):
-    streaming = "streaming"  # reserved when an answer starts, so clients know its id; never replayed
+    # reserved when an answer starts, so clients know its id; never replayed. Its text so far is saved now and
+    # then while it streams; one still streaming when the server starts again was cut off by a crash and
+    # becomes interrupted with that text.
+    streaming = "streaming"
     complete = "complete"
     interrupted = "interrupted"
 
@@ -139,12 +142,20 @@ class Message(Base):
 
 
 class Feedback(Base):
-    """A shopper's rating of one assistant message."""
+    """A shopper's rating of one assistant message: one row per message, a later rating replaces it.
+
+    Only the owner of a message's conversation may rate it, so the message id alone names the message and the
+    shopper; a unique (message, customer) pair would not hold for anonymous shoppers, whose customer is NULL
+    and NULLs never collide in a unique index. Keeping one row bounds what a shopper can write by rating the
+    same answer again and again. Databases made before the unique index keep each message's latest rating
+    (`Store.create_schema`).
+    """
 
     __tablename__ = "feedback"
+    __table_args__ = (Index("ux_feedback_message", "message_id", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
     rating: Mapped[str] = mapped_column(String(8))
     comment: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime)  # when the latest rating was given

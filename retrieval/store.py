@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy import Engine, create_engine, delete, event, func, inspect, select, text
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.schema import CreateColumn
 
@@ -93,6 +93,7 @@ class Store:
     def create_schema(self) -> None:
         Base.metadata.create_all(self.engine)
         self._add_missing_columns()
+        self._add_missing_indexes()
 
     def _add_missing_columns(self) -> None:
         """Databases made by an older shopbot get new columns (all have server defaults) without a reload."""
@@ -104,6 +105,23 @@ class Store:
                     if column.name not in have:
                         ddl = CreateColumn(column).compile(dialect=self.engine.dialect)
                         conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
+
+    def _add_missing_indexes(self) -> None:
+        """Databases made by an older shopbot get the indexes declared since. Before a unique index is made, rows
+        that would break it are dropped, keeping the newest (largest id) of each key: a unique index here says
+        "one row per key, the latest wins" (feedback: one rating per answer)."""
+        existing = inspect(self.engine)
+        with self.engine.begin() as conn:
+            for table in Base.metadata.sorted_tables:
+                have = {i["name"] for i in existing.get_indexes(table.name)}
+                for index in table.indexes:
+                    if index.name in have:
+                        continue
+                    if index.unique:
+                        (key,) = table.primary_key.columns
+                        newest = select(func.max(key)).group_by(*index.columns)
+                        conn.execute(delete(table).where(key.not_in(newest)))
+                    index.create(conn)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -1,24 +1,30 @@
 """The shopbot server: one FastAPI app serving the demo page, the widget, the chat protocol, REST and metrics.
 
 `create_app` keeps all state in objects it creates (`app.state.ctx`), so tests can run several apps
-in one process. `uvicorn_config` is the one place the transport limits (frame size, pings) are set.
+in one process. `uvicorn_config` is the one place the transport limits (frame size, pings) and the trusted
+proxies are set. Every REST error, the request body cap's and FastAPI's validation errors included, has the
+documented shape `{"error": {"code", "message", "retryable"}}`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import html
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from bot.runtime import Runtime
 from bot.settings import Settings
-from server import rest, ws
+from server import openai_api, rest, ws
+from server.bodies import BodyLimit, BodyTooLarge, describe_invalid, too_large_message
 from server.context import ServerContext
+from server.protocol import ErrorCode
 
 STATIC = Path(__file__).parent / "static"
 ENDPOINT_PLACEHOLDER = "__SHOPBOT_ENDPOINT__"
@@ -41,11 +47,32 @@ def create_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(title="shopbot", version="1", lifespan=lifespan)
     app.state.ctx = ctx
     app.include_router(rest.router)
+    app.include_router(openai_api.router)
     app.add_api_websocket_route("/v1/chat", ws.chat_socket)
 
     @app.exception_handler(rest.ApiError)
     async def api_error(_: Request, exc: rest.ApiError):
         return rest.error_response(ctx, exc)
+
+    def body_too_large() -> Response:
+        limit = ctx.settings.max_request_body_bytes
+        return rest.error_response(ctx, rest.ApiError(ErrorCode.message_too_long, too_large_message(limit)))
+
+    app.add_middleware(BodyLimit, max_bytes=ctx.settings.max_request_body_bytes, refuse=body_too_large)
+
+    @app.exception_handler(BodyTooLarge)
+    async def body_over_the_limit(_: Request, __: BodyTooLarge):
+        return body_too_large()
+
+    openai_paths = {getattr(route, "path", None) for route in openai_api.router.routes}
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        """`422 bad_frame` naming the wrong fields; 400 on the OpenAI routes, which answer invalid requests so."""
+        route = getattr(request.scope.get("route"), "path", None)
+        status = openai_api.BAD_REQUEST if route in openai_paths else None
+        error = rest.ApiError(ErrorCode.bad_frame, describe_invalid(exc.errors()), status=status)
+        return rest.error_response(ctx, error)
 
     @app.get("/", response_class=HTMLResponse)
     async def index(request: Request, customer: str | None = None):
@@ -82,7 +109,19 @@ def create_app(runtime: Runtime) -> FastAPI:
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics")
-    async def metrics():
+    async def metrics(authorization: str | None = Header(None, include_in_schema=False)):
+        expected = ctx.settings.metrics_token
+        if expected:
+            scheme, _, given = (authorization or "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+                refused = rest.error_response(
+                    ctx,
+                    rest.ApiError(
+                        ErrorCode.unauthorized, "/metrics needs Authorization: Bearer <SHOPBOT_METRICS_TOKEN>"
+                    ),
+                )
+                refused.headers["WWW-Authenticate"] = "Bearer"
+                return refused
         return Response(ctx.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     return app
@@ -91,15 +130,22 @@ def create_app(runtime: Runtime) -> FastAPI:
 def uvicorn_config(
     app: FastAPI, settings: Settings, host: str = "127.0.0.1", port: int = 8000, **extra
 ) -> uvicorn.Config:
-    return uvicorn.Config(
-        app,
+    """The server's transport settings.
+
+    X-Forwarded-For is believed only from `trusted_proxies`: uvicorn's own default trusts it from 127.0.0.1, so
+    any local client (or a proxy on the same host that passes the header through) could pick its own address,
+    and with it its own rate-limit bucket.
+    """
+    options = dict(
         host=host,
         port=port,
         ws_max_size=settings.max_frame_bytes,
         ws_ping_interval=settings.ping_interval_s,
         ws_ping_timeout=settings.ping_interval_s,
-        **extra,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
     )
+    return uvicorn.Config(app, **{**options, **extra})
 
 
 def serve(settings: Settings, host: str, port: int) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -11,7 +14,7 @@ from functools import cached_property
 from bot.assistant.conversations import Conversations
 from bot.runtime import Runtime
 from bot.settings import Settings
-from server.auth import TokenError, Tokens
+from server.auth import TokenError, Tokens, signing_key
 from server.handoff import HandoffDesk, Webhook
 from server.hub import Hub
 from server.limits import ConversationLocks, GenerationSlots, RateLimiter
@@ -20,6 +23,10 @@ from server.protocol import Customer
 from server.turns import Turns
 
 log = logging.getLogger(__name__)
+# A new conversation's id, in hex, the same 32 characters as a stored id: a random part, a signature that says
+# this server named it, and one that says for which shopper.
+NONCE_HEX = 16
+TAG_HEX = 8
 
 
 @dataclass
@@ -31,10 +38,14 @@ class ServerContext:
     hub: Hub
     slots: GenerationSlots
     locks: ConversationLocks
-    customer_limiter: RateLimiter
+    customer_limiter: RateLimiter  # messages, per customer (or anonymous client address)
+    hello_limiter: RateLimiter  # WebSocket hellos, per customer or client address
+    feedback_limiter: RateLimiter  # ratings, per customer or client address
+    conversation_limiter: RateLimiter  # new REST conversations, per customer or client address
     webhook: Webhook
     executor: ThreadPoolExecutor
     io_executor: ThreadPoolExecutor  # the event loop's default: retrieval, tools, database (asyncio.to_thread)
+    conversation_key: bytes  # signs the ids of conversations not stored yet (`new_conversation_id`)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     index_ready: bool = False
     model_ready: bool = False
@@ -58,7 +69,10 @@ class ServerContext:
             slots=slots,
             locks=ConversationLocks(),
             customer_limiter=RateLimiter(s.messages_per_minute_per_customer),
-            webhook=Webhook(s.handoff_webhook_url, s.handoff_webhook_secret, s.webhook_timeout_s, metrics),
+            hello_limiter=RateLimiter(s.hellos_per_minute_per_customer),
+            feedback_limiter=RateLimiter(s.feedback_per_minute_per_customer),
+            conversation_limiter=RateLimiter(s.conversations_per_minute_per_customer),
+            webhook=Webhook.from_settings(s, metrics),
             executor=ThreadPoolExecutor(
                 runtime.concurrent_generations,
                 thread_name_prefix="shopbot-generate",
@@ -67,6 +81,7 @@ class ServerContext:
             # query embeddings run here: on two cores each of these threads would keep an OpenMP team of its
             # own and slow the scheduler's every step (the backend's `prepare_thread`)
             io_executor=ThreadPoolExecutor(thread_name_prefix="shopbot-io", initializer=runtime.prepare_thread),
+            conversation_key=hashlib.sha256(b"shopbot conversation ids\0" + signing_key(s).encode()).digest(),
         )
 
     @property
@@ -79,12 +94,24 @@ class ServerContext:
 
     @cached_property
     def turns(self) -> Turns:
-        return Turns(self.runtime.engine, self.handoff, self.slots, self.locks, self.metrics, self.executor)
+        return Turns(
+            self.runtime.engine,
+            self.handoff,
+            self.slots,
+            self.locks,
+            self.metrics,
+            self.executor,
+            names_new=self.names_new_conversation,
+        )
 
     async def warm_up(self) -> None:
-        """Open the indexes and load the model before the first shopper waits for them."""
+        """Recover answers a crash cut off, open the indexes and load the model before the first shopper waits
+        for them (every chat and REST request waits for `ready`)."""
         try:
             loop = asyncio.get_running_loop()
+            recovered = await asyncio.to_thread(Conversations(self.runtime.store).recover_interrupted)
+            if recovered:
+                log.warning("%d answers were cut off by a crash; they are stored as interrupted", recovered)
             await loop.run_in_executor(self.executor, lambda: self.runtime.retriever)
             self.index_ready = True
             await loop.run_in_executor(self.executor, lambda: self.runtime.engine.warm())
@@ -108,6 +135,30 @@ class ServerContext:
 
     def rate_key(self, customer: Customer | None, client_host: str | None) -> str:
         return f"customer:{customer.id}" if customer else f"anonymous:{client_host or 'unknown'}"
+
+    def new_conversation_id(self, customer_id: str | None) -> str:
+        """An id for a conversation that is stored only with its first message, so opening a chat writes
+        nothing. The id is signed for its shopper: resuming it before it holds a message (a page reloaded at
+        once) is allowed to that shopper alone, and to nobody once someone else's conversation has the id."""
+        nonce = secrets.token_hex(NONCE_HEX // 2)
+        return nonce + self._tag(nonce) + self._tag(nonce, customer_id)
+
+    def new_conversation_owner(self, conversation_id: str, customer_id: str | None) -> bool | None:
+        """For an id from `new_conversation_id`: whether it was named for this shopper (True) or another
+        (False); None for any other id."""
+        nonce = conversation_id[:NONCE_HEX]
+        served, shopper = conversation_id[NONCE_HEX:-TAG_HEX], conversation_id[-TAG_HEX:]
+        if len(conversation_id) != NONCE_HEX + 2 * TAG_HEX or not hmac.compare_digest(served, self._tag(nonce)):
+            return None
+        return hmac.compare_digest(shopper, self._tag(nonce, customer_id))
+
+    def names_new_conversation(self, conversation_id: str, customer_id: str | None) -> bool:
+        return self.new_conversation_owner(conversation_id, customer_id) is True
+
+    def _tag(self, nonce: str, customer_id: str | None | bool = False) -> str:
+        """The server's tag (no customer given) or the shopper's (`None` for an anonymous one)."""
+        who = "server" if customer_id is False else f"shopper\0{customer_id or ''}"
+        return hmac.new(self.conversation_key, f"{nonce}\0{who}".encode(), hashlib.sha256).hexdigest()[:TAG_HEX]
 
     async def aclose(self) -> None:
         await self.webhook.aclose()

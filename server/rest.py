@@ -1,4 +1,4 @@
-"""The REST API: one-shot chat, the OpenAI-compatible chat completions, conversations, feedback, agents.
+"""The REST API: one-shot chat, conversations, feedback, agents (the OpenAI-compatible part: openai_api.py).
 
 Errors share the WebSocket protocol's codes, as `{"error": {code, message, retryable}}` with an HTTP
 status that says the same thing.
@@ -9,19 +9,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
-import time
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Header, Request, Security
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
 
 from bot.assistant.conversations import ConversationNotFound, MessageNotFound, NotConversationOwner
 from bot.assistant.question import Question
 from server.auth import TokenError
 from server.context import ServerContext
+from server.limits import RateLimiter
 from server.protocol import (
     MAX_COMMENT_CHARS,
     MAX_ID_CHARS,
@@ -58,16 +58,20 @@ STATUS = {
 
 
 class ApiError(Exception):
-    def __init__(self, code: ErrorCode, message: str, retryable: bool = False) -> None:
+    """`status` overrides the code's usual HTTP status (the OpenAI route answers a request it cannot serve with
+    400, as OpenAI does)."""
+
+    def __init__(self, code: ErrorCode, message: str, retryable: bool = False, status: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.retryable = retryable
+        self.status = status or STATUS[code]
 
 
 def error_response(ctx: ServerContext, exc: ApiError) -> JSONResponse:
     ctx.metrics.errors.labels(exc.code.value).inc()
     body = {"error": {"code": exc.code.value, "message": str(exc), "retryable": exc.retryable}}
-    return JSONResponse(body, status_code=STATUS[exc.code])
+    return JSONResponse(body, status_code=exc.status)
 
 
 async def context(request: Request) -> ServerContext:
@@ -76,8 +80,22 @@ async def context(request: Request) -> ServerContext:
     return ctx
 
 
-async def caller(request: Request, authorization: str | None = Header(None)) -> Customer | None:
-    """The customer of `Authorization: Bearer <token>`; no header (or the key `anonymous`) is anonymous."""
+async def caller(
+    request: Request,
+    authorization: str | None = Header(None, include_in_schema=False),
+    _declared: HTTPAuthorizationCredentials | None = Security(
+        HTTPBearer(
+            auto_error=False,
+            scheme_name="customerToken",
+            description="A customer token (JWT) minted by the shop's backend; none (or `anonymous`): anonymous.",
+        )
+    ),
+) -> Customer | None:
+    """The customer of `Authorization: Bearer <token>`; no header (or the key `anonymous`) is anonymous.
+
+    `_declared` only tells OpenAPI about the bearer scheme; the raw header is read here so a token sent without
+    the `Bearer` prefix is still checked (and refused) rather than taken for an anonymous visitor.
+    """
     ctx = await context(request)
     token = (authorization or "").removeprefix("Bearer ").strip()
     if token in ("", ANONYMOUS_KEY):
@@ -102,13 +120,30 @@ async def agent(request: Request, x_agent_key: str | None = Header(None)) -> Ser
     return ctx
 
 
-async def owned_conversation(ctx: ServerContext, conversation_id: str | None, customer: Customer | None) -> str:
-    """The caller's conversation, or a new one when none is named."""
+async def owned_conversation(
+    ctx: ServerContext, conversation_id: str | None, customer: Customer | None, request: Request | None = None
+) -> str:
+    """The caller's conversation, or a new one when none is named (rate-limited per customer, or per client
+    address for anonymous callers, whose `request` tells them apart; without it anonymous callers are not limited
+    here, as one shared count would throttle them all together).
+
+    A new conversation is only named here: it is stored with its first message (`Turns.run`), so a request
+    refused later writes nothing. A conversation named earlier but holding no message yet is the caller's again."""
     customer_id = customer.id if customer else None
     try:
         if conversation_id is None:
-            return await asyncio.to_thread(ctx.runtime.engine.start, customer_id)
-        await asyncio.to_thread(ctx.conversations.check_owner, conversation_id, customer_id)
+            if customer is not None or request is not None:
+                per_minute = ctx.settings.conversations_per_minute_per_customer
+                check_rate(ctx, request, customer, ctx.conversation_limiter, f"{per_minute} new conversations")
+            return ctx.new_conversation_id(customer_id)
+        try:
+            await asyncio.to_thread(ctx.conversations.check_owner, conversation_id, customer_id)
+        except ConversationNotFound:
+            owner = ctx.new_conversation_owner(conversation_id, customer_id)
+            if owner is None:
+                raise
+            if not owner:
+                raise NotConversationOwner(conversation_id) from None
         return conversation_id
     except NotConversationOwner as exc:
         raise ApiError(ErrorCode.forbidden, "that conversation belongs to someone else") from exc
@@ -116,11 +151,19 @@ async def owned_conversation(ctx: ServerContext, conversation_id: str | None, cu
         raise ApiError(ErrorCode.not_found, f"no conversation {conversation_id!r}") from exc
 
 
-def check_rate(ctx: ServerContext, request: Request, customer: Customer | None) -> None:
-    key = ctx.rate_key(customer, request.client.host if request.client else None)
-    if not ctx.customer_limiter.allow(key):
-        per_minute = ctx.settings.messages_per_minute_per_customer
-        raise ApiError(ErrorCode.rate_limited, f"at most {per_minute} messages per minute: wait a moment", True)
+def check_rate(
+    ctx: ServerContext,
+    request: Request | None,
+    customer: Customer | None,
+    limiter: RateLimiter | None = None,
+    what: str | None = None,
+) -> None:
+    """Count one request against `limiter` (default: messages) for the customer, or the anonymous caller's
+    address; over the limit it is a `rate_limited` error saying `what` (e.g. "30 messages") is allowed."""
+    host = request.client.host if request is not None and request.client else None
+    if not (limiter or ctx.customer_limiter).allow(ctx.rate_key(customer, host)):
+        what = what or f"{ctx.settings.messages_per_minute_per_customer} messages"
+        raise ApiError(ErrorCode.rate_limited, f"at most {what} per minute: wait a moment", True)
 
 
 def checked(ctx: ServerContext, text: str) -> Question:
@@ -157,8 +200,9 @@ async def chat(body: ChatRequest, request: Request, customer: Customer | None = 
     ctx = await context(request)
     ctx.metrics.messages.labels("rest").inc()
     check_rate(ctx, request, customer)
-    cid = await owned_conversation(ctx, body.conversation_id, customer)
-    turn = Turn(cid, customer.id if customer else None, checked(ctx, body.text))
+    question = checked(ctx, body.text)
+    cid = await owned_conversation(ctx, body.conversation_id, customer, request)
+    turn = Turn(cid, customer.id if customer else None, question)
     result: dict[str, Any] = {"conversation_id": cid, "text": "", "tools": [], "sources": []}
     async with contextlib.aclosing(ctx.turns.run(turn)) as events:
         event = await first_event(events)
@@ -191,95 +235,6 @@ def _collect(result: dict[str, Any], event: Event) -> None:
         )
     elif isinstance(event, Error):
         result["error"] = event.message
-
-
-class CompletionMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    role: str
-    content: str | list[dict[str, Any]] | None = None
-
-    def text(self) -> str:
-        if isinstance(self.content, list):
-            return "".join(part.get("text", "") for part in self.content if part.get("type") == "text")
-        return self.content or ""
-
-
-class CompletionRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    model: str = "shopbot"
-    messages: list[CompletionMessage]
-    stream: bool = False
-    conversation_id: str | None = Field(None, max_length=MAX_ID_CHARS)
-
-
-@router.post("/v1/chat/completions")
-async def chat_completions(body: CompletionRequest, request: Request, customer: Customer | None = Depends(caller)):
-    ctx = await context(request)
-    ctx.metrics.messages.labels("openai").inc()
-    question = next((m.text() for m in reversed(body.messages) if m.role == "user"), None)
-    if question is None:
-        raise ApiError(ErrorCode.bad_frame, "messages must contain a user message")
-    check_rate(ctx, request, customer)
-    cid = await owned_conversation(ctx, body.conversation_id, customer)
-    events = ctx.turns.run(Turn(cid, customer.id if customer else None, checked(ctx, question)))
-    first = await first_event(events)
-    headers = {"X-Shopbot-Conversation-Id": cid}
-    created = int(time.time())
-    if body.stream:
-        return StreamingResponse(
-            _sse(events, first, body.model, created), media_type="text/event-stream", headers=headers
-        )
-    result: dict[str, Any] = {"text": "", "tools": [], "sources": []}
-    async with contextlib.aclosing(events):
-        _collect(result, first)
-        async for event in events:
-            _collect(result, event)
-    if "error" in result:
-        raise ApiError(ErrorCode.internal, result["error"], True)
-    usage = result.get("usage", {"prompt_tokens": 0, "completion_tokens": 0})
-    completion = {
-        "id": f"chatcmpl-{result.get('message_id')}",
-        "object": "chat.completion",
-        "created": created,
-        "model": body.model,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": result["text"].strip()},
-                "finish_reason": _openai_finish(result.get("finish_reason", "stop")),
-            }
-        ],
-        "usage": {**usage, "total_tokens": usage["prompt_tokens"] + usage["completion_tokens"]},
-    }
-    return JSONResponse(completion, headers=headers)
-
-
-def _openai_finish(reason: str) -> str:
-    return "length" if reason == "length" else "stop"
-
-
-async def _sse(events: AsyncIterator[Event], first: Event, model: str, created: int) -> AsyncIterator[str]:
-    def chunk(message_id: int | None, delta: dict[str, Any], finish: str | None) -> str:
-        payload = {
-            "id": f"chatcmpl-{message_id}",
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        }
-        return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n"
-
-    message_id = first.message_id if isinstance(first, Start) else None
-    async with contextlib.aclosing(events):
-        yield chunk(message_id, {"role": "assistant", "content": ""}, None)
-        async for event in events:
-            if isinstance(event, Delta):
-                yield chunk(message_id, {"content": event.text}, None)
-            elif isinstance(event, End):
-                yield chunk(message_id, {}, _openai_finish(event.finish_reason))
-            elif isinstance(event, Error):
-                yield f"data: {json.dumps({'error': {'code': event.code.value, 'message': event.message}})}\n\n"
-    yield "data: [DONE]\n\n"
 
 
 @router.get("/v1/conversations/{conversation_id}")
@@ -322,6 +277,8 @@ class FeedbackRequest(BaseModel):
 @router.post("/v1/feedback", status_code=201)
 async def feedback(body: FeedbackRequest, request: Request, customer: Customer | None = Depends(caller)):
     ctx = await context(request)
+    per_minute = ctx.settings.feedback_per_minute_per_customer
+    check_rate(ctx, request, customer, ctx.feedback_limiter, f"{per_minute} ratings")
     customer_id = customer.id if customer else None
     try:
         conversation_id = body.conversation_id

@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from bot.assistant.conversations import ConversationNotFound, MessageNotFound, NotConversationOwner
+from retrieval.schema import ConversationState
 from server.auth import TokenError
 from server.context import ServerContext
 from server.limits import RateLimiter
@@ -148,13 +149,24 @@ class Connection:
             await self.error(ErrorCode.unauthorized, f"{exc}.")
             await self.close(CloseCode.policy, "unauthorized")
             return
+        if not self.ctx.hello_limiter.allow(self.ctx.rate_key(self.customer, self.client_host)):
+            per_minute = self.ctx.settings.hellos_per_minute_per_customer
+            await self.error(
+                ErrorCode.rate_limited,
+                f"Too many chats opened: at most {per_minute} per minute. Please wait a moment.",
+                retryable=True,
+            )
+            await self.close(CloseCode.overloaded, "rate limited")
+            return
         conversations = self.ctx.conversations
+        cid = hello.conversation_id or self.ctx.new_conversation_id(self.customer_id)
+        stored_state: ConversationState | None = None  # None: not stored yet, nothing to read
+        stored = []
         try:
             if hello.conversation_id:
-                await asyncio.to_thread(conversations.check_owner, hello.conversation_id, self.customer_id)
-                cid = hello.conversation_id
-            else:
-                cid = await asyncio.to_thread(self.ctx.runtime.engine.start, self.customer_id)
+                stored_state = await asyncio.to_thread(self._resume, cid)
+            if stored_state is not None:
+                stored = await asyncio.to_thread(conversations.messages, cid, self.customer_id)
         except NotConversationOwner:
             await self.error(ErrorCode.forbidden, "That conversation belongs to someone else: start a new one.")
             await self.close(CloseCode.policy, "forbidden")
@@ -166,10 +178,24 @@ class Connection:
         self.conversation_id = cid
         self.state = ConnectionState.ready
         self.ctx.hub.subscribe(cid, self.emit)
-        state = await asyncio.to_thread(conversations.state, cid)
-        stored = await asyncio.to_thread(conversations.messages, cid, self.customer_id)
+        state = stored_state or ConversationState.bot
         await self.emit(Ready(conversation_id=cid, customer=self.customer, state=state.value))
         await self.emit(History(conversation_id=cid, messages=history_messages(stored)))
+
+    def _resume(self, conversation_id: str) -> ConversationState | None:
+        """The state of the shopper's stored conversation; None for one of theirs that `hello` named earlier and
+        that holds no message yet (so it is not stored); raises for anyone else's or an unknown one."""
+        conversations = self.ctx.conversations
+        try:
+            conversations.check_owner(conversation_id, self.customer_id)
+        except ConversationNotFound:
+            owner = self.ctx.new_conversation_owner(conversation_id, self.customer_id)
+            if owner is None:
+                raise
+            if not owner:
+                raise NotConversationOwner(f"conversation {conversation_id!r} belongs to another shopper") from None
+            return None
+        return conversations.state(conversation_id)
 
     async def _message(self, message: UserMessage) -> None:
         self.ctx.metrics.messages.labels("ws").inc()
@@ -230,6 +256,14 @@ class Connection:
             self._turn.stop()
 
     async def _feedback(self, feedback: FeedbackMessage) -> None:
+        if not self.ctx.feedback_limiter.allow(self.ctx.rate_key(self.customer, self.client_host)):
+            per_minute = self.ctx.settings.feedback_per_minute_per_customer
+            await self.error(
+                ErrorCode.rate_limited,
+                f"You're rating too quickly: at most {per_minute} ratings per minute. Please wait a moment.",
+                retryable=True,
+            )
+            return
         try:
             await asyncio.to_thread(
                 self.ctx.conversations.add_feedback,

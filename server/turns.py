@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
@@ -60,6 +60,7 @@ class Turn:
     customer_id: str | None
     question: Question  # checked where it arrived (`Turns.question`)
     client_msg_id: str | None = None
+    max_new_tokens: int | None = None  # lowers the model answer's cap for this turn (OpenAI `max_tokens`)
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
     _cancel: threading.Event = field(default_factory=threading.Event)
     _handed: bool = False  # the reply belongs to a generation worker, which closes it
@@ -78,7 +79,11 @@ class Turns:
         locks: ConversationLocks,
         metrics: Metrics,
         executor: Executor,
+        names_new: Callable[[str, str | None], bool] = lambda _cid, _customer: False,
     ) -> None:
+        """`names_new(conversation_id, customer_id)` says whether an id not stored yet was handed to that shopper
+        for a new conversation (`ServerContext.new_conversation_id`): such a conversation is stored with its
+        first message, here."""
         self.engine = engine
         self.conversations: Conversations = engine.conversations
         self.handoff = handoff
@@ -86,6 +91,7 @@ class Turns:
         self.locks = locks
         self.metrics = metrics
         self.executor = executor
+        self.names_new = names_new
 
     def question(self, text: str) -> Question:
         """The shopper's message checked once, where it arrives; raises TurnRefused saying what is wrong."""
@@ -104,7 +110,13 @@ class Turns:
                 ErrorCode.busy, "An answer is still being written in this conversation: wait for it or send stop.", True
             )
         try:
-            state = await asyncio.to_thread(self.conversations.state, cid)
+            new = False
+            try:
+                state = await asyncio.to_thread(self.conversations.state, cid)
+            except ConversationNotFound as exc:
+                if not self.names_new(cid, turn.customer_id):
+                    raise TurnRefused(ErrorCode.not_found, str(exc)) from exc
+                new, state = True, ConversationState.bot
             if state is not ConversationState.bot:
                 message_id = await self.handoff.forward(cid, turn.customer_id, text)
                 yield Forwarded(
@@ -116,7 +128,11 @@ class Turns:
                     ErrorCode.overloaded, "The assistant is very busy right now: try again in a moment.", True
                 )
             try:
-                reply = await asyncio.to_thread(self.engine.reply, cid, turn.customer_id, turn.question)
+                if new:  # checked and about to store its first message: only now is the conversation written
+                    await asyncio.to_thread(self.conversations.open, cid, turn.customer_id)
+                reply = await asyncio.to_thread(
+                    self.engine.reply, cid, turn.customer_id, turn.question, turn.max_new_tokens
+                )
             except NotConversationOwner as exc:
                 raise TurnRefused(ErrorCode.forbidden, str(exc)) from exc
             except ConversationNotFound as exc:
@@ -220,6 +236,9 @@ class Turns:
         yield self._end(turn, reply, completed=kind == "done" and finished)
 
     def _end(self, turn: Turn, reply: Reply, *, completed: bool) -> End:
+        """The `end` event. A completed answer is never `cancelled`, whatever its last generation reported: an
+        answer in fixed words runs no model, and one the model's cut-short tool call ended in fixed words
+        (the fallback) has a generation that was closed on the way, yet the shopper got the whole answer."""
         stats = reply.stats
         for correction in reply.corrections:
             self.metrics.corrections.labels(kind=correction.kind).inc()
@@ -231,13 +250,17 @@ class Turns:
         return End(
             conversation_id=turn.conversation_id,
             message_id=reply.message_id,
-            finish_reason=(stats.finish_reason or "stop") if completed else "cancelled",
+            finish_reason=_finish_reason(stats.finish_reason) if completed else "cancelled",
             usage=Usage(prompt_tokens=stats.prompt_tokens, completion_tokens=stats.completion_tokens),
             timings=Timings(
                 ttft_ms=round(stats.ttft_s * 1000) if stats.ttft_s is not None else None,
                 total_ms=round(stats.total_s * 1000),
             ),
         )
+
+
+def _finish_reason(reported: str | None) -> str:
+    return "stop" if reported in (None, "cancelled") else reported
 
 
 def _pump(reply: Reply, loop: asyncio.AbstractEventLoop, out: asyncio.Queue, cancel: threading.Event) -> None:

@@ -159,6 +159,7 @@ class _Turn:
     history: list[dict[str, str]]
     text: str
     model_calls_allowed: int
+    max_new_tokens: int  # each generation's cap: the setting, or a client's lower one (OpenAI `max_tokens`)
 
 
 class ChatEngine:
@@ -191,6 +192,8 @@ class ChatEngine:
         return {name: name.replace("_", " ") for name in sorted(names, key=len, reverse=True)}
 
     def start(self, customer_id: str | None) -> str:
+        """A new stored conversation for the terminal chat and scripts. The server stores its conversations only
+        with their first message (`Conversations.open`), so opening a chat writes nothing."""
         require_customer(self.store, customer_id)
         return self.conversations.create(customer_id)
 
@@ -247,10 +250,14 @@ class ChatEngine:
         recent = [o for o in newest if o.id not in named_ids]
         return (named + recent)[: max(limit, len(named))]
 
-    def reply(self, conversation_id: str, customer_id: str | None, question: Question | str) -> Reply:
+    def reply(
+        self, conversation_id: str, customer_id: str | None, question: Question | str, max_new_tokens: int | None = None
+    ) -> Reply:
         """Start answering. Nothing is generated until the reply's events are read.
 
-        `question` is checked where it entered (`question()`); plain text is checked here.
+        `question` is checked where it entered (`question()`); plain text is checked here. `max_new_tokens`
+        lowers the `max_new_tokens` setting for this turn's model answer (never raises it); an answer in fixed
+        words is never cut.
         """
         said = (question if isinstance(question, Question) else self.question(question)).text
         self.conversations.check_owner(conversation_id, customer_id)
@@ -288,7 +295,8 @@ class ChatEngine:
         if self.settings.tool_routing == "model":
             ctx.tool_help = tool_help(list(self.tools.tools.values()))
             model_calls = self.settings.max_tool_calls_per_turn
-        turn = _Turn(session, ctx, history, text, model_calls)
+        cap = min(max_new_tokens or self.settings.max_new_tokens, self.settings.max_new_tokens)
+        turn = _Turn(session, ctx, history, text, model_calls, cap)
         messages, ctx = self._build(turn)
         return self._start(conversation_id, said, ctx, lambda reply: self._answer(reply, turn, messages))
 
@@ -491,16 +499,32 @@ class ChatEngine:
         )
 
     def _stream(self, reply: Reply, answer: Iterator[TurnEvent]) -> Iterator[TurnEvent]:
+        """The answer's events, keeping its text; stored complete at the end, interrupted if closed early.
+
+        While it streams, the text so far is saved at most once every `partial_answer_save_s` (on the first
+        piece after the interval), so a crash loses at most that much of it and start-up recovery shows the
+        rest as interrupted. The write rate is bounded by time, not tokens: N answers streaming at once cost at
+        most N / interval small UPDATEs a second however fast the model writes, which SQLite's one writer
+        bears beside the other traffic."""
         status = MessageStatus.interrupted
         started = time.perf_counter()
+        saved_at, saved = started, ""
         try:
             for event in answer:
                 if isinstance(event, Text):
+                    now = time.perf_counter()
                     if reply.stats.ttft_s is None:
-                        reply.stats.ttft_s = time.perf_counter() - started
+                        reply.stats.ttft_s = now - started
                     reply.text += event.text
+                    if now - saved_at >= self.settings.partial_answer_save_s and reply.text != saved:
+                        saved_at, saved = now, reply.text
+                        self.conversations.save_partial(reply.message_id, reply.text.strip(), self._meta(reply))
                 yield event
             status = MessageStatus.complete
+            if reply.stats.finish_reason in (None, "cancelled"):
+                # every event came: a generation broken off on the way (a tool call that was cut short and
+                # answered in fixed words) does not make the answer cancelled
+                reply.stats.finish_reason = "stop"
             yield Finished(reply.stats)
         finally:
             reply.stats.total_s = time.perf_counter() - started
@@ -517,7 +541,7 @@ class ChatEngine:
         while True:
             stats = GenerationStats()
             guard = Guard(reply.context, self.internal_names)
-            pieces = self.generator.stream(messages, max_new_tokens=self.settings.max_new_tokens, stats=stats)
+            pieces = self.generator.stream(messages, max_new_tokens=turn.max_new_tokens, stats=stats)
             held, shape = "", Shape.PENDING
             try:
                 for piece in pieces:
@@ -544,6 +568,7 @@ class ChatEngine:
                 return
             calls += 1
             if calls > turn.model_calls_allowed:
+                reply.stats.finish_reason = "stop"  # the answer is in fixed words and whole, whatever cut the call
                 yield Text(TOOL_FALLBACK_ANSWER)
                 return
             name, result = self._run_call(turn.session, held)
@@ -567,23 +592,24 @@ class ChatEngine:
             return call.name, ToolFailure(f"Error: {exc}. Answer the shopper without this tool.")
 
     def _store(self, reply: Reply, status: MessageStatus) -> None:
-        self.conversations.finish(
-            reply.message_id,
-            reply.text.strip(),
-            status=status,
-            meta={
-                "sources": reply.sources,
-                "tools": [{"name": n, "items": r.items} for n, r in reply.tool_results],
-                "tool_errors": [
-                    {"name": n, "error": r.text} for n, r in reply.context.tool_results if isinstance(r, ToolFailure)
-                ],
-                "finish_reason": reply.stats.finish_reason if status is MessageStatus.complete else "cancelled",
-                "usage": {
-                    "prompt_tokens": reply.stats.prompt_tokens,
-                    "completion_tokens": reply.stats.completion_tokens,
-                },
+        meta = self._meta(reply)
+        meta["finish_reason"] = reply.stats.finish_reason if status is MessageStatus.complete else "cancelled"
+        self.conversations.finish(reply.message_id, reply.text.strip(), status=status, meta=meta)
+
+    @staticmethod
+    def _meta(reply: Reply) -> dict:
+        """What is kept beside an answer's text: its sources and tools (shown in history), tool errors, usage."""
+        return {
+            "sources": reply.sources,
+            "tools": [{"name": n, "items": r.items} for n, r in reply.tool_results],
+            "tool_errors": [
+                {"name": n, "error": r.text} for n, r in reply.context.tool_results if isinstance(r, ToolFailure)
+            ],
+            "usage": {
+                "prompt_tokens": reply.stats.prompt_tokens,
+                "completion_tokens": reply.stats.completion_tokens,
             },
-        )
+        }
 
 
 def _add_usage(total: GenerationStats, part: GenerationStats) -> None:

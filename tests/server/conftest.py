@@ -69,6 +69,19 @@ class ScriptedGenerator:
             stats.total_s = time.perf_counter() - started
 
 
+class ScriptedReplies(ScriptedGenerator):
+    """A `ScriptedGenerator` with one script per prompt, in order (the last one repeats): a tool call, then the
+    answer written once its result is in."""
+
+    def __init__(self, *replies: list[str]) -> None:
+        super().__init__(replies[0])
+        self.replies = replies
+
+    def stream(self, messages, *, max_new_tokens=None, stats=None):
+        self.pieces = self.replies[min(len(self.prompts), len(self.replies) - 1)]
+        return super().stream(messages, max_new_tokens=max_new_tokens, stats=stats)
+
+
 @dataclass
 class LiveServer:
     runtime: Runtime
