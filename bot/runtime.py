@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+from collections.abc import Callable
 from functools import cached_property
 
 from bot.assistant.conversations import Conversations
@@ -14,9 +15,10 @@ from bot.assistant.engine import ChatEngine
 from bot.assistant.intents import IntentRouter
 from bot.assistant.tools import ToolDeps, ToolRegistry, build_tools
 from bot.assistant.tools import load as load_tools
-from bot.inference.backends import BackendSpec
+from bot.inference.backends import BackendSpec, Measured
+from bot.inference.backends import EngineUnavailable as EngineUnavailable  # the server sees engine failures here
 from bot.inference.backends import resolve as resolve_backend
-from bot.inference.generator import Generator
+from bot.inference.generator import GenerationStats, Generator
 from bot.inference.model import load_model
 from bot.inference.precision import resolve as resolve_dtype
 from bot.settings import Settings
@@ -45,6 +47,8 @@ class Runtime:
         self.settings = settings or Settings()
         self.progress = progress
         self._loaded_its_own_model = False
+        # called as each generation request ends, with the backend's name, the outcome and the stats (/metrics)
+        self.generation_observers: list[Callable[[str, str, GenerationStats], None]] = []
 
     @cached_property
     def store(self) -> Store:
@@ -97,6 +101,16 @@ class Runtime:
         status = getattr(self.__dict__.get("generator"), "status", None)
         return status() if status is not None else {}
 
+    def engine_health(self) -> dict | None:
+        """The engine's health for a backend whose engine lives elsewhere (`{"ok", "error"}`); None before the
+        backend opens and for one in this process, which is healthy while the process runs."""
+        health = getattr(self.__dict__.get("generator"), "health", None)
+        return health() if health is not None else None
+
+    def _observe_generation(self, backend: str, outcome: str, stats: GenerationStats) -> None:
+        for observe in self.generation_observers:
+            observe(backend, outcome, stats)
+
     def close(self) -> None:
         """Stops the backend's threads, if it started any."""
         close = getattr(self.__dict__.get("generator"), "close", None)
@@ -121,4 +135,5 @@ class Runtime:
 
     @cached_property
     def engine(self) -> ChatEngine:
-        return ChatEngine(self.settings, self.store, self.retriever, self.generator, self.tools, self.router)
+        generator = Measured(self.generator, self.backend.name, self._observe_generation)
+        return ChatEngine(self.settings, self.store, self.retriever, generator, self.tools, self.router)

@@ -178,17 +178,59 @@ class Settings(BaseSettings):
         description="The chat model's weight type; auto: whichever of the two this CPU runs faster, timed at start-up "
         "(bot/inference/precision.py), bfloat16 on CPUs with bf16 matrix units (AMX) and float32 elsewhere.",
     )
-    generation: Literal["batched", "sequential"] = Field(
+    generation: Literal["batched", "sequential", "remote"] = Field(
         "batched",
         description="The inference backend (bot/inference/backends.py): batched, continuous batching "
-        "(bot/inference/scheduler.py) for Llama-family models; sequential, one answer at a time.",
+        "(bot/inference/scheduler.py) for Llama-family models; sequential, one answer at a time; remote, an "
+        "OpenAI-compatible engine in another process (vLLM, TGI, llama.cpp's server) at remote_base_url, no "
+        "weights loaded here.",
+    )
+    remote_base_url: str = Field(
+        "",
+        description="The remote engine's OpenAI-compatible base URL, up to /v1 (e.g. http://127.0.0.1:8080/v1); "
+        "required with generation = remote.",
+    )
+    remote_model: str = Field(
+        "",
+        description="The model name sent to the remote engine (with vLLM's --lora-modules, the adapter's name); "
+        "empty: the first model the engine lists at /v1/models.",
+    )
+    remote_api_key: str = Field(
+        "", description="Bearer key sent to the remote engine (Authorization: Bearer ...); empty: none sent."
+    )
+    remote_connect_timeout_s: float = Field(
+        2.0, gt=0, description="Seconds one try to connect to the remote engine may take."
+    )
+    remote_read_timeout_s: float = Field(
+        20.0,
+        gt=0,
+        description="Seconds the remote engine may take to its first token, and between two tokens; past it the "
+        "answer ends with a retryable error event.",
+    )
+    remote_retries: int = Field(
+        2,
+        ge=0,
+        le=10,
+        description="Tries after the first to reach the remote engine when connecting fails; none once it has "
+        "taken the request.",
+    )
+    remote_retry_delay_s: float = Field(
+        0.25,
+        gt=0,
+        description="Seconds before the first retry to connect to the remote engine, doubled before each further one.",
+    )
+    remote_tokenize_url: str = Field(
+        "",
+        description="The remote engine's tokenize endpoint (vLLM's /tokenize, sent the chat messages) that counts "
+        "prompt tokens for the prompt budget; empty: counted here with the chat model's tokenizer files alone "
+        "(model_path's, else the bundled model's).",
     )
     linear_kernel: Literal["auto", "aten", "onednn", "int8"] = Field(
         "auto",
         description="The batched model's linear layers: ATen's (MKL) or oneDNN's float matmul, or int8 weights and "
-        "activations (bot/inference/int8_linear.py, for CPUs with VNNI; set by hand without VNNI it quantizes "
+        "activations (bot/inference/kernels/int8_linear.py, for CPUs with VNNI; set by hand without VNNI it quantizes "
         "activations to 7 bits, quality unmeasured); auto: whichever this CPU runs fastest, timed at start-up "
-        "(bot/inference/linear_kernels.py).",
+        "(bot/inference/kernels/linear_kernels.py).",
     )
     kv_cache_dtype: Literal["bfloat16", "model"] = Field(
         "bfloat16",
@@ -230,6 +272,12 @@ class Settings(BaseSettings):
     )
     webhook_retry_delay_s: float = Field(
         1.0, gt=0, description="Seconds before a handoff webhook's first retry, doubled before each further one."
+    )
+    events_check_s: float = Field(
+        10.0,
+        gt=0,
+        description="On PostgreSQL: seconds between checks of the connection that LISTENs for other replicas' "
+        "agent messages and handoffs; a dropped one is opened again (retries back off up to this long).",
     )
 
     # limits
@@ -287,6 +335,11 @@ class Settings(BaseSettings):
         description="New conversations one customer may start per minute over REST (each request without a "
         "conversation_id starts one); anonymous visitors: per client address.",
     )
+    shared_rate_limits: bool = Field(
+        True,
+        description="Count the per-customer limits in PostgreSQL so they hold across replicas (off, or on SQLite: "
+        "each process counts its own).",
+    )
     partial_answer_save_s: float = Field(
         1.0,
         gt=0,
@@ -296,7 +349,8 @@ class Settings(BaseSettings):
     max_concurrent_generations: int = Field(
         16,
         ge=1,
-        description="Answers generated at once at most, capped by max_batch_size (1 with sequential generation).",
+        description="Answers generated at once at most, capped by max_batch_size (1 with sequential generation; "
+        "with remote generation, the requests streaming from the engine at once).",
     )
     max_queued_generations: int = Field(
         32,
@@ -351,6 +405,19 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{proxy!r} is not an IP address or CIDR network, e.g. 10.0.0.0/8") from None
         return proxies
+
+    @model_validator(mode="after")
+    def _remote_engine(self) -> Settings:
+        for name in ("remote_base_url", "remote_tokenize_url"):
+            url = getattr(self, name)
+            if url and not url.startswith(("http://", "https://")):
+                raise ValueError(f"{name} must be an http:// or https:// URL, not {url!r}")
+        if self.generation == "remote" and not self.remote_base_url:
+            raise ValueError(
+                "generation = remote needs remote_base_url (SHOPBOT_REMOTE_BASE_URL), the engine's OpenAI-compatible "
+                "base URL, e.g. http://127.0.0.1:8080/v1"
+            )
+        return self
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:
@@ -420,6 +487,14 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "serving": (
         "dtype",
         "generation",
+        "remote_base_url",
+        "remote_model",
+        "remote_api_key",
+        "remote_connect_timeout_s",
+        "remote_read_timeout_s",
+        "remote_retries",
+        "remote_retry_delay_s",
+        "remote_tokenize_url",
         "linear_kernel",
         "kv_cache_dtype",
         "max_batch_size",
@@ -432,6 +507,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "webhook_timeout_s",
         "webhook_attempts",
         "webhook_retry_delay_s",
+        "events_check_s",
     ),
     "limits": (
         "max_message_chars",
@@ -446,6 +522,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "hellos_per_minute_per_customer",
         "feedback_per_minute_per_customer",
         "conversations_per_minute_per_customer",
+        "shared_rate_limits",
         "partial_answer_save_s",
         "max_concurrent_generations",
         "max_queued_generations",

@@ -1,7 +1,9 @@
 """The one place that defines shopbot's database tables.
 
 Everything that touches the database imports its tables from here, so a shop can point
-`database_url` at PostgreSQL instead of the default SQLite file without code changes.
+`database_url` at PostgreSQL instead of the default SQLite file without code changes. A change to a table
+here needs a revision in retrieval/migrations/versions/ that makes it (tests/retrieval/test_store.py compares
+the migrated database with these models on both databases).
 """
 
 from __future__ import annotations
@@ -148,7 +150,7 @@ class Feedback(Base):
     shopper; a unique (message, customer) pair would not hold for anonymous shoppers, whose customer is NULL
     and NULLs never collide in a unique index. Keeping one row bounds what a shopper can write by rating the
     same answer again and again. Databases made before the unique index keep each message's latest rating
-    (`Store.create_schema`).
+    (migration 0003).
     """
 
     __tablename__ = "feedback"

@@ -14,11 +14,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, delete, event, func, inspect, select, text
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, selectinload, sessionmaker
-from sqlalchemy.schema import CreateColumn
 
-from retrieval.schema import Base, Customer, Order, OrderItem, Policy, Product
+from retrieval.schema import Customer, Order, OrderItem, Policy, Product
 
 
 @contextmanager
@@ -39,11 +39,29 @@ def scratch_copy(url: str) -> Iterator[str]:
         yield f"sqlite:///{copy}"
 
 
+# Database drivers that are optional extras, and the extra that installs each.
+DRIVER_EXTRAS = {"psycopg": ("a PostgreSQL database needs psycopg", "postgres")}
+
+
+class MissingDriver(ModuleNotFoundError):
+    """The database URL names a driver that is not installed; the message is the one line that installs it."""
+
+
 def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite files get their folder created and foreign keys enforced."""
+    """Create an engine; SQLite files get their folder created and foreign keys enforced. A plain
+    `postgresql://` URL uses psycopg (the `postgres` extra), not SQLAlchemy's default psycopg2."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        engine = create_engine(parsed)
+    except ModuleNotFoundError as exc:
+        if (known := DRIVER_EXTRAS.get((exc.name or "").split(".")[0])) is None:
+            raise
+        need, extra = known
+        raise MissingDriver(f"{need}: pip install 'shopbot[{extra}]'", name=exc.name) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -91,37 +109,18 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_schema(self) -> None:
-        Base.metadata.create_all(self.engine)
-        self._add_missing_columns()
-        self._add_missing_indexes()
+        """Bring the database to the current schema: Alembic's `upgrade head` (retrieval/migrations), which also
+        takes in databases made before the migrations. A database already current costs one query."""
+        from retrieval import migrations
 
-    def _add_missing_columns(self) -> None:
-        """Databases made by an older shopbot get new columns (all have server defaults) without a reload."""
-        existing = inspect(self.engine)
-        with self.engine.begin() as conn:
-            for table in Base.metadata.sorted_tables:
-                have = {c["name"] for c in existing.get_columns(table.name)}
-                for column in table.columns:
-                    if column.name not in have:
-                        ddl = CreateColumn(column).compile(dialect=self.engine.dialect)
-                        conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
+        migrations.upgrade(self.engine)
 
-    def _add_missing_indexes(self) -> None:
-        """Databases made by an older shopbot get the indexes declared since. Before a unique index is made, rows
-        that would break it are dropped, keeping the newest (largest id) of each key: a unique index here says
-        "one row per key, the latest wins" (feedback: one rating per answer)."""
-        existing = inspect(self.engine)
-        with self.engine.begin() as conn:
-            for table in Base.metadata.sorted_tables:
-                have = {i["name"] for i in existing.get_indexes(table.name)}
-                for index in table.indexes:
-                    if index.name in have:
-                        continue
-                    if index.unique:
-                        (key,) = table.primary_key.columns
-                        newest = select(func.max(key)).group_by(*index.columns)
-                        conn.execute(delete(table).where(key.not_in(newest)))
-                    index.create(conn)
+    def schema_revision(self) -> str | None:
+        """The Alembic revision the database is at (None: no shopbot tables yet)."""
+        from retrieval import migrations
+
+        with self.engine.connect() as connection:
+            return migrations.current(connection)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -33,6 +33,8 @@ TOKEN_PLACEHOLDER = "__SHOPBOT_TOKEN__"
 
 def create_app(runtime: Runtime) -> FastAPI:
     ctx = ServerContext.build(runtime)  # refuses an insecure secret before anything listens
+    runtime.generation_observers.append(ctx.metrics.generation_ended)
+    ctx.metrics.watch_engine_retries(runtime.backend.name, runtime.generator_status)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
@@ -102,8 +104,16 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.get("/readyz")
     async def readyz():
+        """Ready once the indexes are open and the model loaded; with an engine elsewhere (the remote backend),
+        also only while that engine answers (`engine`, and `engine_error` saying why not)."""
         ready = ctx.index_ready and ctx.model_ready
         body = {"status": "ready" if ready else "starting", "model": ctx.model_ready, "index": ctx.index_ready}
+        health = await asyncio.to_thread(runtime.engine_health) if ready else None
+        if health is not None:
+            body["engine"] = health["ok"]
+            if not health["ok"]:
+                ready = False
+                body.update(status="engine_unavailable", engine_error=health["error"])
         if ctx.startup_error:
             body.update(status="failed", error=ctx.startup_error)
         return JSONResponse(body, status_code=200 if ready else 503)
@@ -151,5 +161,6 @@ def uvicorn_config(
 def serve(settings: Settings, host: str, port: int) -> None:
     runtime = Runtime(settings, progress=True)
     app = create_app(runtime)  # refuses an insecure secret before the model's config is read
+    _ = runtime.store  # migrated before anything listens; a missing driver or a wrong URL ends the command here
     runtime.prepare_thread()  # this thread runs the event loop beside the backend
     uvicorn.Server(uvicorn_config(app, settings, host, port)).run()

@@ -17,8 +17,9 @@ from bot.settings import Settings
 from server.auth import TokenError, Tokens, signing_key
 from server.handoff import HandoffDesk, Webhook
 from server.hub import Hub
-from server.limits import ConversationLocks, GenerationSlots, RateLimiter
+from server.limits import ConversationLocks, GenerationSlots, RateLimiter, SharedRateLimiter, create_rate_table
 from server.metrics import Metrics
+from server.notify import SharedEvents, is_postgresql
 from server.protocol import Customer
 from server.turns import Turns
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 # this server named it, and one that says for which shopper.
 NONCE_HEX = 16
 TAG_HEX = 8
+Limiter = RateLimiter | SharedRateLimiter  # both count with `await admit(key)`
 
 
 @dataclass
@@ -38,14 +40,15 @@ class ServerContext:
     hub: Hub
     slots: GenerationSlots
     locks: ConversationLocks
-    customer_limiter: RateLimiter  # messages, per customer (or anonymous client address)
-    hello_limiter: RateLimiter  # WebSocket hellos, per customer or client address
-    feedback_limiter: RateLimiter  # ratings, per customer or client address
-    conversation_limiter: RateLimiter  # new REST conversations, per customer or client address
+    customer_limiter: Limiter  # messages, per customer (or anonymous client address)
+    hello_limiter: Limiter  # WebSocket hellos, per customer or client address
+    feedback_limiter: Limiter  # ratings, per customer or client address
+    conversation_limiter: Limiter  # new REST conversations, per customer or client address
     webhook: Webhook
     executor: ThreadPoolExecutor
     io_executor: ThreadPoolExecutor  # the event loop's default: retrieval, tools, database (asyncio.to_thread)
     conversation_key: bytes  # signs the ids of conversations not stored yet (`new_conversation_id`)
+    shared_events: SharedEvents | None = None  # on PostgreSQL: other replicas' agent messages and handoffs
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     index_ready: bool = False
     model_ready: bool = False
@@ -60,18 +63,26 @@ class ServerContext:
         metrics.generations_active.set_function(lambda: slots.active)
         metrics.generation_queue.set_function(lambda: slots.queued)
         metrics.watch_prompt_tokens(runtime.generator_status)
+        hub = Hub()
+        replicas = is_postgresql(s.database_url)  # replicas may share it: events and limits go through it
+
+        def limiter(name: str, per_minute: int) -> Limiter:
+            if replicas and s.shared_rate_limits:
+                return SharedRateLimiter(name, per_minute, lambda: runtime.store)
+            return RateLimiter(per_minute)
+
         return cls(
             runtime=runtime,
             settings=s,
             tokens=tokens,
             metrics=metrics,
-            hub=Hub(),
+            hub=hub,
             slots=slots,
             locks=ConversationLocks(),
-            customer_limiter=RateLimiter(s.messages_per_minute_per_customer),
-            hello_limiter=RateLimiter(s.hellos_per_minute_per_customer),
-            feedback_limiter=RateLimiter(s.feedback_per_minute_per_customer),
-            conversation_limiter=RateLimiter(s.conversations_per_minute_per_customer),
+            customer_limiter=limiter("messages", s.messages_per_minute_per_customer),
+            hello_limiter=limiter("hellos", s.hellos_per_minute_per_customer),
+            feedback_limiter=limiter("feedback", s.feedback_per_minute_per_customer),
+            conversation_limiter=limiter("conversations", s.conversations_per_minute_per_customer),
             webhook=Webhook.from_settings(s, metrics),
             executor=ThreadPoolExecutor(
                 runtime.concurrent_generations,
@@ -82,6 +93,9 @@ class ServerContext:
             # own and slow the scheduler's every step (the backend's `prepare_thread`)
             io_executor=ThreadPoolExecutor(thread_name_prefix="shopbot-io", initializer=runtime.prepare_thread),
             conversation_key=hashlib.sha256(b"shopbot conversation ids\0" + signing_key(s).encode()).digest(),
+            shared_events=SharedEvents(hub, lambda: runtime.store, s.database_url, s.events_check_s)
+            if replicas
+            else None,
         )
 
     @property
@@ -112,6 +126,10 @@ class ServerContext:
             recovered = await asyncio.to_thread(Conversations(self.runtime.store).recover_interrupted)
             if recovered:
                 log.warning("%d answers were cut off by a crash; they are stored as interrupted", recovered)
+            if any(isinstance(limiter, SharedRateLimiter) for limiter in self.limiters):
+                await asyncio.to_thread(create_rate_table, self.runtime.store)
+            if self.shared_events is not None:
+                await self.shared_events.start()
             await loop.run_in_executor(self.executor, lambda: self.runtime.retriever)
             self.index_ready = True
             await loop.run_in_executor(self.executor, lambda: self.runtime.engine.warm())
@@ -160,7 +178,13 @@ class ServerContext:
         who = "server" if customer_id is False else f"shopper\0{customer_id or ''}"
         return hmac.new(self.conversation_key, f"{nonce}\0{who}".encode(), hashlib.sha256).hexdigest()[:TAG_HEX]
 
+    @property
+    def limiters(self) -> list[Limiter]:
+        return [self.customer_limiter, self.hello_limiter, self.feedback_limiter, self.conversation_limiter]
+
     async def aclose(self) -> None:
+        if self.shared_events is not None:
+            await self.shared_events.aclose()
         await self.webhook.aclose()
         self.executor.shutdown(wait=False, cancel_futures=True)
         await asyncio.to_thread(self.runtime.close)  # in io_executor, the loop's default: shut it down after

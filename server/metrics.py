@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from bot.runtime import GenerationStats
 
 TTFT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32)
 RATE_BUCKETS = (1, 2, 5, 10, 15, 20, 30, 50, 100, 200)
@@ -41,6 +45,46 @@ class Metrics:
             registry=r,
         )
         self.feedback = Counter("shopbot_feedback", "Ratings of answers", ["rating"], registry=r)
+        self.engine_requests = Counter(
+            "shopbot_engine_requests",
+            "Generation requests to the inference backend, by backend and outcome (ok, cancelled, unavailable, failed)",
+            ["backend", "outcome"],
+            registry=r,
+        )
+        self.engine_errors = Counter(
+            "shopbot_engine_errors",
+            "Generation requests that ended in an error, by backend and kind (unavailable, failed)",
+            ["backend", "kind"],
+            registry=r,
+        )
+        self.engine_seconds = Histogram(
+            "shopbot_engine_seconds",
+            "Time of each generation request, from sent to its last token or error, by backend",
+            ["backend"],
+            buckets=TTFT_BUCKETS,
+            registry=r,
+        )
+        self.engine_ttft = Histogram(
+            "shopbot_engine_ttft_seconds",
+            "Time to the first token of each generation request that produced one, by backend",
+            ["backend"],
+            buckets=TTFT_BUCKETS,
+            registry=r,
+        )
+
+    def generation_ended(self, backend: str, outcome: str, stats: GenerationStats) -> None:
+        """One generation request of `backend` ended (`Measured` in bot/inference/backends.py calls it)."""
+        self.engine_requests.labels(backend=backend, outcome=outcome).inc()
+        if outcome in ("unavailable", "failed"):
+            self.engine_errors.labels(backend=backend, kind=outcome).inc()
+        self.engine_seconds.labels(backend=backend).observe(stats.total_s)
+        if stats.ttft_s is not None:
+            self.engine_ttft.labels(backend=backend).observe(stats.ttft_s)
+
+    def watch_engine_retries(self, backend: str, status: Callable[[], dict]) -> None:
+        """Tries to reach the engine that were retried after a connection error, read from the backend at each
+        scrape (0 for a backend in this process)."""
+        self.registry.register(_EngineRetries(backend, status))
 
     def watch_prompt_tokens(self, counts: Callable[[], dict[str, int]]) -> None:
         """Prompt tokens the generator was given and those it computed, read from it at each scrape: the rest
@@ -65,3 +109,16 @@ class _PromptTokens(Collector):
             "Prompt tokens computed; the rest were read from cached prefixes",
             value=counts.get("prompt_tokens_computed", 0),
         )
+
+
+class _EngineRetries(Collector):
+    def __init__(self, backend: str, status: Callable[[], dict]) -> None:
+        self.backend = backend
+        self.status = status
+
+    def collect(self):
+        family = CounterMetricFamily(
+            "shopbot_engine_retries", "Engine connections retried after a connection error", labels=["backend"]
+        )
+        family.add_metric([self.backend], self.status().get("retries", 0))
+        yield family

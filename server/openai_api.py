@@ -138,7 +138,7 @@ async def chat_completions(body: CompletionRequest, request: Request, customer: 
         raise refusal
     earlier, text = body.dialogue()
     question = checked(ctx, text)
-    check_rate(ctx, request, customer)
+    await check_rate(ctx, request, customer)
     customer_id = customer.id if customer else None
     cid = await owned_conversation(ctx, body.conversation_id, customer, request)
     kept = earlier[-ctx.settings.max_history_messages :] if ctx.settings.max_history_messages else []

@@ -21,7 +21,7 @@ from bot.assistant.conversations import ConversationNotFound, MessageNotFound, N
 from bot.assistant.question import Question
 from server.auth import TokenError
 from server.context import ServerContext
-from server.limits import RateLimiter
+from server.limits import RateLimiter, SharedRateLimiter
 from server.protocol import (
     MAX_COMMENT_CHARS,
     MAX_ID_CHARS,
@@ -134,7 +134,7 @@ async def owned_conversation(
         if conversation_id is None:
             if customer is not None or request is not None:
                 per_minute = ctx.settings.conversations_per_minute_per_customer
-                check_rate(ctx, request, customer, ctx.conversation_limiter, f"{per_minute} new conversations")
+                await check_rate(ctx, request, customer, ctx.conversation_limiter, f"{per_minute} new conversations")
             return ctx.new_conversation_id(customer_id)
         try:
             await asyncio.to_thread(ctx.conversations.check_owner, conversation_id, customer_id)
@@ -151,17 +151,17 @@ async def owned_conversation(
         raise ApiError(ErrorCode.not_found, f"no conversation {conversation_id!r}") from exc
 
 
-def check_rate(
+async def check_rate(
     ctx: ServerContext,
     request: Request | None,
     customer: Customer | None,
-    limiter: RateLimiter | None = None,
+    limiter: RateLimiter | SharedRateLimiter | None = None,
     what: str | None = None,
 ) -> None:
     """Count one request against `limiter` (default: messages) for the customer, or the anonymous caller's
     address; over the limit it is a `rate_limited` error saying `what` (e.g. "30 messages") is allowed."""
     host = request.client.host if request is not None and request.client else None
-    if not (limiter or ctx.customer_limiter).allow(ctx.rate_key(customer, host)):
+    if not await (limiter or ctx.customer_limiter).admit(ctx.rate_key(customer, host)):
         what = what or f"{ctx.settings.messages_per_minute_per_customer} messages"
         raise ApiError(ErrorCode.rate_limited, f"at most {what} per minute: wait a moment", True)
 
@@ -199,7 +199,7 @@ class ChatRequest(BaseModel):
 async def chat(body: ChatRequest, request: Request, customer: Customer | None = Depends(caller)):
     ctx = await context(request)
     ctx.metrics.messages.labels("rest").inc()
-    check_rate(ctx, request, customer)
+    await check_rate(ctx, request, customer)
     question = checked(ctx, body.text)
     cid = await owned_conversation(ctx, body.conversation_id, customer, request)
     turn = Turn(cid, customer.id if customer else None, question)
@@ -278,7 +278,7 @@ class FeedbackRequest(BaseModel):
 async def feedback(body: FeedbackRequest, request: Request, customer: Customer | None = Depends(caller)):
     ctx = await context(request)
     per_minute = ctx.settings.feedback_per_minute_per_customer
-    check_rate(ctx, request, customer, ctx.feedback_limiter, f"{per_minute} ratings")
+    await check_rate(ctx, request, customer, ctx.feedback_limiter, f"{per_minute} ratings")
     customer_id = customer.id if customer else None
     try:
         conversation_id = body.conversation_id

@@ -149,7 +149,7 @@ class Connection:
             await self.error(ErrorCode.unauthorized, f"{exc}.")
             await self.close(CloseCode.policy, "unauthorized")
             return
-        if not self.ctx.hello_limiter.allow(self.ctx.rate_key(self.customer, self.client_host)):
+        if not await self.ctx.hello_limiter.admit(self.ctx.rate_key(self.customer, self.client_host)):
             per_minute = self.ctx.settings.hellos_per_minute_per_customer
             await self.error(
                 ErrorCode.rate_limited,
@@ -203,7 +203,7 @@ class Connection:
         per_minute = None
         if not self._limiter.allow(None):
             per_minute = self.ctx.settings.messages_per_minute_per_connection
-        elif not self.ctx.customer_limiter.allow(self.ctx.rate_key(self.customer, self.client_host)):
+        elif not await self.ctx.customer_limiter.admit(self.ctx.rate_key(self.customer, self.client_host)):
             per_minute = self.ctx.settings.messages_per_minute_per_customer
         if per_minute is not None:
             await self.error(
@@ -256,7 +256,7 @@ class Connection:
             self._turn.stop()
 
     async def _feedback(self, feedback: FeedbackMessage) -> None:
-        if not self.ctx.feedback_limiter.allow(self.ctx.rate_key(self.customer, self.client_host)):
+        if not await self.ctx.feedback_limiter.admit(self.ctx.rate_key(self.customer, self.client_host)):
             per_minute = self.ctx.settings.feedback_per_minute_per_customer
             await self.error(
                 ErrorCode.rate_limited,

@@ -21,6 +21,7 @@ from bot.assistant.engine import ChatEngine, Reply
 from bot.assistant.events import Finished, Sources, Text, ToolCalled, TurnEvent
 from bot.assistant.question import MessageRejected, Question
 from bot.assistant.tools import Effect
+from bot.runtime import EngineUnavailable
 from retrieval.schema import ConversationState
 from server.handoff import HandoffDesk
 from server.limits import ConversationLocks, GenerationSlots, Overloaded
@@ -41,6 +42,7 @@ from server.protocol import (
 )
 
 log = logging.getLogger(__name__)
+ENGINE_UNAVAILABLE = "The assistant can't reach its language engine right now; please try again in a moment."
 
 
 class TurnRefused(Exception):
@@ -133,6 +135,9 @@ class Turns:
                 reply = await asyncio.to_thread(
                     self.engine.reply, cid, turn.customer_id, turn.question, turn.max_new_tokens
                 )
+            except EngineUnavailable as exc:  # the engine counts the prompt's tokens (remote_tokenize_url)
+                log.warning("%s", exc)
+                raise TurnRefused(ErrorCode.internal, ENGINE_UNAVAILABLE, True) from exc
             except NotConversationOwner as exc:
                 raise TurnRefused(ErrorCode.forbidden, str(exc)) from exc
             except ConversationNotFound as exc:
@@ -230,7 +235,9 @@ class Turns:
             yield Error(
                 conversation_id=turn.conversation_id,
                 code=ErrorCode.internal,
-                message="Something went wrong while answering; please try again.",
+                message=ENGINE_UNAVAILABLE
+                if isinstance(value, EngineUnavailable)
+                else "Something went wrong while answering; please try again.",
                 retryable=True,
             )
         yield self._end(turn, reply, completed=kind == "done" and finished)
@@ -275,6 +282,9 @@ def _pump(reply: Reply, loop: asyncio.AbstractEventLoop, out: asyncio.Queue, can
                 outcome = ("done", True)
                 break
             _post(loop, out, ("event", event))
+    except EngineUnavailable as exc:
+        log.warning("%s", exc)
+        outcome = ("error", exc)
     except Exception as exc:
         log.exception("generation failed")
         outcome = ("error", exc)

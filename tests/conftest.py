@@ -153,13 +153,23 @@ def add_tiny_shop(store) -> None:
 
 
 @pytest.fixture
-def tiny_store(tmp_path):
+def store_url(request, tmp_path) -> str:
+    """An empty shop database's URL: a SQLite file, or where a test is marked `on_both_stores` (tests/pg.py) a
+    new PostgreSQL database in its second run."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        return request.getfixturevalue("fresh_postgres_url")
+    return f"sqlite:///{tmp_path / 'shop.db'}"
+
+
+@pytest.fixture
+def tiny_store(store_url):
     from retrieval.store import Store
 
-    store = Store(f"sqlite:///{tmp_path / 'shop.db'}")
+    store = Store(store_url)
     store.create_schema()
     add_tiny_shop(store)
-    return store
+    yield store
+    store.engine.dispose()
 
 
 @pytest.fixture
@@ -200,3 +210,41 @@ def demo_retriever(demo_store, embedder, demo_dir):
     from retrieval.retriever import Retriever
 
     return Retriever.open(demo_store, embedder, demo_dir / "index")
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A throwaway PostgreSQL cluster for the whole run (tests/pg.py); fails, never skips, without PostgreSQL."""
+    from tests.pg import PostgresCluster
+
+    try:
+        cluster = PostgresCluster.start()
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_cluster) -> str:
+    """A SQLAlchemy URL for an empty PostgreSQL database shared by the run."""
+    return postgres_cluster.create_database("shopbot")
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_cluster) -> str:
+    """A SQLAlchemy URL for a new, empty PostgreSQL database of this test's own."""
+    return postgres_cluster.create_database()
+
+
+@pytest.fixture(scope="session")
+def llama_engine(tmp_path_factory):
+    """llama.cpp's server on the bundled GGUF (tests/llama.py), one for the session: the remote backend's engine."""
+    from tests.llama import LlamaServer
+
+    engine = LlamaServer(tmp_path_factory.mktemp("llama"))
+    engine.start()
+    try:
+        yield engine
+    finally:
+        engine.stop()

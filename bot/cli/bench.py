@@ -67,6 +67,8 @@ class BenchOptions:
     retrieval_queries: int = 50
     reorder_repeats: int = 200
     server_env: dict[str, str] = field(default_factory=dict)  # SHOPBOT_* (and other) env for server and runtime
+    # set: a second server, with these on top of server_env, measured on the same prompts (the remote backend)
+    remote_env: dict[str, str] = field(default_factory=dict)
     out: Path = Path("var/bench")
     ready_timeout_s: float = 300.0
     event_timeout_s: float = 600.0  # longest silence from the server while a request is open
@@ -96,18 +98,25 @@ def parse_levels(text: str) -> tuple[int, ...]:
     return levels
 
 
-def parse_env(pairs: list[str]) -> dict[str, str]:
+def parse_env(pairs: list[str], option: str = "--server-env") -> dict[str, str]:
     """KEY=VALUE pairs; a bare settings field name (dtype=bfloat16) means its SHOPBOT_ variable."""
     env: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise BenchError(f"--server-env {pair!r}: write KEY=VALUE, e.g. SHOPBOT_DTYPE=bfloat16")
+            raise BenchError(f"{option} {pair!r}: write KEY=VALUE, e.g. SHOPBOT_DTYPE=bfloat16")
         if key.lower() in Settings.model_fields:
             key = f"SHOPBOT_{key.upper()}"
         env[key] = value
     return env
+
+
+def remote_settings(base_url: str, extra: dict[str, str]) -> dict[str, str]:
+    """The remote run's env: the remote backend at `base_url`, then the caller's own settings for it."""
+    if not base_url.startswith(("http://", "https://")):
+        raise BenchError(f"--remote {base_url!r}: give the engine's base URL, e.g. http://127.0.0.1:8080/v1")
+    return {"SHOPBOT_GENERATION": "remote", "SHOPBOT_REMOTE_BASE_URL": base_url, **extra}
 
 
 @contextmanager
@@ -718,7 +727,8 @@ def server_env(options: BenchOptions, settings: Settings, concurrency: int, data
     return env
 
 
-def plot_sweep(result: dict, path: Path) -> Path:
+def plot_sweep(result: dict, path: Path, remote: dict | None = None) -> Path:
+    """Throughput and first-token time by level; with `remote`, the remote engine's run drawn beside."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -727,7 +737,8 @@ def plot_sweep(result: dict, path: Path) -> Path:
     sweep = result["sweep"]
     levels = [row["level"] for row in sweep]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    left.plot(levels, [row["aggregate_tokens_per_s"] or 0 for row in sweep], "o-", label="shopbot server")
+    server = "shopbot server" if remote is None else "in-process engine"
+    left.plot(levels, [row["aggregate_tokens_per_s"] or 0 for row in sweep], "o-", color="C0", label=server)
     naive = result["naive"].get("sequential_aggregate_tokens_per_s")
     if naive:
         left.axhline(naive, color="grey", linestyle="--", label="naive generate(), sequential")
@@ -736,8 +747,14 @@ def plot_sweep(result: dict, path: Path) -> Path:
         ylabel="tokens/s (all streams)",
         title="aggregate throughput (all tokens / wall time)",
     )
-    right.plot(levels, [row["ttft_p50_s"] or 0 for row in sweep], "o-", label="TTFT p50")
-    right.plot(levels, [row["ttft_p95_s"] or 0 for row in sweep], "s--", label="TTFT p95")
+    right.plot(levels, [row["ttft_p50_s"] or 0 for row in sweep], "o-", color="C0", label="TTFT p50")
+    right.plot(levels, [row["ttft_p95_s"] or 0 for row in sweep], "s--", color="C0", label="TTFT p95")
+    if remote is not None:
+        other = [row["level"] for row in remote["sweep"]]
+        rows = remote["sweep"]
+        left.plot(other, [r["aggregate_tokens_per_s"] or 0 for r in rows], "^-", color="C1", label="remote engine")
+        right.plot(other, [r["ttft_p50_s"] or 0 for r in rows], "^-", color="C1", label="remote TTFT p50")
+        right.plot(other, [r["ttft_p95_s"] or 0 for r in rows], "v--", color="C1", label="remote TTFT p95")
     right.set(xlabel="concurrent shoppers", ylabel="seconds", title="time to first token")
     for ax in (left, right):
         ax.set_xscale("log", base=2)
@@ -764,19 +781,28 @@ def concurrent_generations(runtime) -> int:
 
 
 def run_bench(options: BenchOptions, log: Callable[[str], None] = lambda _: None) -> dict:
-    """The whole benchmark; every figure of one run in one dict. The server is stopped whatever happens."""
+    """The whole benchmark; every figure of one run in one dict. The servers are stopped whatever happens.
+
+    With `options.remote_env`, a second server whose backend is the remote engine is measured on the same
+    prompts after the first, and the result is `{"in_process": ..., "remote": ..., "remote_vs_in_process": ...}`,
+    the two sections alike key for key. The naive reference, retrieval and reorder latency do not depend on
+    the backend: measured once, they stand in both sections."""
     from bot.runtime import Runtime
     from retrieval.store import scratch_copy
     from server.auth import InsecureSecret, Tokens
 
     started = time.perf_counter()
     options.levels = tuple(sorted({1, *options.levels}))
+    base = settings_from_env(options.server_env)
+    remote_base = None
+    if options.remote_env:
+        remote_base = settings_from_env({**options.server_env, **options.remote_env})
+        check_remote_engine(remote_base)  # before minutes of in-process measuring, not after
     if os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1):
         log(
             f"[yellow]warning:[/] the machine is busy (load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs): "
             "every figure will be low, and threads fighting for cores can make them several times lower"
         )
-    base = settings_from_env(options.server_env)
     with scratch_copy(base.database_url) as database_url:
         env = server_env(options, base, concurrent_generations(Runtime(base)), database_url)
         settings = settings_from_env(env, demo_mode=True)  # what the server will read
@@ -787,120 +813,220 @@ def run_bench(options: BenchOptions, log: Callable[[str], None] = lambda _: None
         runtime = Runtime(settings)
         # every request of the run has a prompt of its own (a prefix cache must not see a measured prompt twice);
         # the naive reference answers the first of them
-        waves = {level: options.single_requests if level == 1 else 1 for level in options.levels}
-        offsets, total = {}, 0
-        for level in options.levels:
-            offsets[level], total = total, total + level * waves[level]
-        log(f"building {max(total, options.naive_prompts)} shop prompts (in-process engine)")
+        plan = SweepPlan.of(options)
+        log(f"building {max(plan.total, options.naive_prompts)} shop prompts (in-process engine)")
         customers = shop_customers(runtime.store)
-        prompts = shop_prompts(runtime.engine, customers, max(total, options.naive_prompts), options.questions)
+        prompts = shop_prompts(runtime.engine, customers, max(plan.total, options.naive_prompts), options.questions)
         warm = ShopPrompt(
             customers[-1], WARM_UP_QUESTION, turn_messages(runtime.engine, customers[-1], WARM_UP_QUESTION), 0
         )
         tokens = {c: tokens_for.mint(c) for c in {p.customer_id for p in prompts} | {warm.customer_id}}
 
-        result: dict = {
-            "config": {
-                "levels": list(options.levels),
-                "max_new_tokens": options.max_new_tokens,
-                "min_new_tokens": settings.min_new_tokens,
-                "single_requests": options.single_requests,
-                "server_env": options.server_env,
-                "dtype": resolve_dtype(settings.dtype),
-                "adapter": settings.adapter_path if settings.use_adapter else None,
-                "generation": getattr(settings, "generation", None),
-                "linear_kernel": settings.linear_kernel,
-                "kv_cache_dtype": settings.kv_cache_dtype,
-                "concurrent_generations": concurrent_generations(runtime),
-                "max_queued_generations": settings.max_queued_generations,
-                "tool_routing": settings.tool_routing,
-                "facts_by_intent": settings.facts_by_intent,
-                "draft_tokens": settings.draft_tokens,
-                "cpus": os.cpu_count(),
-                "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
-            },
-            "prompts": {
-                "count": len(prompts),
-                "questions": list(options.questions),
-                "customers": len(customers),
-                "prompt_tokens_p50": median([p.prompt_tokens for p in prompts]),
-                "prompt_tokens_max": max(p.prompt_tokens for p in prompts),
-            },
+        result = {
+            "config": bench_config(options, settings, runtime),
+            "prompts": prompt_summary(options, prompts, customers),
         }
-        server = ServerProcess(env, options.out / "server.log")
-        log(f"starting the server on 127.0.0.1:{server.port} (log {server.log_path})")
-        server.start()
-        try:
-            result["server"] = server.wait_ready(options.ready_timeout_s)
-            log(f"server ready in {result['server']['ready_s']} s; warm-up request")
-            first = asyncio.run(run_wave(server.ws_url, tokens, [warm], options.event_timeout_s))[0]
-            result["server"]["first_request"] = {
-                "ttft_s": round(first.ttft_s, 4) if first.ttft_s else None,
-                "tokens": first.tokens,
-                "error": first.error,
-            }
-            sweep, server_prompt_tokens = [], {}
-            for level in options.levels:
-                log(f"level {level}: {level * waves[level]} request(s)")
-                results, counted = [], server.prompt_tokens()
-                for w in range(waves[level]):
-                    start = offsets[level] + w * level
-                    wave = asyncio.run(
-                        run_wave(server.ws_url, tokens, prompts[start : start + level], options.event_timeout_s)
-                    )
-                    server_prompt_tokens.update({start + i: r.prompt_tokens for i, r in enumerate(wave)})
-                    results += wave
-                row = level_summary(level, results)
-                row.update({k: v - counted[k] for k, v in server.prompt_tokens().items()})
-                memory = server.memory()
-                row["server_rss_mib"], row["server_peak_rss_mib"] = memory["rss_mib"], memory["peak_rss_mib"]
-                row["load_avg_1m"] = round(os.getloadavg()[0], 2)
-                sweep.append(row)
-                log(
-                    f"  {row['aggregate_tokens_per_s']} tokens/s, TTFT p50 {row['ttft_p50_s']} s, errors {row['errors']}"
-                )
-            result["sweep"] = sweep
-            memory = server.memory()
-            result["server"].update(
-                peak_rss_mib=memory["peak_rss_mib"], rss_after_sweep_mib=memory["rss_mib"], log=str(server.log_path)
-            )
-            checked = [i for i, n in server_prompt_tokens.items() if n is not None]
-            result["prompts"]["server_prompt_tokens_match"] = (
-                f"{sum(server_prompt_tokens[i] == prompts[i].prompt_tokens for i in checked)}/{len(checked)}"
-            )
-        finally:
-            result.setdefault("server", {})["exit_code"] = server.stop()
-
-        one = sweep[0]
+        serve_and_sweep(result, options, env, plan, prompts, tokens, warm, log)
         log("single stream in-process")
-        try:
-            in_process = in_process_stream(
-                runtime.generator, prompts[: options.single_requests], options.max_new_tokens, warm
-            )
-        finally:
-            close = getattr(runtime.generator, "close", None)  # a batch scheduler's thread
-            if close is not None:
-                close()
-        # what `auto` became on this CPU, as the server's own start-up measured it the same way
-        result["config"]["linear_kernel_used"] = getattr(getattr(runtime.generator, "forward", None), "kernel", None)
-        result["single_stream"] = {
-            "websocket": {
-                "requests": one["requests"],
-                "ttft_p50_s": one["ttft_p50_s"],
-                "decode_tokens_per_s_p50": one["decode_tokens_per_s_p50"],
-                "errors": one["errors"],
-            },
-            "in_process": in_process,
-        }
+        single_stream(result, runtime, prompts, options, warm)
         log(f"naive reference: generate() on {options.naive_prompts} prompts")
-        naive = naive_reference(settings, prompts[: options.naive_prompts], options.max_new_tokens, warm)
-        result["naive"] = naive
+        result["naive"] = naive_reference(settings, prompts[: options.naive_prompts], options.max_new_tokens, warm)
         log("retrieval and reorder latency")
         result["retrieval"] = retrieval_latency(runtime, options.retrieval_queries)
         result["reorder"] = reorder_latency(runtime, options.reorder_repeats)
+    result["ratios"] = naive_ratios(result)
+    result["config"]["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
+    result["wall_s"] = round(time.perf_counter() - started, 1)
 
-    ws = result["single_stream"]["websocket"]
-    result["ratios"] = {
+    remote = None
+    if remote_base is not None:
+        remote_started = time.perf_counter()
+        with scratch_copy(base.database_url) as database_url:  # the first server's conversations left behind
+            env = server_env(options, remote_base, concurrent_generations(Runtime(remote_base)), database_url)
+            env.update(options.remote_env)
+            settings = settings_from_env(env, demo_mode=True)
+            runtime = Runtime(settings)
+            remote = {
+                "config": bench_config(options, settings, runtime),
+                "prompts": prompt_summary(options, prompts, customers),
+            }
+            log(f"the same prompts through the remote engine at {settings.remote_base_url}")
+            serve_and_sweep(remote, options, env, plan, prompts, tokens, warm, log)
+            log("single stream through the remote generator")
+            single_stream(remote, runtime, prompts, options, warm)
+        for shared in ("naive", "retrieval", "reorder"):
+            remote[shared] = result[shared]
+        remote["ratios"] = naive_ratios(remote)
+        remote["config"]["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
+        remote["wall_s"] = round(time.perf_counter() - remote_started, 1)
+
+    options.out.mkdir(parents=True, exist_ok=True)
+    result["plot"] = str(plot_sweep(result, options.out / "sweep.png", remote))
+    if remote is not None:
+        remote["plot"] = result["plot"]
+        result = {
+            "in_process": result,
+            "remote": remote,
+            "remote_vs_in_process": compare_sections(result, remote),
+            "wall_s": round(time.perf_counter() - started, 1),
+        }
+    (options.out / "bench.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
+@dataclass
+class SweepPlan:
+    """How many waves each level runs and where its prompts start: 1 shopper runs `single_requests` in turn."""
+
+    waves: dict[int, int]
+    offsets: dict[int, int]
+    total: int
+
+    @classmethod
+    def of(cls, options: BenchOptions) -> SweepPlan:
+        waves = {level: options.single_requests if level == 1 else 1 for level in options.levels}
+        offsets, total = {}, 0
+        for level in options.levels:
+            offsets[level], total = total, total + level * waves[level]
+        return cls(waves, offsets, total)
+
+
+def check_remote_engine(settings: Settings) -> None:
+    """The remote engine answers `GET /models` now, or the bench says so before it measures anything."""
+    import httpx
+
+    url = settings.remote_base_url.rstrip("/") + "/models"
+    headers = {"Authorization": f"Bearer {settings.remote_api_key}"} if settings.remote_api_key else {}
+    try:
+        response = httpx.get(url, headers=headers, timeout=10)
+    except httpx.HTTPError as exc:
+        raise BenchError(f"the remote engine does not answer at {url}: {type(exc).__name__}: {exc}") from exc
+    if response.status_code != 200:
+        raise BenchError(f"the remote engine at {url} answered {response.status_code}: {response.text[:200]}")
+
+
+def bench_config(options: BenchOptions, settings: Settings, runtime) -> dict:
+    remote = settings.generation == "remote"
+    return {
+        "levels": list(options.levels),
+        "max_new_tokens": options.max_new_tokens,
+        "min_new_tokens": settings.min_new_tokens,
+        "single_requests": options.single_requests,
+        "server_env": options.server_env,
+        "remote_env": options.remote_env if remote else {},
+        "backend": runtime.backend.name,
+        "remote_base_url": settings.remote_base_url if remote else None,
+        "remote_model": settings.remote_model if remote else None,
+        "dtype": None if remote else resolve_dtype(settings.dtype),
+        "adapter": settings.adapter_path if settings.use_adapter and not remote else None,
+        "generation": getattr(settings, "generation", None),
+        "linear_kernel": settings.linear_kernel,
+        "kv_cache_dtype": settings.kv_cache_dtype,
+        "concurrent_generations": concurrent_generations(runtime),
+        "max_queued_generations": settings.max_queued_generations,
+        "tool_routing": settings.tool_routing,
+        "facts_by_intent": settings.facts_by_intent,
+        "draft_tokens": settings.draft_tokens,
+        "cpus": os.cpu_count(),
+        "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
+    }
+
+
+def prompt_summary(options: BenchOptions, prompts: list[ShopPrompt], customers: list[str]) -> dict:
+    return {
+        "count": len(prompts),
+        "questions": list(options.questions),
+        "customers": len(customers),
+        "prompt_tokens_p50": median([p.prompt_tokens for p in prompts]),
+        "prompt_tokens_max": max(p.prompt_tokens for p in prompts),
+    }
+
+
+def serve_and_sweep(
+    result: dict,
+    options: BenchOptions,
+    env: dict[str, str],
+    plan: SweepPlan,
+    prompts: list[ShopPrompt],
+    tokens: dict[str, str],
+    warm: ShopPrompt,
+    log: Callable[[str], None],
+) -> None:
+    """A server started with `env`, a warm-up request, then every level of the sweep; fills result's `server`
+    and `sweep`. The server is stopped whatever happens."""
+    name = "server-remote.log" if result["config"]["backend"] == "remote" else "server.log"
+    server = ServerProcess(env, options.out / name)
+    log(f"starting the server on 127.0.0.1:{server.port} (log {server.log_path})")
+    server.start()
+    try:
+        result["server"] = server.wait_ready(options.ready_timeout_s)
+        log(f"server ready in {result['server']['ready_s']} s; warm-up request")
+        first = asyncio.run(run_wave(server.ws_url, tokens, [warm], options.event_timeout_s))[0]
+        result["server"]["first_request"] = {
+            "ttft_s": round(first.ttft_s, 4) if first.ttft_s else None,
+            "tokens": first.tokens,
+            "error": first.error,
+        }
+        sweep, server_prompt_tokens = [], {}
+        for level in options.levels:
+            log(f"level {level}: {level * plan.waves[level]} request(s)")
+            results, counted = [], server.prompt_tokens()
+            for w in range(plan.waves[level]):
+                start = plan.offsets[level] + w * level
+                wave = asyncio.run(
+                    run_wave(server.ws_url, tokens, prompts[start : start + level], options.event_timeout_s)
+                )
+                server_prompt_tokens.update({start + i: r.prompt_tokens for i, r in enumerate(wave)})
+                results += wave
+            row = level_summary(level, results)
+            after = server.prompt_tokens()
+            for key in ("prompt_tokens", "prompt_tokens_computed"):
+                row[key] = after[key] - counted[key] if key in after and key in counted else None
+            memory = server.memory()
+            row["server_rss_mib"], row["server_peak_rss_mib"] = memory["rss_mib"], memory["peak_rss_mib"]
+            row["load_avg_1m"] = round(os.getloadavg()[0], 2)
+            sweep.append(row)
+            log(f"  {row['aggregate_tokens_per_s']} tokens/s, TTFT p50 {row['ttft_p50_s']} s, errors {row['errors']}")
+        result["sweep"] = sweep
+        memory = server.memory()
+        result["server"].update(
+            peak_rss_mib=memory["peak_rss_mib"], rss_after_sweep_mib=memory["rss_mib"], log=str(server.log_path)
+        )
+        checked = [i for i, n in server_prompt_tokens.items() if n is not None]
+        result["prompts"]["server_prompt_tokens_match"] = (
+            f"{sum(server_prompt_tokens[i] == prompts[i].prompt_tokens for i in checked)}/{len(checked)}"
+        )
+    finally:
+        result.setdefault("server", {})["exit_code"] = server.stop()
+
+
+def single_stream(result: dict, runtime, prompts: list[ShopPrompt], options: BenchOptions, warm: ShopPrompt) -> None:
+    """The sweep's one-shopper row beside the runtime's generator streaming the same prompts with no server in
+    between (for the remote backend: shopbot's HTTP client to the engine)."""
+    try:
+        in_process = in_process_stream(
+            runtime.generator, prompts[: options.single_requests], options.max_new_tokens, warm
+        )
+    finally:
+        runtime.close()  # a batch scheduler's thread, a remote client's connections
+    # what `auto` became on this CPU, as the server's own start-up measured it the same way
+    result["config"]["linear_kernel_used"] = getattr(getattr(runtime.generator, "forward", None), "kernel", None)
+    one = result["sweep"][0]
+    result["single_stream"] = {
+        "websocket": {
+            "requests": one["requests"],
+            "ttft_p50_s": one["ttft_p50_s"],
+            "decode_tokens_per_s_p50": one["decode_tokens_per_s_p50"],
+            "errors": one["errors"],
+        },
+        "in_process": in_process,
+    }
+
+
+def naive_ratios(result: dict) -> dict:
+    ws, in_process = result["single_stream"]["websocket"], result["single_stream"]["in_process"]
+    naive = result["naive"]
+    return {
         "single_stream_decode_vs_naive": ratio(ws["decode_tokens_per_s_p50"], naive["decode_tokens_per_s_p50"]),
         "in_process_decode_vs_naive": ratio(in_process["decode_tokens_per_s_p50"], naive["decode_tokens_per_s_p50"]),
         "naive_ttft_over_single_stream_ttft": ratio(naive["ttft_p50_s"], ws["ttft_p50_s"]),
@@ -909,19 +1035,95 @@ def run_bench(options: BenchOptions, log: Callable[[str], None] = lambda _: None
             for row in result["sweep"]
         },
     }
-    options.out.mkdir(parents=True, exist_ok=True)
-    result["plot"] = str(plot_sweep(result, options.out / "sweep.png"))
-    result["config"]["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
-    result["wall_s"] = round(time.perf_counter() - started, 1)
-    (options.out / "bench.json").write_text(json.dumps(result, indent=2))
-    return result
+
+
+def compare_sections(in_process: dict, remote: dict) -> dict:
+    """The remote engine's figures over the in-process engine's, level by level (above 1: the remote one is
+    higher; for first-token times higher is slower)."""
+    rows = {row["level"]: row for row in in_process["sweep"]}
+    by_level = {}
+    for row in remote["sweep"]:
+        local = rows.get(row["level"])
+        if local is not None:
+            by_level[str(row["level"])] = {
+                "aggregate_tokens_per_s": ratio(row["aggregate_tokens_per_s"], local["aggregate_tokens_per_s"]),
+                "ttft_p50_s": ratio(row["ttft_p50_s"], local["ttft_p50_s"]),
+                "ttft_p95_s": ratio(row["ttft_p95_s"], local["ttft_p95_s"]),
+            }
+    a, b = in_process["single_stream"]["websocket"], remote["single_stream"]["websocket"]
+    return {
+        "single_stream_decode": ratio(b["decode_tokens_per_s_p50"], a["decode_tokens_per_s_p50"]),
+        "single_stream_ttft": ratio(b["ttft_p50_s"], a["ttft_p50_s"]),
+        "by_level": by_level,
+        "server_peak_rss_mib": {
+            "in_process": in_process["server"].get("peak_rss_mib"),
+            "remote": remote["server"].get("peak_rss_mib"),
+        },
+    }
+
+
+def fmt(value, unit: str = "") -> str:
+    return "—" if value is None else f"{value}{unit}"
 
 
 def render_tables(result: dict, console) -> None:
+    """The run's tables; with a remote engine measured too, the in-process engine's tables and then the two
+    engines side by side."""
+    if "remote" not in result:
+        render_section(result, console)
+        return
+    render_section(result["in_process"], console)
+    render_comparison(result["in_process"], result["remote"], console)
+
+
+def render_comparison(local: dict, remote: dict, console) -> None:
     from rich.table import Table
 
-    def fmt(value, unit: str = "") -> str:
-        return "—" if value is None else f"{value}{unit}"
+    cfg = remote["config"]
+    table = Table(
+        title=f"in-process ({local['config']['backend']}) vs remote engine ({cfg['remote_base_url']}"
+        f"{', model ' + cfg['remote_model'] if cfg['remote_model'] else ''}), the same prompts"
+    )
+    for column in (
+        "shoppers",
+        "tokens/s",
+        "remote tokens/s",
+        "TTFT p50",
+        "remote p50",
+        "TTFT p95",
+        "remote p95",
+        "errors",
+        "remote errors",
+    ):
+        table.add_column(column, justify="right")
+    rows = {row["level"]: row for row in remote["sweep"]}
+    for row in local["sweep"]:
+        other = rows.get(row["level"], {})
+        table.add_row(
+            str(row["level"]),
+            fmt(row["aggregate_tokens_per_s"]),
+            fmt(other.get("aggregate_tokens_per_s")),
+            fmt(row["ttft_p50_s"], " s"),
+            fmt(other.get("ttft_p50_s"), " s"),
+            fmt(row["ttft_p95_s"], " s"),
+            fmt(other.get("ttft_p95_s"), " s"),
+            str(row["errors"]),
+            str(other.get("errors", "—")),
+        )
+    console.print(table)
+    a, b = local["single_stream"], remote["single_stream"]
+    console.print(
+        f"single stream decode tokens/s over the WebSocket: {fmt(a['websocket']['decode_tokens_per_s_p50'])} "
+        f"in-process, {fmt(b['websocket']['decode_tokens_per_s_p50'])} remote; the remote generator alone "
+        f"{fmt(b['in_process']['decode_tokens_per_s_p50'])}, first token {fmt(b['in_process']['ttft_p50_s'], ' s')}. "
+        f"Server peak RSS {fmt(local['server'].get('peak_rss_mib'), ' MiB')} in-process, "
+        f"{fmt(remote['server'].get('peak_rss_mib'), ' MiB')} remote (the engine's own not counted).",
+        highlight=False,
+    )
+
+
+def render_section(result: dict, console) -> None:
+    from rich.table import Table
 
     ws, proc, naive, ratios = (
         result["single_stream"]["websocket"],
@@ -969,7 +1171,11 @@ def render_tables(result: dict, console) -> None:
     ):
         sweep.add_column(column, justify="right")
     for row in result["sweep"]:
-        computed = f"{row['prompt_tokens_computed']:,} / {row['prompt_tokens']:,}"
+        computed = (
+            f"{row['prompt_tokens_computed']:,} / {row['prompt_tokens']:,}"
+            if row["prompt_tokens_computed"] is not None and row["prompt_tokens"] is not None
+            else "—"
+        )
         sweep.add_row(
             str(row["level"]),
             fmt(row["aggregate_tokens_per_s"]),

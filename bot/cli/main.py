@@ -65,6 +65,9 @@ app.add_typer(train_app, name="train")
 bench_app = typer.Typer(help="Measure latency and throughput; prints JSON.")
 app.add_typer(bench_app, name="bench")
 
+db_app = typer.Typer(help="The shop database's schema: Alembic migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
 console = Console(stderr=True)
 
 
@@ -235,6 +238,34 @@ def token(
         _fail(str(exc))
 
 
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option(help="A new (or empty) folder to write the model to.")],
+    merge: Annotated[
+        bool,
+        typer.Option(
+            help="Fold the LoRA adapter into the weights (one folder); --no-merge writes base/ and adapter/ apart, "
+            "for an engine that applies the adapter itself (vLLM --enable-lora)."
+        ),
+    ] = True,
+    dtype: Annotated[
+        str, typer.Option(help="Weight type written: float32 (as shopbot computes) or bfloat16 (half the size).")
+    ] = "float32",
+) -> None:
+    """Write the chat model with the shop's LoRA adapter for another inference engine (vLLM, TGI, llama.cpp's
+    converter): safetensors, config, tokenizer, chat template and generation config (docs/deploy.md)."""
+    with _loading("Loading the chat model and its adapter…"):
+        from bot.export import ExportError, export_model
+        from bot.settings import Settings
+
+        try:
+            manifest = export_model(Settings(), out, merge=merge, dtype=dtype, log=_phase)
+        except (ExportError, FileNotFoundError) as exc:
+            _fail(str(exc))
+    console.print(f"wrote {out} ({manifest['layout']}, {dtype})", highlight=False)
+    print(json.dumps(manifest))
+
+
 def _phase(line: str) -> None:
     """A benchmark's progress, one line a phase, on stderr: its stdout is the JSON result alone."""
     console.print(f"[dim]{line}…[/]", highlight=False, soft_wrap=True)
@@ -393,18 +424,40 @@ def bench(
             help="KEY=VALUE for the server and the in-process runtime, e.g. SHOPBOT_DTYPE=bfloat16 or dtype=bfloat16; repeatable."
         ),
     ] = None,
+    remote: Annotated[
+        str | None,
+        typer.Option(
+            help="Also measure a server whose backend is the OpenAI-compatible engine at this base URL (up to /v1) "
+            "on the same prompts; prints {in_process, remote, remote_vs_in_process}."
+        ),
+    ] = None,
+    remote_env: Annotated[
+        list[str] | None,
+        typer.Option(help="KEY=VALUE for the remote run only, e.g. remote_model=shop; repeatable; needs --remote."),
+    ] = None,
     single_requests: Annotated[int, typer.Option(min=1, help="Sequential requests at concurrency 1.")] = 3,
     naive_prompts: Annotated[int, typer.Option(min=1, help="Prompts answered by the naive generate() reference.")] = 8,
     retrieval_queries: Annotated[int, typer.Option(min=1)] = 50,
 ) -> None:
     """Serve many shoppers: single stream, concurrency sweep over WebSockets, naive generate() beside it, retrieval,
-    reorder and server memory, in one run (a server subprocess on 127.0.0.1)."""
+    reorder and server memory, in one run (a server subprocess on 127.0.0.1); with --remote, the same against a
+    server whose backend is a remote engine."""
     if ctx.invoked_subcommand is not None:
         return
+    if remote_env and not remote:
+        _fail("--remote-env sets the remote run's settings: give the engine's URL with --remote too")
     _require("matplotlib")  # sweep.png, drawn once every figure is measured
     if not as_json:
         _phase("loading the model and server libraries")
-    from bot.cli.bench import BenchError, BenchOptions, parse_env, parse_levels, render_tables, run_bench
+    from bot.cli.bench import (
+        BenchError,
+        BenchOptions,
+        parse_env,
+        parse_levels,
+        remote_settings,
+        render_tables,
+        run_bench,
+    )
 
     try:
         options = BenchOptions(
@@ -412,6 +465,7 @@ def bench(
             max_new_tokens=max_new_tokens,
             min_new_tokens=min_new_tokens,
             server_env=parse_env(server_env or []),
+            remote_env=remote_settings(remote, parse_env(remote_env or [], "--remote-env")) if remote else {},
             out=out,
             single_requests=single_requests,
             naive_prompts=naive_prompts,
@@ -798,6 +852,44 @@ def train_lora(
     )
     console.print(f"adapter saved to {out} ({result['adapter_bytes'] / 1e6:.1f} MB), loss curve {out / 'loss.png'}")
     print(json.dumps(result))
+
+
+def _database():
+    from bot.settings import Settings
+    from retrieval.store import Store
+
+    store = Store(Settings().database_url)
+    return store, store.engine.url.render_as_string(hide_password=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="The revision to reach; head is the newest.")] = "head",
+) -> None:
+    """Apply the schema migrations the database lacks (shopbot also applies them whenever it opens the database)."""
+    from alembic.util import CommandError
+
+    from retrieval import migrations
+
+    store, url = _database()
+    before = store.schema_revision()
+    try:
+        after = migrations.upgrade(store.engine, revision)
+    except CommandError as exc:
+        _fail(f"cannot upgrade {url} to {revision!r}: {exc}")
+    console.print(f"{url}: revision {before or 'none'} -> {after}", highlight=False, soft_wrap=True)
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's schema revision, and whether it is the newest this shopbot knows."""
+    from retrieval import migrations
+
+    store, url = _database()
+    revision = store.schema_revision()
+    state = "up to date" if revision == migrations.HEAD else f"behind {migrations.HEAD}: run `shopbot db upgrade`"
+    console.print(f"{url}: revision {revision or 'none'} ({state})", highlight=False, soft_wrap=True)
+    print(revision or "")
 
 
 def main() -> None:  # pragma: no cover

@@ -1,8 +1,9 @@
 """Inference backends: each one way of generating answers behind the `Generator` interface the engine
 talks to, registered once by name and picked by the `generation` setting.
 
-Shipped: "batched" (continuous batching, `BatchScheduler`, for Llama-family models) and "sequential" (one
-answer at a time, `TransformersGenerator`). A backend says how many answers it generates at once before
+Shipped: "batched" (continuous batching, `BatchScheduler`, for Llama-family models), "sequential" (one
+answer at a time, `TransformersGenerator`) and "remote" (an OpenAI-compatible engine in another process,
+`RemoteGenerator` in bot/inference/remote.py). A backend says how many answers it generates at once before
 any weights load (the server sizes its queue from that), builds its generator from the settings and a
 model loader it may never call (an engine in another process needs no local weights), and names what a
 thread working beside it must do first.
@@ -10,15 +11,20 @@ thread working beside it must do first.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from bot.inference.generator import Generator, SamplingConfig, TransformersGenerator
+from bot.inference.generator import GenerationStats, Generator, Messages, SamplingConfig, TransformersGenerator
 
 if TYPE_CHECKING:
     from bot.inference.model import LoadedModel
     from bot.settings import Settings
+
+
+class EngineUnavailable(RuntimeError):
+    """The engine that generates answers cannot be reached, or did not answer in time; sending the same
+    message again later can succeed. The text says which engine and what happened."""
 
 
 class Backend(Generator, Protocol):
@@ -51,6 +57,40 @@ def register(spec: BackendSpec) -> BackendSpec:
 
 def backends() -> list[BackendSpec]:
     return list(_BACKENDS.values())
+
+
+class Measured:
+    """A backend's generator as the chat engine sees it: each generation request reported to `observe(backend,
+    outcome, stats)` once it ends, outcome one of ok, cancelled (closed early), unavailable (`EngineUnavailable`)
+    or failed. Everything else is the backend's own."""
+
+    def __init__(self, inner: Generator, backend: str, observe: Callable[[str, str, GenerationStats], None]) -> None:
+        self.inner = inner
+        self.backend = backend
+        self.observe = observe
+
+    def count_tokens(self, messages: Messages) -> int:
+        return self.inner.count_tokens(messages)
+
+    def stream(
+        self, messages: Messages, *, max_new_tokens: int | None = None, stats: GenerationStats | None = None
+    ) -> Iterator[str]:
+        stats = stats if stats is not None else GenerationStats()
+        outcome = "cancelled"
+        try:
+            yield from self.inner.stream(messages, max_new_tokens=max_new_tokens, stats=stats)
+            outcome = "ok"
+        except EngineUnavailable:
+            outcome = "unavailable"
+            raise
+        except Exception:
+            outcome = "failed"
+            raise
+        finally:
+            self.observe(self.backend, outcome, stats)
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
 
 
 def resolve(settings: Settings) -> BackendSpec:
@@ -138,5 +178,22 @@ register(
         description="One answer at a time in this process, with transformers' own forward.",
         capacity=lambda _s: 1,
         open=lambda s, load, _owns: TransformersGenerator(load(), sampling(s)),
+    )
+)
+
+
+def _open_remote(settings: Settings, load: Callable[[], LoadedModel], owns: Callable[[], bool]) -> Backend:
+    from bot.inference.remote import open_remote
+
+    return open_remote(settings, load, owns)
+
+
+register(
+    BackendSpec(
+        name="remote",
+        description="An OpenAI-compatible engine in another process (vLLM, TGI, llama.cpp's server), streamed "
+        "over HTTP; no weights are loaded here.",
+        capacity=lambda s: s.max_concurrent_generations,
+        open=_open_remote,
     )
 )

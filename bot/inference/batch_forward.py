@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from bot.inference import int8_linear, linear_kernels, precision
+from bot.inference import precision
+from bot.inference.kernels import int8_linear, linear_kernels
 from bot.inference.slot_cache import SlotCache
 
 SUPPORTED_TYPES = ("llama", "mistral", "qwen2")

@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from bot.inference import linear_kernels
 from bot.inference.batch_forward import BatchForward, Segment, decoder_of
 from bot.inference.calibration import CALIBRATION_CHAT, input_ranges
 from bot.inference.generator import GenerationStats, IncrementalDecoder, Messages, SamplingConfig, TransformersGenerator
+from bot.inference.kernels import linear_kernels
 from bot.inference.model import LoadedModel
 from bot.inference.prompt_lookup import draft
 from bot.inference.slot_cache import Slot, SlotCache, common_prefix

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from sqlalchemy import select
 
@@ -10,11 +12,12 @@ from retrieval.store import Store
 
 
 @pytest.fixture
-def ingest_store(tmp_path) -> Store:
-    """An empty shop database (schema created) in a SQLite file."""
-    store = Store(f"sqlite:///{tmp_path / 'ingest.db'}")
+def ingest_store(store_url) -> Iterator[Store]:
+    """An empty shop database (schema created): a SQLite file, or PostgreSQL for tests marked `on_both_stores`."""
+    store = Store(store_url)
     store.create_schema()
-    return store
+    yield store
+    store.engine.dispose()
 
 
 def dump_tables(store: Store) -> dict[str, list[tuple]]:

@@ -1,4 +1,5 @@
-"""Ingest of a shop folder (docs/ingest-format.md): validated row by row, then written all or nothing."""
+"""Ingest of a shop folder (docs/ingest-format.md): validated row by row, then written all or nothing; the writes
+are checked on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from retrieval.ingest import IngestError, IngestReport, ingest_shop
+from tests.pg import on_both_stores
 
 STATUSES = "placed, packed, shipped, delivered, cancelled, refunded"
 
@@ -83,6 +85,7 @@ def with_row(csv_text: str, row: str) -> str:
 # --- a valid shop ---------------------------------------------------------------------------------
 
 
+@on_both_stores
 def test_a_valid_shop_is_ingested_and_queryable(ingest_store, tmp_path):
     report = ingest_shop(ingest_store, shop(tmp_path))
 
@@ -99,6 +102,7 @@ def test_a_valid_shop_is_ingested_and_queryable(ingest_store, tmp_path):
     assert ingest_store.customer_orders("C2")[0].delivered_at == "2026-11-20 15:00"
 
 
+@on_both_stores
 def test_product_and_policy_fields_are_stored_as_given(ingest_store, tmp_path):
     ingest_shop(ingest_store, shop(tmp_path))
 
@@ -128,6 +132,7 @@ def test_a_folder_without_any_shop_file_is_an_error(ingest_store, tmp_path):
 # --- all or nothing -------------------------------------------------------------------------------
 
 
+@on_both_stores
 def test_one_bad_row_among_good_rows_is_reported_and_nothing_changes(ingest_store, ingest_dump, tmp_path):
     ingest_shop(ingest_store, shop(tmp_path, "first"))
     before = ingest_dump(ingest_store)
@@ -161,15 +166,31 @@ def test_every_problem_in_every_file_is_listed_in_file_and_line_order(ingest_sto
     ]
 
 
-def test_a_failing_write_keeps_nothing(ingest_store, ingest_dump, tmp_path):
-    ingest_shop(ingest_store, shop(tmp_path, "first"))
-    with ingest_store.engine.begin() as conn:  # a database rule the validation cannot know about
+def block_product(store, product_id: str) -> None:
+    """A trigger that refuses order lines of one product, failing the write with 'P2 is blocked'."""
+    with store.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execute(
+                text(
+                    f"CREATE TRIGGER no_p2 BEFORE INSERT ON order_items WHEN NEW.product_id = '{product_id}' "
+                    f"BEGIN SELECT RAISE(ABORT, '{product_id} is blocked'); END"
+                )
+            )
+            return
         conn.execute(
             text(
-                "CREATE TRIGGER no_p2 BEFORE INSERT ON order_items WHEN NEW.product_id = 'P2' "
-                "BEGIN SELECT RAISE(ABORT, 'P2 is blocked'); END"
+                "CREATE FUNCTION no_p2() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"IF NEW.product_id = '{product_id}' THEN RAISE EXCEPTION '{product_id} is blocked'; END IF; "
+                "RETURN NEW; END $$"
             )
         )
+        conn.execute(text("CREATE TRIGGER no_p2 BEFORE INSERT ON order_items FOR EACH ROW EXECUTE FUNCTION no_p2()"))
+
+
+@on_both_stores
+def test_a_failing_write_keeps_nothing(ingest_store, ingest_dump, tmp_path):
+    ingest_shop(ingest_store, shop(tmp_path, "first"))
+    block_product(ingest_store, "P2")  # a database rule the validation cannot know about
     before = ingest_dump(ingest_store)
     changed = shop(
         tmp_path,
@@ -187,6 +208,7 @@ def test_a_failing_write_keeps_nothing(ingest_store, ingest_dump, tmp_path):
 # --- upserts --------------------------------------------------------------------------------------
 
 
+@on_both_stores
 def test_ingesting_the_same_folder_twice_changes_nothing(ingest_store, ingest_dump, tmp_path):
     folder = shop(tmp_path)
     first = ingest_shop(ingest_store, folder)
@@ -196,6 +218,7 @@ def test_ingesting_the_same_folder_twice_changes_nothing(ingest_store, ingest_du
     assert ingest_dump(ingest_store) == once
 
 
+@on_both_stores
 def test_rows_upsert_by_id_and_an_orders_items_are_replaced(ingest_store, tmp_path):
     ingest_shop(ingest_store, shop(tmp_path, "first"))
     update = write_shop(
@@ -320,6 +343,7 @@ def test_unknown_customers_and_orders_are_reported(ingest_store, tmp_path):
     ]
 
 
+@on_both_stores
 def test_references_may_be_satisfied_by_rows_already_in_the_database(ingest_store, tmp_path):
     ingest_shop(ingest_store, shop(tmp_path, "first"))
     later = write_shop(
@@ -395,6 +419,7 @@ def test_a_policy_needs_a_title_line(ingest_store, tmp_path):
 # --- scale ----------------------------------------------------------------------------------------
 
 
+@on_both_stores
 def test_ten_thousand_rows_ingest_in_under_two_seconds(ingest_store, tmp_path):
     n = 2500
     products = (

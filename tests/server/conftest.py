@@ -109,8 +109,13 @@ class LiveServer:
 
 
 @contextmanager
-def start_server(settings: Settings, *, generator=None, embedder=None, loaded_model=None) -> Iterator[LiveServer]:
-    """A real uvicorn serving `create_app` in a thread, ready (model and indexes loaded) when yielded."""
+def start_server(
+    settings: Settings, *, generator=None, embedder=None, loaded_model=None, ready=lambda r: r.status_code == 200
+) -> Iterator[LiveServer]:
+    """A real uvicorn serving `create_app` in a thread, ready (model and indexes loaded) when yielded.
+
+    `ready(response)` says when the /readyz response means ready: by default a 200; a server whose remote
+    engine is down on purpose answers 503 with its model and indexes ready."""
     from server.app import create_app, uvicorn_config
 
     runtime = Runtime(settings)
@@ -132,7 +137,7 @@ def start_server(settings: Settings, *, generator=None, embedder=None, loaded_mo
             time.sleep(0.02)
         live = LiveServer(runtime, server, server.servers[0].sockets[0].getsockname()[1])
         deadline = time.monotonic() + 300
-        while httpx.get(live.url + "readyz").status_code != 200:
+        while not ready(httpx.get(live.url + "readyz")):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the live server never became ready: {httpx.get(live.url + 'readyz').text}")
             time.sleep(0.05)

@@ -17,6 +17,8 @@ import httpx
 import pytest
 import websockets
 
+from retrieval.store import Store
+from tests.conftest import add_tiny_shop
 from tests.server.conftest import AGENT_KEY, ScriptedGenerator, start_server, tiny_settings
 from tests.server.test_protocol import hello, recv, run, until
 
@@ -89,10 +91,32 @@ def receiver():
 
 
 @pytest.fixture(scope="module")
-def server(tiny_shop_dir, embedder, receiver):
-    settings = tiny_settings(tiny_shop_dir, handoff_webhook_url=receiver.url, handoff_webhook_secret=WEBHOOK_SECRET)
+def server(request, tiny_shop_dir, embedder, receiver):
+    """The tiny shop's server on its SQLite file, or for tests marked `on_both_stores` on PostgreSQL too."""
+    settings = tiny_settings(
+        tiny_shop_dir,
+        handoff_webhook_url=receiver.url,
+        handoff_webhook_secret=WEBHOOK_SECRET,
+        **tiny_shop_database(request),
+    )
     with start_server(settings, generator=ScriptedGenerator(PIECES), embedder=embedder) as live:
         yield live
+
+
+def tiny_shop_database(request) -> dict[str, str]:
+    """No setting for the SQLite file in the shop's folder; a new PostgreSQL database holding the tiny shop."""
+    if getattr(request, "param", "sqlite") != "postgresql":
+        return {}
+    url = request.getfixturevalue("postgres_cluster").create_database()
+    store = Store(url)
+    store.create_schema()
+    add_tiny_shop(store)
+    store.engine.dispose()
+    return {"database_url": url}
+
+
+# The tests that write and read conversations, ratings and handoffs run once more on PostgreSQL.
+on_both_stores = pytest.mark.parametrize("server", ["sqlite", "postgresql"], indirect=True)
 
 
 def agent_post(server, path: str, key: str | None = AGENT_KEY, **body):
@@ -100,6 +124,7 @@ def agent_post(server, path: str, key: str | None = AGENT_KEY, **body):
     return httpx.post(server.url + path.lstrip("/"), json=body or None, headers=headers)
 
 
+@on_both_stores
 def test_handoff_round_trip(server, receiver):
     generator = server.runtime.generator
 
@@ -188,6 +213,7 @@ def bearer(token: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
+@on_both_stores
 def test_rest_chat_answers_and_continues_a_conversation(server):
     first = httpx.post(
         server.url + "v1/chat", json={"text": "do you sell oat milk?"}, headers=bearer(server.token("C1"))
@@ -215,6 +241,7 @@ def test_rest_chat_answers_and_continues_a_conversation(server):
     assert too_long.status_code == 413 and too_long.json()["error"]["code"] == "message_too_long"
 
 
+@on_both_stores
 def test_reading_a_conversation_is_for_its_owner_and_agents(server):
     answer = httpx.post(
         server.url + "v1/chat", json={"text": "how much is shipping?"}, headers=bearer(server.token("C1"))
@@ -233,6 +260,7 @@ def test_reading_a_conversation_is_for_its_owner_and_agents(server):
     assert httpx.get(server.url + "v1/conversations/nope", headers=bearer(server.token("C1"))).status_code == 404
 
 
+@on_both_stores
 def test_rest_feedback_only_on_your_own_answers(server):
     answer = httpx.post(
         server.url + "v1/chat", json={"text": "how much is shipping?"}, headers=bearer(server.token("C1"))

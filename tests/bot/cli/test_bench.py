@@ -2,18 +2,30 @@
 
 The figures themselves are not asserted (speed belongs in benchmark output, not in tests); what is
 asserted is that every section measured something real, that the naive reference answered the very
-prompts the server built, and that the server subprocess is gone afterwards.
+prompts the server built, and that the server subprocess is gone afterwards. One run covers both backends:
+the in-process engine, then a server whose remote backend streams from llama.cpp's real server.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
 
 import pytest
 
-from bot.cli.bench import BenchError, BenchOptions, ServerProcess, parse_env, parse_levels, run_bench
+from bot.cli.bench import (
+    BenchError,
+    BenchOptions,
+    ServerProcess,
+    free_port,
+    parse_env,
+    parse_levels,
+    remote_settings,
+    render_tables,
+    run_bench,
+)
 from tests.conftest import MODEL_CACHE, add_tiny_shop
 
 pytestmark = pytest.mark.model
@@ -48,8 +60,10 @@ def _alive(pid: int) -> bool:
     return status.exists() and "zombie" not in status.read_text()
 
 
-def test_a_tiny_bench_measures_every_section_against_a_real_server(tiny_shop_env, tmp_path):
-    out = tmp_path / "bench"
+@pytest.fixture(scope="module")
+def bench_run(tiny_shop_env, llama_engine, tmp_path_factory) -> tuple[dict, Path, str]:
+    """One tiny run of the whole bench: the in-process engine, then the same prompts through llama.cpp's server."""
+    out = tmp_path_factory.mktemp("bench") / "bench"
     options = BenchOptions(
         levels=(2,),
         max_new_tokens=4,
@@ -59,12 +73,17 @@ def test_a_tiny_bench_measures_every_section_against_a_real_server(tiny_shop_env
         retrieval_queries=3,
         reorder_repeats=3,
         server_env=tiny_shop_env,
+        remote_env=remote_settings(llama_engine.base_url, parse_env(["remote_read_timeout_s=30"])),
         out=out,
         # the tiny shop sells no yogurt: "is the greek yogurt in stock?" is answered without the model there
         questions=("where is my order?", "do you sell oat milk?"),
     )
-    result = run_bench(options)
+    return run_bench(options), out, llama_engine.base_url
 
+
+def test_a_tiny_bench_measures_every_section_against_a_real_server(bench_run):
+    whole, out, _ = bench_run
+    result = whole["in_process"]
     assert [row["level"] for row in result["sweep"]] == [1, 2]  # concurrency 1 is always measured
     for row in result["sweep"]:
         assert row["requests"] == row["level"] and row["errors"] == 0, row
@@ -104,7 +123,7 @@ def test_a_tiny_bench_measures_every_section_against_a_real_server(tiny_shop_env
 
     png = Path(result["plot"])
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
-    assert json.loads((out / "bench.json").read_text()) == json.loads(json.dumps(result))
+    assert json.loads((out / "bench.json").read_text()) == json.loads(json.dumps(whole))
 
 
 def test_a_server_that_cannot_start_is_reported_with_its_log_and_is_gone(tmp_path):
@@ -143,3 +162,68 @@ def test_plain_shopbot_bench_runs_the_benchmark_and_bench_reorder_stays_a_subcom
     assert refused.exit_code == 1 and "every level must be at least 1" in refused.output
     listed = CliRunner().invoke(app, ["bench", "--help"])
     assert listed.exit_code == 0 and "reorder" in listed.output and "--server-env" in listed.output
+
+
+def test_with_a_remote_engine_the_bench_measures_both_backends_on_the_same_prompts(bench_run):
+    result, _, base_url = bench_run
+    assert set(result) == {"in_process", "remote", "remote_vs_in_process", "wall_s"}
+    local, remote = result["in_process"], result["remote"]
+    assert set(remote) == set(local)  # the same JSON for both engines
+    assert set(remote["sweep"][0]) == set(local["sweep"][0])
+    assert local["config"]["backend"] == "batched" and remote["config"]["backend"] == "remote"
+    assert remote["config"]["remote_base_url"] == base_url and remote["config"]["dtype"] is None
+    assert remote["prompts"]["count"] == local["prompts"]["count"] == 3
+    assert remote["prompts"]["questions"] == local["prompts"]["questions"]
+
+    assert [row["level"] for row in remote["sweep"]] == [1, 2]
+    for row in remote["sweep"]:
+        assert row["requests"] == row["level"] and row["errors"] == 0, row
+        assert 0 < row["tokens"] <= 4 * row["requests"] and row["ttft_p50_s"] > 0 and row["aggregate_tokens_per_s"] > 0
+    through_generator = remote["single_stream"]["in_process"]  # shopbot's client to the engine, no server between
+    assert through_generator["ttft_p50_s"] > 0 and 0 < through_generator["tokens"][0] <= 4
+    assert remote["server"]["first_request"]["error"] is None and remote["server"]["exit_code"] is not None
+    # the server with the remote backend holds no chat model
+    assert remote["server"]["peak_rss_mib"] < local["server"]["peak_rss_mib"]
+
+    # measured once, whatever the backend
+    assert remote["naive"] == local["naive"] and remote["retrieval"] == local["retrieval"]
+    compared = result["remote_vs_in_process"]
+    assert set(compared["by_level"]) == {"1", "2"}
+    assert all(v["aggregate_tokens_per_s"] > 0 for v in compared["by_level"].values())
+    assert Path(remote["plot"]).is_file() and remote["plot"] == local["plot"]  # one chart, both engines drawn
+
+
+def test_the_tables_show_the_remote_engine_beside_the_in_process_one(bench_run):
+    from rich.console import Console
+
+    result, _, base_url = bench_run
+    console = Console(file=io.StringIO(), width=200)
+    render_tables(result, console)
+    text = console.file.getvalue()
+    assert "concurrency sweep" in text and f"vs remote engine ({base_url}" in text and "remote tokens/s" in text
+
+
+def test_a_remote_engine_that_does_not_answer_stops_the_bench_before_anything_starts(tiny_shop_env, tmp_path):
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    options = BenchOptions(levels=(1,), server_env=tiny_shop_env, remote_env=remote_settings(url, {}), out=tmp_path)
+    with pytest.raises(BenchError, match=f"does not answer at {url}/models"):
+        run_bench(options)
+    assert list(tmp_path.iterdir()) == []  # no server started, no log written
+
+
+def test_remote_options_are_checked_before_anything_starts():
+    from typer.testing import CliRunner
+
+    from bot.cli.main import app
+
+    assert remote_settings("http://engine:8080/v1", parse_env(["remote_model=shop"], "--remote-env")) == {
+        "SHOPBOT_GENERATION": "remote",
+        "SHOPBOT_REMOTE_BASE_URL": "http://engine:8080/v1",
+        "SHOPBOT_REMOTE_MODEL": "shop",
+    }
+    with pytest.raises(BenchError, match="--remote 'engine:8080'"):
+        remote_settings("engine:8080", {})
+    with pytest.raises(BenchError, match="--remote-env 'remote_model'"):
+        parse_env(["remote_model"], "--remote-env")
+    alone = CliRunner().invoke(app, ["bench", "--remote-env", "remote_model=shop"])
+    assert alone.exit_code == 1 and "--remote too" in alone.output

@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bot.inference import int8_linear
-from bot.inference.int8_linear import Int8Linear, smoothing
+from bot.inference.kernels import int8_linear
+from bot.inference.kernels.int8_linear import Int8Linear, smoothing
 
 pytestmark = pytest.mark.skipif(not int8_linear.available(), reason="torch has no FBGEMM engine on this CPU (not x86)")
 

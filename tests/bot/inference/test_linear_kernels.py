@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bot.inference import int8_linear
-from bot.inference.linear_kernels import (
+from bot.inference.kernels import int8_linear
+from bot.inference.kernels.linear_kernels import (
     ATEN,
     INT8,
     KERNELS,

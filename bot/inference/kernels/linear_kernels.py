@@ -25,7 +25,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from bot.inference import int8_linear
+from bot.inference.kernels import int8_linear
 from bot.inference.precision import best_seconds
 
 AUTO, ATEN, ONEDNN, INT8 = "auto", "aten", "onednn", "int8"
