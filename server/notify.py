@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "shopbot_events"
 MAX_REASON_CHARS = 1000  # NOTIFY payloads must stay under 8000 bytes, and a character may take four
 APPLICATION_NAME = "shopbot-events"
+STATE, AGENT_MESSAGE = "state", "agent_message"  # a notification's kind: a conversation's new state, an agent's message
 
 
 def is_postgresql(database_url: str) -> bool:
@@ -99,9 +100,9 @@ class SharedEvents:
     def _payload(self, event: Event) -> dict | None:
         base = {"o": self.replica, "c": event.conversation_id}
         if isinstance(event, AgentMessage):
-            return {**base, "k": "agent_message", "m": event.message_id}
+            return {**base, "k": AGENT_MESSAGE, "m": event.message_id}
         if isinstance(event, HandoffEvent):
-            return {**base, "k": "handoff", "s": event.state, "r": (event.reason or "")[:MAX_REASON_CHARS] or None}
+            return {**base, "k": STATE, "s": event.state, "r": (event.reason or "")[:MAX_REASON_CHARS] or None}
         return None
 
     def _notify(self, payload: str) -> None:
@@ -174,10 +175,10 @@ class SharedEvents:
 
     async def _event(self, payload: dict) -> Event | None:
         cid = payload["c"]
-        if payload.get("k") == "handoff":
+        if payload.get("k") == STATE:
             self._states[cid] = payload["s"]
             return HandoffEvent(conversation_id=cid, state=payload["s"], reason=payload.get("r"))
-        if payload.get("k") == "agent_message":
+        if payload.get("k") == AGENT_MESSAGE:
             message = await asyncio.to_thread(self._agent_message, int(payload["m"]))
             if message is None or message.conversation_id != cid or message.message_id in self._delivered.get(cid, ()):
                 return None
