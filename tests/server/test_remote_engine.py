@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -25,7 +22,7 @@ import websockets
 from bot.inference.remote import RemoteConfig
 from retrieval.schema import MessageStatus
 from server.turns import ENGINE_UNAVAILABLE
-from tests.llama import free_port
+from tests.llama import free_port, silent_engine
 from tests.server.conftest import LiveServer, start_server, tiny_settings
 
 # answers long enough to be still streaming when a test stops them or kills the engine after the first delta
@@ -195,33 +192,6 @@ def test_the_engine_killed_mid_answer_gives_an_error_and_the_next_answer_works_o
 def engine_down(response: httpx.Response) -> bool:
     body = response.json()
     return response.status_code == 503 and body["model"] and body["index"] and body.get("engine") is False
-
-
-@contextmanager
-def silent_engine() -> Iterator[int]:
-    """Accepts connections and never answers: an engine stuck before its first token."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.1)
-    held: list[socket.socket] = []
-    done = threading.Event()
-
-    def accept() -> None:
-        while not done.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        done.set()
-        thread.join(2)
-        for conn in held:
-            conn.close()
-        listener.close()
 
 
 @pytest.mark.parametrize("engine", ["down", "slow"])

@@ -5,7 +5,6 @@ against a real llama.cpp server: tests/server/test_remote_engine.py."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from bot.inference.generator import GenerationStats, SamplingConfig
 from bot.inference.remote import EngineRefused, RemoteConfig, RemoteGenerator, local_tokenizer
 from bot.settings import Settings
 from tests.conftest import MODEL_CACHE
+from tests.llama import free_port, silent_engine
 
 MESSAGES = [{"role": "system", "content": "You help shoppers."}, {"role": "user", "content": "where is my order?"}]
 TOOL_CALL = ["<tool>", '{"name": "lookup_order",', ' "arguments": {"order_id": "1042"}}', "</tool>"]
@@ -156,41 +156,6 @@ def generator_for(base_url: str, tokenizer=None, sampling: SamplingConfig | None
         made.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def silent_server() -> Iterator[int]:
-    """Accepts connections and never answers: an engine stuck before its first token."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    held: list[socket.socket] = []
-    done = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.1)
-        while not done.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        done.set()
-        thread.join(2)
-        for conn in held:
-            conn.close()
-        listener.close()
-
-
 def test_the_answer_streams_piece_by_piece_and_a_tool_call_passes_through_unchanged(engine, tokenizer):
     engine.script = Script(pieces=TOOL_CALL)
     with generator_for(engine.base_url, tokenizer, model="my-model") as gen:
@@ -273,7 +238,7 @@ def test_an_engine_that_is_down_raises_engine_unavailable_after_the_retries(toke
 
 
 def test_an_engine_that_never_answers_raises_engine_unavailable_within_the_read_timeout(tokenizer):
-    with silent_server() as port, generator_for(f"http://127.0.0.1:{port}/v1", tokenizer, model="m") as gen:
+    with silent_engine() as port, generator_for(f"http://127.0.0.1:{port}/v1", tokenizer, model="m") as gen:
         started = time.monotonic()
         with pytest.raises(EngineUnavailable, match="did not answer within 1 s"):
             list(gen.stream(MESSAGES))
