@@ -29,7 +29,15 @@ from bot.assistant.answers import (
 from bot.assistant.conversations import Conversations
 from bot.assistant.events import Finished, Sources, Text, ToolCalled, TurnEvent
 from bot.assistant.grounding import Finding, Guard
-from bot.assistant.intents import POLICY_INTENTS, REFUSED_INTENTS, IntentRouter, Routing, rule_arguments, tool_for
+from bot.assistant.intents import (
+    ORDER_INTENTS,
+    POLICY_INTENTS,
+    REFUSED_INTENTS,
+    IntentRouter,
+    Routing,
+    rule_arguments,
+    tool_for,
+)
 from bot.assistant.prompt import FACT_KINDS, ORDERS, POLICIES, PRODUCTS, TurnContext, build_messages
 from bot.assistant.question import (
     Question,
@@ -74,6 +82,10 @@ FOLLOW_UP_ORDERS_READ = 20
 # A follow-up without a number ("and the delivery date?") carries the order it follows up on only when it asks
 # about an order at least this likely (the order intents together): "price of milk?" does not.
 FOLLOW_UP_ORDER_MASS = 0.3
+# A question the router reads as about an order, not surely, that names nothing of the shopper's ("when do I get a
+# tracking number for a parcel order?", "do you deliver on Sundays?") and reads this likely as a policy question
+# is answered from the policies: the shop's terms answer it, and no order record does.
+GENERAL_POLICY_SHARE = 0.2
 # Intents answered in their own words even where the message also reads as a follow-up, an order question or a
 # product's price (unless it names the product in full: "what would the Sharp Cheddar set me back?").
 ANSWERED_APART = REFUSED_INTENTS | POLICY_INTENTS
@@ -443,6 +455,8 @@ class ChatEngine:
         acted = routing.acted_on if routing is not None else None
         if routing is not None and acted is None and asks_to_have_done(text):
             acted = "beyond_powers"
+        elif routing is not None and acted is None and _asks_of_orders_in_general(routing, query):
+            acted = "policy"
         if acted in POLICY_INTENTS and not ctx.asked_orders and not asks_of_products(text, ctx.products):
             hits = self.retriever.search(query, POLICY_SENTENCES, POLICY_SENTENCES_READ, MIN_SENTENCE_SIMILARITY)
             contact = self.settings.support_contact
@@ -610,6 +624,17 @@ class ChatEngine:
                 "completion_tokens": reply.stats.completion_tokens,
             },
         }
+
+
+def _asks_of_orders_in_general(routing: Routing, text: str) -> bool:
+    """An order question in general words: the router leans to an order intent without acting on it, the policy
+    reading is `GENERAL_POLICY_SHARE` likely, and the message names no order and nothing of the shopper's."""
+    return (
+        routing.intent in ORDER_INTENTS
+        and routing.probabilities.get("policy", 0.0) >= GENERAL_POLICY_SHARE
+        and not speaks_of_their_own(text)
+        and not order_numbers(text)
+    )
 
 
 def _add_usage(total: GenerationStats, part: GenerationStats) -> None:

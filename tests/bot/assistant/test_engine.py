@@ -523,3 +523,12 @@ def test_a_follow_up_that_reads_like_something_else_alone_keeps_its_order(routed
     reply, _ = answer(engine, cid, "C1", follow_up)
     assert fact in reply.text and "policy" not in reply.text and "can't do that" not in reply.text
     assert counting.calls == 0
+
+
+def test_an_order_question_in_general_words_is_answered_from_the_policies_not_the_shoppers_orders(routed):
+    engine, counting = routed
+    general, _ = answer(engine, engine.start("C1"), "C1", "when do i actually get a tracking number for a parcel order")
+    assert general.text.startswith("From our Shipping policy") and counting.calls == 0
+    assert "1042" not in general.text and "1Z999AA10123456784" not in general.text
+    own, _ = answer(engine, engine.start("C1"), "C1", "when do i get the tracking number for my order")
+    assert not own.text.startswith("From our")
