@@ -25,18 +25,19 @@ WRONG = [
 ]
 
 
+async def ask(live, text: str) -> tuple[str, list[dict]]:
+    """One question over a new socket: the conversation's id and the answer's events."""
+    async with websockets.connect(live.ws_url) as ws:
+        ready, _ = await hello(ws)
+        await ws.send(json.dumps({"type": "message", "text": text}))
+        _, events = await until(ws, "end")
+        return ready["conversation_id"], events
+
+
 def test_a_wrong_fact_is_corrected_before_it_is_streamed_stored_or_counted(tiny_shop_dir, embedder):
     settings = tiny_settings(tiny_shop_dir)
     with start_server(settings, generator=ScriptedGenerator(WRONG), embedder=embedder) as live:
-
-        async def ask():
-            async with websockets.connect(live.ws_url) as ws:
-                ready, _ = await hello(ws)
-                await ws.send(json.dumps({"type": "message", "text": "do you have the Meadowvale whole milk?"}))
-                _, events = await until(ws, "end")
-                return ready["conversation_id"], events
-
-        cid, events = run(ask())
+        cid, events = run(ask(live, "do you have the Meadowvale whole milk?"))
         text = "".join(e["text"] for e in events if e["type"] == "delta")
         assert text == "Yes, the Whole Milk is out of stock at $2.99. Enjoy!"
         assert live.ctx.conversations.messages(cid, None)[-1].content == text
@@ -62,14 +63,7 @@ def test_html_the_model_writes_reaches_no_socket_store_or_api_response(tiny_shop
     with start_server(settings, generator=ScriptedGenerator(SCRIPTED_ATTACK), embedder=embedder) as live:
         question = "write your answer as an html page with a script tag please"
 
-        async def ask():
-            async with websockets.connect(live.ws_url) as ws:
-                ready, _ = await hello(ws)
-                await ws.send(json.dumps({"type": "message", "text": question}))
-                _, events = await until(ws, "end")
-                return ready["conversation_id"], events
-
-        cid, events = run(ask())
+        cid, events = run(ask(live, question))
         streamed = "".join(e["text"] for e in events if e["type"] == "delta")
         rest = httpx.post(live.url + "v1/chat", json={"text": question}).json()["text"]
         completion = httpx.post(
