@@ -61,7 +61,7 @@ from bot.assistant.subject import (
     resolve_products,
     tags_asked,
 )
-from bot.assistant.toolcall import MalformedCall, Shape, ToolFailure, call_complete, parse_call, shape_of, tool_help
+from bot.assistant.toolcall import MalformedCall, Reading, Shape, ToolFailure, answer_pieces, parse_call, tool_help
 from bot.assistant.tools.base import ToolError, ToolRegistry, ToolResult, ToolSession
 from bot.inference.generator import GenerationStats, Generator
 from bot.settings import Settings
@@ -556,26 +556,18 @@ class ChatEngine:
             stats = GenerationStats()
             guard = Guard(reply.context, self.internal_names)
             pieces = self.generator.stream(messages, max_new_tokens=turn.max_new_tokens, stats=stats)
-            held, shape = "", Shape.PENDING
+            reading = Reading()
             try:
-                for piece in pieces:
-                    if shape is Shape.ANSWER:
-                        if shown := guard.feed(piece):
-                            yield Text(shown)
-                        continue
-                    held += piece
-                    shape = shape_of(held)
-                    if shape is Shape.ANSWER and (shown := guard.feed(held)):
+                for text in answer_pieces(pieces, reading):
+                    if shown := guard.feed(text):
                         yield Text(shown)
-                    elif shape is Shape.CALL and call_complete(held):
-                        break
             finally:
                 close = getattr(pieces, "close", None)
                 if close is not None:
                     close()
                 _add_usage(reply.stats, stats)
-            if shape is not Shape.CALL:
-                rest = (guard.feed(held) if shape is Shape.PENDING else "") + guard.finish()
+            if reading.shape is not Shape.CALL:
+                rest = guard.finish()
                 reply.corrections += guard.corrections
                 if rest:
                     yield Text(rest)
@@ -585,7 +577,7 @@ class ChatEngine:
                 reply.stats.finish_reason = "stop"  # the answer is in fixed words and whole, whatever cut the call
                 yield Text(TOOL_FALLBACK_ANSWER)
                 return
-            name, result = self._run_call(turn.session, held)
+            name, result = self._run_call(turn.session, reading.held)
             turn.context.tool_results.append((name, result))
             sources = list(reply.sources)
             messages, reply.context = self._build(turn)

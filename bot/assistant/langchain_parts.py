@@ -25,7 +25,7 @@ from langchain_core.tools import BaseTool, StructuredTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict
 
-from bot.assistant.toolcall import MalformedCall, Shape, call_complete, parse_call, shape_of, tool_help
+from bot.assistant.toolcall import MalformedCall, Reading, Shape, answer_pieces, parse_call, tool_help
 from bot.assistant.tools import registered
 from bot.assistant.tools.base import Tool, ToolRegistry, ToolSession, ToolSpec
 from bot.inference.generator import GenerationStats, Generator
@@ -194,25 +194,15 @@ class ShopChatModel(BaseChatModel):
         if not specs:
             yield from pieces
             return
-        held, shape = "", Shape.PENDING
+        reading = Reading()
         try:
-            for piece in pieces:
-                if shape is Shape.ANSWER:
-                    yield piece
-                    continue
-                held += piece
-                shape = shape_of(held)
-                if shape is Shape.ANSWER:
-                    yield held
-                elif shape is Shape.CALL and call_complete(held):
-                    break
+            yield from answer_pieces(pieces, reading)
         finally:
             close = getattr(pieces, "close", None)
             if close is not None:
                 close()
-        if shape is Shape.PENDING and held:
-            yield held
-        elif shape is Shape.CALL:
+        held = reading.held
+        if reading.shape is Shape.CALL:
             call_id = f"call_{uuid.uuid4().hex[:24]}"
             try:
                 call = parse_call(held)

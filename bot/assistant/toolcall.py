@@ -9,6 +9,7 @@ ever streamed to a shopper (docs/tool-calls.md).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -48,6 +49,32 @@ def shape_of(text: str) -> Shape:
 
 def call_complete(text: str) -> bool:
     return TOOL_CLOSE in text
+
+
+@dataclass
+class Reading:
+    """What `answer_pieces` has read of a reply: the text held back, and whether it is a call."""
+
+    held: str = ""
+    shape: Shape = Shape.PENDING
+
+
+def answer_pieces(pieces: Iterable[str], reading: Reading) -> Iterator[str]:
+    """The reply's answer text as it streams: the first characters are held while they could still become
+    `<tool>`, then released at once; a reply that is a call yields nothing and stops at `</tool>`, the call
+    in `reading.held`. Closing `pieces` is the caller's."""
+    for piece in pieces:
+        if reading.shape is Shape.ANSWER:
+            yield piece
+            continue
+        reading.held += piece
+        reading.shape = shape_of(reading.held)
+        if reading.shape is Shape.ANSWER:
+            yield reading.held
+        elif reading.shape is Shape.CALL and call_complete(reading.held):
+            return
+    if reading.shape is Shape.PENDING and reading.held:
+        yield reading.held
 
 
 def parse_call(text: str) -> ToolCall:
