@@ -23,6 +23,8 @@ _STOCK = re.compile(
     re.IGNORECASE,
 )
 _DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
+# "in stock" as a claim, with whatever the model put in brackets after it ("in stock (out of stock)").
+_IN_STOCK = re.compile(r"(?<!out of )(?<!not )(?<!not yet )\bin stock\b(?:\s*\([^)\d]*\))?", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+")
 
 
@@ -135,6 +137,12 @@ def _sentence(sentence: str, facts: Facts) -> list[Finding]:
         elif stocks and count not in stocks:
             right = match.group(0).replace(str(count), str(stocks.pop())) if len(stocks) == 1 else None
             found.append(Finding("stock", match.group(0), f"not the stock of the {named[0][1]}", right))
+    stocks = {p[3] for p in named if p[3] is not None}
+    if stocks and all(s <= 0 for s in stocks) and not _STOCK.search(sentence):
+        for match in _IN_STOCK.finditer(sentence):
+            found.append(
+                Finding("stock", match.group(0), "said in stock of a product that is out of stock", "out of stock")
+            )
     orders = list(dict.fromkeys(_ORDER.findall(sentence)))
     own = [o for o in orders if o in facts.orders]
     for order in orders:

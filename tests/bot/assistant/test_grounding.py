@@ -60,6 +60,14 @@ def test_a_count_for_an_out_of_stock_product_or_the_wrong_count_is_found():
     assert kinds("The Oat Milk is in stock (30).") == [("stock", "in stock (30)")]
 
 
+def test_in_stock_said_of_an_out_of_stock_product_is_found_and_made_out_of_stock():
+    assert kinds("Yes, the Skim Milk is in stock (out of stock).") == [("stock", "in stock (out of stock)")]
+    assert kinds("Yes, the Skim Milk is in stock.") == [("stock", "in stock")]
+    assert kinds("Sorry, the Skim Milk is out of stock right now.") == []
+    assert kinds("The Skim Milk is not in stock.") == []
+    assert kinds("Yes, the Oat Milk is in stock.") == []
+
+
 def test_the_previous_orders_tracking_number_on_the_newest_order_is_found():
     found = kinds("Order 5302 is on its way, tracking number 1ZG7B4020264647640.")
     assert found == [("tracking", "1ZG7B4020264647640")]
