@@ -19,6 +19,7 @@ from typing import Any
 
 from adapters import phrasings as P
 from adapters import templates as T
+from adapters.policy_reader import QUESTIONS, load_questions
 from bot.assistant.answers import (
     INJECTION,
     OTHER_DATA,
@@ -415,14 +416,20 @@ class DataBuilder:
         """Training phrasings labelled with the tool they call (None: answer from the facts) and their intent,
         for `IntentRouter`; with the routing-only phrasings (complaints, requests the bot cannot carry out,
         more ways to ask for a person, a reorder or a policy), each also in a shopper's style
-        (`styled`). About one in `CALIBRATION_SHARE` rows, chosen by the text, is held apart for calibrating
+        (`styled`), and the policy reader's questions (adapters/policy_questions.jsonl: a question about the
+        terms is a policy question, a request to do what a sentence says how to do is one beyond the bot), fitted on
+        only: they ask about contacts, payment and deliveries in words close to a request for a person or an order
+        question, and held apart too they raised the handoff's threshold until "is there a human there" fetched
+        no one. About one in `CALIBRATION_SHARE` rows, chosen by the text, is held apart for calibrating
         the tools' thresholds."""
         rng = random.Random(seed)
         rows: dict[str, dict] = {}
 
-        def add(text: str, intent: str, tool: str | None) -> None:
-            split = CALIBRATION if zlib.crc32(text.lower().encode()) % CALIBRATION_SHARE == 0 else "fit"
-            rows.setdefault(text, {"text": text, "tool": tool, "intent": intent, "split": split})
+        def add(text: str, intent: str, tool: str | None, held: bool = True) -> None:
+            chosen = held and zlib.crc32(text.lower().encode()) % CALIBRATION_SHARE == 0
+            rows.setdefault(
+                text, {"text": text, "tool": tool, "intent": intent, "split": CALIBRATION if chosen else "fit"}
+            )
 
         for i in range(n_scenarios):
             sc = self.scenario(INTENTS[i % len(INTENTS)], T.TRAIN, rng, held_out=False)
@@ -435,6 +442,8 @@ class DataBuilder:
                 )
         for text in T.POLICY_QUESTIONS_TRAIN:
             add(text, "policy", None)
+        for question in load_questions(QUESTIONS):
+            add(question.text, "policy" if question.kind == "question" else "beyond_powers", None, held=False)
         for intent, texts in ROUTING_ONLY.items():
             for text in texts:
                 add(text, intent, TOOL_INTENTS.get(intent))

@@ -61,8 +61,16 @@ class Runtime:
         return load_embedder(self.settings.embedder)
 
     @cached_property
+    def policy_reader(self):
+        """The embedder with the policy reader folded in, where one is set and used (None: the plain one)."""
+        s = self.settings
+        return load_embedder(s.embedder, s.policy_reader) if s.use_policy_reader and s.policy_reader else None
+
+    @cached_property
     def retriever(self) -> Retriever:
-        return Retriever.open(self.store, self.embedder, self.settings.index_dir, progress=self.progress)
+        return Retriever.open(
+            self.store, self.embedder, self.settings.index_dir, progress=self.progress, policy_reader=self.policy_reader
+        )
 
     @cached_property
     def loaded_model(self):

@@ -27,6 +27,7 @@ from pydantic_settings import (
 SHIPPED_REORDER_MODEL = Path(__file__).parent / "reorder" / "shipped"
 SHIPPED_ADAPTER = Path(__file__).parent.parent / "adapters" / "demo"
 ROUTING_FILE = "routing.jsonl"  # written beside an adapter by `shopbot train lora`
+POLICY_READER_DIR = "policy_reader"  # written beside an adapter by `shopbot train reader`
 
 
 class Settings(BaseSettings):
@@ -81,6 +82,14 @@ class Settings(BaseSettings):
         None,
         description="JSONL of labelled phrasings the routing classifier is fitted on; None: routing.jsonl beside the "
         "adapter, if any.",
+    )
+    policy_reader: Path | None = Field(
+        None,
+        description="LoRA folder of the embedder tuned to find the policy sentence that answers a question "
+        "(shopbot train reader); None: policy_reader/ beside the adapter, if any.",
+    )
+    use_policy_reader: bool = Field(
+        True, description="Whether policy sentences are searched with the policy reader; false: the plain embedder."
     )
     max_tool_calls_per_turn: int = Field(
         2, ge=0, le=8, description="Tool calls the chat model may make in one turn at most, with model tool routing."
@@ -425,6 +434,9 @@ class Settings(BaseSettings):
             self.adapter_path = str(SHIPPED_ADAPTER)
         if self.routing_examples is None and self.adapter_path and (Path(self.adapter_path) / ROUTING_FILE).is_file():
             self.routing_examples = Path(self.adapter_path) / ROUTING_FILE
+        reader = Path(self.adapter_path) / POLICY_READER_DIR if self.adapter_path else None
+        if self.policy_reader is None and reader is not None and (reader / "adapter_config.json").is_file():
+            self.policy_reader = reader
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'shop.db'}"
         if self.index_dir is None:
@@ -462,6 +474,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "merge_adapter",
         "tool_routing",
         "routing_examples",
+        "policy_reader",
+        "use_policy_reader",
         "max_tool_calls_per_turn",
         "tool_modules",
         "attribute_answers",

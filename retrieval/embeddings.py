@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from functools import cached_property
@@ -11,6 +12,7 @@ from typing import Protocol
 import numpy as np
 
 BUNDLED_EMBEDDER = "all-MiniLM-L6-v2"
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
 
 
 class Embedder(Protocol):
@@ -36,19 +38,30 @@ def bundled_embedder_path() -> Path:
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model from a local folder; never reaches a model hub."""
+    """A sentence-transformers model from a local folder, with a LoRA adapter folded in where `adapter` names
+    one (a reader tuned to one task, adapters/policy_reader.py); never reaches a model hub."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, adapter: Path | None = None) -> None:
         if not Path(path).is_dir():
             raise FileNotFoundError(f"Embedder folder not found: {path}")
+        if adapter is not None and not (Path(adapter) / ADAPTER_WEIGHTS).is_file():
+            raise FileNotFoundError(f"Embedder adapter not found: {Path(adapter) / ADAPTER_WEIGHTS}")
         self.path = Path(path)
+        self.adapter = Path(adapter) if adapter is not None else None
 
     @cached_property
     def _model(self):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
-        return SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        if self.adapter is not None:
+            from peft import PeftModel
+
+            first = model[0]
+            first.model = PeftModel.from_pretrained(first.model, str(self.adapter)).merge_and_unload()
+            model.eval()
+        return model
 
     @property
     def dim(self) -> int:
@@ -58,6 +71,9 @@ class SentenceTransformerEmbedder:
     def fingerprint(self) -> str:
         weights = sorted(self.path.glob("*.safetensors")) + sorted(self.path.glob("*.bin"))
         stamp = ",".join(f"{w.name}:{w.stat().st_size}" for w in weights)
+        if self.adapter is not None:
+            digest = hashlib.sha256((self.adapter / ADAPTER_WEIGHTS).read_bytes()).hexdigest()[:16]
+            stamp += f"+lora:{digest}"
         return f"st:{self.path.name}:{stamp}"
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
@@ -85,8 +101,8 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vector.numpy(), dtype=np.float32)
 
 
-def load_embedder(name_or_path: str) -> Embedder:
-    """`all-MiniLM-L6-v2` means the bundled model; anything else is a local sentence-transformers folder."""
-    if name_or_path == BUNDLED_EMBEDDER:
-        return SentenceTransformerEmbedder(bundled_embedder_path())
-    return SentenceTransformerEmbedder(Path(name_or_path))
+def load_embedder(name_or_path: str, adapter: Path | None = None) -> Embedder:
+    """`all-MiniLM-L6-v2` means the bundled model; anything else is a local sentence-transformers folder.
+    `adapter`: a LoRA folder of that model to fold in."""
+    path = bundled_embedder_path() if name_or_path == BUNDLED_EMBEDDER else Path(name_or_path)
+    return SentenceTransformerEmbedder(path, adapter)

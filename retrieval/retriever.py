@@ -39,6 +39,8 @@ class Hit:
 class KindIndex:
     dense: VectorIndex
     lexical: LexicalIndex | None
+    # the embedder of a kind searched with its own (policy sentences with the policy reader); None: the retriever's
+    embedder: Embedder | None = None
 
 
 def fuse(rankings: list[list[SearchDoc]], weights: list[float]) -> list[Hit]:
@@ -66,7 +68,12 @@ class Retriever:
         self.lexical_weight = lexical_weight
         self._sentences: dict[tuple[str, int], SearchDoc] | None = None
         # one turn embeds its question for products, policies and tool routing: once, not three times
-        self.embed = lru_cache(maxsize=QUERY_VECTORS_CACHED)(self._embed)
+        self.embed = lru_cache(maxsize=QUERY_VECTORS_CACHED)(_vector_of(embedder))
+        self._embed_for = {
+            id(k.embedder): lru_cache(maxsize=QUERY_VECTORS_CACHED)(_vector_of(k.embedder))
+            for k in kinds.values()
+            if k.embedder is not None
+        }
 
     @classmethod
     def open(
@@ -77,8 +84,13 @@ class Retriever:
         *,
         lexical_weight: float = 1.0,
         progress: bool = False,
+        policy_reader: Embedder | None = None,
     ) -> Retriever:
-        """Load the saved indexes, rebuilding any whose data or embedder changed."""
+        """Load the saved indexes, rebuilding any whose data or embedder changed.
+
+        `policy_reader`: the embedder tuned to match shoppers' questions with the policy sentence that answers
+        them (adapters/policy_reader.py); with it, policy sentences are searched by it alone: BM25 fused in
+        lowered how often the answering sentence came first (measured in docs/benchmarks.md)."""
         kinds: dict[str, KindIndex] = {}
         policies = store.policies()
         for kind, docs in (
@@ -86,15 +98,11 @@ class Retriever:
             ("policies", policy_docs(policies)),
             (POLICY_SENTENCES, policy_sentence_docs(policies)),
         ):
-            dense, _ = load_or_build(index_dir / kind, docs, embedder, progress=progress)
-            kinds[kind] = KindIndex(dense, LexicalIndex(dense.docs) if lexical_weight > 0 else None)
+            own = policy_reader if kind == POLICY_SENTENCES else None
+            dense, _ = load_or_build(index_dir / kind, docs, own or embedder, progress=progress)
+            lexical = LexicalIndex(dense.docs) if lexical_weight > 0 and own is None else None
+            kinds[kind] = KindIndex(dense, lexical, own)
         return cls(embedder, kinds, lexical_weight)
-
-    def _embed(self, query: str):
-        """The query's vector (read-only: it is shared through the cache)."""
-        vector = self.embedder.embed([query])[0]
-        vector.setflags(write=False)
-        return vector
 
     def sentence_beside(self, doc: SearchDoc, step: int) -> SearchDoc | None:
         """The policy sentence `step` places from `doc`, where it is in the same section."""
@@ -118,7 +126,8 @@ class Retriever:
         """The top k; with `min_similarity`, only documents at least that close to the query (cosine),
         or found by BM25 through a word of their name, brand or category, or two words, while nothing is that
         close: "where is my order?" then brings no products.
-        `vector`: the query's embedding when the caller already has it."""
+        `vector`: the query's embedding by the retriever's embedder when the caller already has it (a kind searched
+        with its own embedder embeds the query itself)."""
         if k <= 0:
             return []
         return self._search_with_vector(query, self.embed(query) if vector is None else vector, kind, k, min_similarity)
@@ -131,6 +140,8 @@ class Retriever:
 
     def _search_with_vector(self, query: str, vector, kind: str, k: int, min_similarity: float = 0.0) -> list[Hit]:
         index = self.kinds[kind]
+        if index.embedder is not None:
+            vector = self._embed_for[id(index.embedder)](query)
         scored = index.dense.search(vector, max(k, CANDIDATES_PER_SCORER))
         dense = [d for d, sim in scored if sim >= min_similarity]
         if index.lexical is None:
@@ -146,3 +157,13 @@ class Retriever:
             ]
         weight = self.lexical_weight * LEXICAL_SHARE.get(kind, 1.0)
         return named_first(fuse([dense, lexical], [1.0, weight]), terms)[:k]
+
+
+def _vector_of(embedder: Embedder):
+    def vector(query: str):
+        """The query's vector (read-only: it is shared through a cache)."""
+        v = embedder.embed([query])[0]
+        v.setflags(write=False)
+        return v
+
+    return vector

@@ -206,10 +206,19 @@ def demo_store(demo_dir):
 
 
 @pytest.fixture(scope="session")
-def demo_retriever(demo_store, embedder, demo_dir):
+def policy_reader():
+    """The shipped policy reader (adapters/demo/policy_reader), as the server loads it."""
+    from bot.settings import POLICY_READER_DIR, SHIPPED_ADAPTER
+    from retrieval.embeddings import load_embedder
+
+    return load_embedder("all-MiniLM-L6-v2", SHIPPED_ADAPTER / POLICY_READER_DIR)
+
+
+@pytest.fixture(scope="session")
+def demo_retriever(demo_store, embedder, policy_reader, demo_dir):
     from retrieval.retriever import Retriever
 
-    return Retriever.open(demo_store, embedder, demo_dir / "index")
+    return Retriever.open(demo_store, embedder, demo_dir / "index", policy_reader=policy_reader)
 
 
 @pytest.fixture(scope="session")

@@ -99,6 +99,20 @@ def test_routing_learns_policy_questions_as_shoppers_ask_them(builder):
     assert not {q.lower() for q in T.POLICY_QUESTIONS_TRAIN} & evals
 
 
+def test_routing_learns_the_policy_readers_questions_as_policy_questions_and_requests_beyond_the_bot(builder):
+    from adapters.policy_reader import QUESTIONS, load_questions
+
+    rows = {r["text"]: r for r in builder.routing_examples(len(TRAIN_CYCLE), seed=0)}
+    questions = load_questions(QUESTIONS)
+    kinds = {q.kind for q in questions}
+    assert kinds == {"question", "request"}
+    wanted = {"question": "policy", "request": "beyond_powers"}
+    assert [
+        q.text for q in questions if rows[q.text]["intent"] != wanted[q.kind] and q.text not in T.POLICY_QUESTIONS_TRAIN
+    ] == []
+    assert {rows[q.text]["tool"] for q in questions} == {None}
+
+
 def test_routing_learns_every_route_in_shoppers_styles_and_holds_some_apart_for_calibration(builder):
     from adapters.data import CALIBRATION_SHARE, ROUTING_ONLY
 

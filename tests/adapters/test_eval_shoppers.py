@@ -11,6 +11,7 @@ from pathlib import Path
 from adapters import templates as T
 from adapters.data import ROUTING_ONLY
 from adapters.evaluate import load_cases
+from adapters.policy_reader import QUESTIONS, load_questions
 from bot.settings import PROJECT_ROOT
 
 CASES = PROJECT_ROOT / "adapters" / "eval_shoppers.jsonl"
@@ -26,6 +27,7 @@ def normal(text: str) -> str:
 def training_phrasings() -> list[str]:
     phrasings = [t for ts in T.TRAIN.values() for t in ts] + list(T.POLICY_QUESTIONS_TRAIN)
     phrasings += [t for ts in ROUTING_ONLY.values() for t in ts]
+    phrasings += [q.text for q in load_questions(QUESTIONS)]
     return sorted({normal(t) for t in phrasings if normal(t)})
 
 

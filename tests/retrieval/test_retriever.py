@@ -7,7 +7,8 @@ import pytest
 
 from retrieval.demo import RETRIEVAL_CASES
 from retrieval.evaluate import evaluate, load_cases, ranked_sources
-from retrieval.retriever import Retriever
+from retrieval.index import docs_fingerprint
+from retrieval.retriever import POLICY_SENTENCES, Retriever
 
 
 def test_recall_at_5_on_the_demo_case_file_is_at_least_0_85(demo_retriever):
@@ -112,3 +113,39 @@ def test_a_policy_sentences_neighbours_are_found_within_its_section_only(demo_re
         d for d in docs if d.source_id == paid.source_id and d.metadata["section"] == paid.metadata["section"]
     )
     assert demo_retriever.sentence_beside(first_of_section, -1) is None
+
+
+# Questions written for this test, apart from the reader's training questions, with words of the answering sentence.
+READER_CASES = [
+    ("if a tin of beans is still sealed how many days do i have to bring it back", "30 days"),
+    ("what time does the phone line close on saturdays", "Saturday and Sunday"),
+    ("how much is the express option", "$12.99"),
+    ("do you hang on to my card number", "last four digits"),
+    ("who picks the replacement if my yoghurt is gone", "Best match"),
+    ("the reset email never showed up what now", "spam"),
+    ("can the groceries be left outside if i'm at work", "Leave at door"),
+    ("how long until the refund lands in my bank", "5 to 7 business days"),
+]
+
+
+def test_the_policy_reader_finds_the_answering_sentence_more_often_than_the_plain_embedder(
+    demo_store, demo_retriever, embedder, tmp_path
+):
+    plain = Retriever.open(demo_store, embedder, tmp_path / "index")
+
+    def found(retriever):
+        firsts = [retriever.search(q, POLICY_SENTENCES, 1, 0.25) for q, _ in READER_CASES]
+        return sum(bool(h) and want in h[0].doc.metadata["sentence"] for h, (_, want) in zip(firsts, READER_CASES))
+
+    assert found(demo_retriever) >= 6 and found(demo_retriever) > found(plain)
+
+
+def test_policy_sentences_are_indexed_with_the_reader_and_everything_else_with_the_plain_embedder(
+    demo_retriever, embedder, policy_reader
+):
+    kinds = demo_retriever.kinds
+    products, sentences = kinds["products"].dense, kinds[POLICY_SENTENCES].dense
+    assert products.fingerprint == docs_fingerprint(products.docs, embedder)
+    assert sentences.fingerprint == docs_fingerprint(sentences.docs, policy_reader)
+    assert sentences.fingerprint != docs_fingerprint(sentences.docs, embedder)
+    assert kinds[POLICY_SENTENCES].lexical is None and kinds["policies"].lexical is not None
