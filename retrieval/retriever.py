@@ -33,6 +33,8 @@ LEXICAL_SHARE = {POLICY_SENTENCES: 0.5}
 class Hit:
     doc: SearchDoc
     score: float
+    # the dense scorer's cosine similarity to the query; None for a document only BM25 found
+    similarity: float | None = None
 
 
 @dataclass
@@ -143,9 +145,10 @@ class Retriever:
         if index.embedder is not None:
             vector = self._embed_for[id(index.embedder)](query)
         scored = index.dense.search(vector, max(k, CANDIDATES_PER_SCORER))
+        similarity = {d.id: float(sim) for d, sim in scored}
         dense = [d for d, sim in scored if sim >= min_similarity]
         if index.lexical is None:
-            return [Hit(d, 1.0 / (RRF_K + r + 1)) for r, d in enumerate(dense)][:k]
+            return [Hit(d, 1.0 / (RRF_K + r + 1), similarity[d.id]) for r, d in enumerate(dense)][:k]
         words = tokenize(query)
         lexical = [d for d, _ in index.lexical.search(words, CANDIDATES_PER_SCORER)]
         terms = set(words)
@@ -156,7 +159,8 @@ class Retriever:
                 d for d in lexical if d.id not in unscored and (d.kind != "product" or index.lexical.related(d, terms))
             ]
         weight = self.lexical_weight * LEXICAL_SHARE.get(kind, 1.0)
-        return named_first(fuse([dense, lexical], [1.0, weight]), terms)[:k]
+        ranked = named_first(fuse([dense, lexical], [1.0, weight]), terms)[:k]
+        return [Hit(h.doc, h.score, similarity.get(h.doc.id)) for h in ranked]
 
 
 def _vector_of(embedder: Embedder):

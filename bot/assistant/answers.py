@@ -41,17 +41,23 @@ INJECTION = (
 OTHER_DATA = "Sorry, I can't share other customers' information. I can only help with your own account."
 
 
-def policy_sentences(hits: Sequence[SearchDoc], beside: Beside | None = None) -> list[SearchDoc]:
-    """The best sentence and the next best from the same policy, in the policy's own order, each with the
-    sentence it leans on or that leans on it (`beside`: a sentence's neighbour in its section): "Otherwise a
-    $4.95 label is deducted" says nothing without the sentence before it."""
+def policy_sentences(
+    hits: Sequence[SearchDoc], beside: Beside | None = None, also: Sequence[SearchDoc] = ()
+) -> list[SearchDoc]:
+    """The best sentence and the next best from the same policy, in the policy's own order, then `also` (other
+    policies' sentences as close to the question as the best: "how long does a refund take?" is answered by
+    both the returns and the substitutions policy), each with the sentence it leans on or that leans on it
+    (`beside`: a sentence's neighbour in its section): "Otherwise a $4.95 label is deducted" says nothing
+    without the sentence before it."""
     if not hits:
         return []
     first = hits[0]
     chosen = [first] + [d for d in hits[1:] if d.source_id == first.source_id][: POLICY_SENTENCES_SHOWN - 1]
+    chosen += [d for d in also if d.source_id != first.source_id]
     if beside is not None:
         chosen += [n for d in list(chosen) for n in _leaning(d, beside) if n not in chosen]
-    return sorted(dict.fromkeys(chosen), key=lambda d: d.metadata.get("position", 0))
+    policies = list(dict.fromkeys(d.source_id for d in chosen))
+    return sorted(dict.fromkeys(chosen), key=lambda d: (policies.index(d.source_id), d.metadata.get("position", 0)))
 
 
 def _leaning(doc: SearchDoc, beside: Beside) -> list[SearchDoc]:
@@ -63,35 +69,42 @@ def _leaning(doc: SearchDoc, beside: Beside) -> list[SearchDoc]:
 
 
 def quoted(sentences: Sequence[SearchDoc]) -> str:
-    """ "From our Returns and Refunds policy: ..." (empty without sentences)."""
-    if not sentences:
-        return ""
-    title = sentences[0].metadata.get("policy_title") or sentences[0].title
-    body = " ".join(d.metadata.get("sentence", d.text) for d in sentences)
-    return f"From our {title} policy: {body}"
+    """ "From our Returns and Refunds policy: ..." for each policy quoted, in order (empty without sentences)."""
+    parts = []
+    for policy in dict.fromkeys(d.source_id for d in sentences):
+        own = [d for d in sentences if d.source_id == policy]
+        title = own[0].metadata.get("policy_title") or own[0].title
+        parts.append(f"From our {title} policy: " + " ".join(d.metadata.get("sentence", d.text) for d in own))
+    return " ".join(parts)
 
 
 def reach(contact: str) -> str:
     return f"You can also reach {contact.rstrip('.')}." if contact else ""
 
 
-def policy_answer(hits: Sequence[SearchDoc], contact: str = "", beside: Beside | None = None) -> str:
+def policy_answer(
+    hits: Sequence[SearchDoc], contact: str = "", beside: Beside | None = None, also: Sequence[SearchDoc] = ()
+) -> str:
     """A question about the shop's terms, answered with the sentences that answer it, then how to reach the
     shop's people where `contact` is given (the question asks how to)."""
-    chosen = policy_sentences(hits, beside)
+    chosen = policy_sentences(hits, beside, also)
     return " ".join(x for x in (quoted(chosen) or NO_POLICY, reach(contact), "" if chosen else OFFER_PERSON) if x)
 
 
-def complaint_answer(hits: Sequence[SearchDoc], contact: str = "", beside: Beside | None = None) -> str:
+def complaint_answer(
+    hits: Sequence[SearchDoc], contact: str = "", beside: Beside | None = None, also: Sequence[SearchDoc] = ()
+) -> str:
     """An apology, what the policy says to do about it (where a sentence is close enough), and a person here
     (`contact` is not added: the person is offered in the chat)."""
-    return " ".join(x for x in (APOLOGY, quoted(policy_sentences(hits, beside)), OFFER_PERSON) if x)
+    return " ".join(x for x in (APOLOGY, quoted(policy_sentences(hits, beside, also)), OFFER_PERSON) if x)
 
 
-def beyond_powers_answer(hits: Sequence[SearchDoc], contact: str = "", beside: Beside | None = None) -> str:
+def beyond_powers_answer(
+    hits: Sequence[SearchDoc], contact: str = "", beside: Beside | None = None, also: Sequence[SearchDoc] = ()
+) -> str:
     """A request only the shopper or a person can carry out: the policy's steps, how to reach the shop's
     people (`support_contact`), and a person offered here."""
-    chosen = policy_sentences(hits, beside)
+    chosen = policy_sentences(hits, beside, also)
     steps = f"{CANNOT_DO} {quoted(chosen)}" if chosen else "I can't do that from this chat."
     return " ".join(x for x in (steps, reach(contact), OFFER_PERSON) if x)
 

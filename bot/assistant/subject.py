@@ -29,7 +29,7 @@ from bot.assistant.question import (
 )
 from retrieval.lexical import naming, tokenize, uses_phrase
 from retrieval.schema import Product
-from retrieval.spelling import common_words, words_of
+from retrieval.spelling import WORD, common_words, words_of
 from retrieval.store import OrderView
 
 _PRICE = re.compile(
@@ -447,9 +447,26 @@ def names_nothing_sold(text: str, intent: str, words: ShopWords) -> bool:
         return False
     found = [w for w in words_of([text]) if len(w) >= 3 and "'" not in w]
     common = common_words()
+    if _names_a_kind_not_sold(text, words, common):
+        return True
     if any(_sold(w, words.catalog) and w not in common for w in found):
         return False
     return any(w not in words.talk and not _sold(w, words.catalog) for w in found)
+
+
+def _names_a_kind_not_sold(text: str, words: ShopWords, common: frozenset[str]) -> bool:
+    """A word the shop has never used, next to one of the catalog's: "lobster tails" where only the Happy Tails
+    dog food is sold, "miso paste" beside the tomato paste. A shopper's filler ("nah", "guys") stands beside
+    everyday words, not a catalog's."""
+    said = [w.lower() for w in WORD.findall(text)]
+
+    def unknown(w: str) -> bool:
+        return len(w) >= 3 and "'" not in w and w not in words.talk and w not in common and not _sold(w, words.catalog)
+
+    def catalogs(w: str) -> bool:
+        return len(w) >= 3 and w not in common and _sold(w, words.catalog)
+
+    return any(unknown(a) and catalogs(b) or catalogs(a) and unknown(b) for a, b in zip(said, said[1:]))
 
 
 def _sold(word: str, catalog: frozenset[str]) -> bool:

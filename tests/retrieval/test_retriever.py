@@ -149,3 +149,15 @@ def test_policy_sentences_are_indexed_with_the_reader_and_everything_else_with_t
     assert sentences.fingerprint == docs_fingerprint(sentences.docs, policy_reader)
     assert sentences.fingerprint != docs_fingerprint(sentences.docs, embedder)
     assert kinds[POLICY_SENTENCES].lexical is None and kinds["policies"].lexical is not None
+
+
+def test_each_hit_carries_its_cosine_similarity_to_the_query_by_the_embedder_that_indexed_it(
+    demo_retriever, embedder, policy_reader
+):
+    for kind, model, query in (
+        ("products", embedder, "oat milk"),
+        (POLICY_SENTENCES, policy_reader, "refund how long"),
+    ):
+        hits = demo_retriever.search(query, kind, 3)
+        wanted = model.embed([h.doc.text for h in hits]) @ model.embed([query])[0]
+        assert [round(h.similarity, 3) for h in hits] == [round(float(w), 3) for w in wanted]

@@ -37,6 +37,15 @@ def test_a_policy_answer_quotes_the_best_sentence_and_the_next_from_the_same_pol
     assert "Phone" not in answer and "a section" not in answer
 
 
+def test_another_policy_that_answers_as_well_is_quoted_after_the_first_each_policy_named():
+    answer = policy_answer([THIRTY_DAYS, PHONE, OPENED], also=[PHONE])
+    assert answer == (
+        "From our Returns and Refunds policy: You can return unopened items within 30 days of delivery for a full "
+        "refund. Opened items can only be returned if they are faulty or damaged. "
+        "From our Contact Us policy: Phone: 1-800-555-0142."
+    )
+
+
 def test_sentences_are_quoted_in_the_policys_own_order():
     assert [d.id for d in policy_sentences([OPENED, THIRTY_DAYS])] == ["returns.2", "returns.4"]
 

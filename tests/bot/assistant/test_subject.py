@@ -221,10 +221,22 @@ def test_asking_for_something_the_shop_has_nothing_of_is_known_as_such(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["do you have tzatziki?", "I'd like to browse soup", "any fresh durian?", "salmon fillets, any left?"],
+    ["do you have tzatziki?", "I'd like to browse soup", "any organic milk?", "salmon fillets, any left?"],
 )
 def test_a_question_with_a_word_the_catalog_uses_may_be_about_something_sold(text):
     assert not names_nothing_sold(text, "stock", WORDS)
+
+
+@pytest.mark.parametrize(
+    "text", ["basil pesto, got any?", "do you sell sockeye caviar", "rice flakes in stock?", "any fresh durian?"]
+)
+def test_a_word_the_shop_never_uses_next_to_one_of_its_catalogs_names_a_kind_it_does_not_sell(text):
+    """ "basil pesto" in a shop whose only basil is a tomato sauce's."""
+    assert names_nothing_sold(text, "stock", WORDS)
+
+
+def test_a_shoppers_filler_beside_everyday_words_is_not_read_as_a_product():
+    assert not names_nothing_sold("do u guys have tzatziki at the moment or nah", "stock", WORDS)
 
 
 def test_only_a_question_whether_something_is_sold_is_read_so():
