@@ -419,8 +419,8 @@ class DataBuilder:
         (`styled`), and the policy reader's questions (adapters/policy_questions.jsonl: a question about the
         terms is a policy question, a request to do what a sentence says how to do is one beyond the bot), fitted on
         only: they ask about contacts, payment and deliveries in words close to a request for a person or an order
-        question, and held apart too they raised the handoff's threshold until "is there a human there" fetched
-        no one. About one in `CALIBRATION_SHARE` rows, chosen by the text, is held apart for calibrating
+        question, and held apart too they set the handoff's threshold (0.6) above what "is there a human there"
+        then read as (0.58). About one in `CALIBRATION_SHARE` rows, chosen by the text, is held apart for calibrating
         the tools' thresholds."""
         rng = random.Random(seed)
         rows: dict[str, dict] = {}

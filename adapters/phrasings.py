@@ -442,6 +442,15 @@ OTHER: list[str] = [
     "alright, got it",
     "who built you, google?",
     "tell me a riddle",
+    # openers that ask for help with nothing named yet: the model asks what they need
+    "hi, can you help me with something?",
+    "i need a bit of help",
+    "could you help me out please",
+    "can I ask you something?",
+    "I have a question",
+    "are you able to help me?",
+    "help me please",
+    "got a minute to help me?",
 ]
 
 ORDER_HISTORY: list[str] = [

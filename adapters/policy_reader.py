@@ -162,3 +162,42 @@ def _batches(pairs: list[tuple[str, str]], size: int) -> Iterable[list[tuple[str
                 rest.append(pair)
         yield batch
         waiting = rest
+
+
+def evaluate_reader(retriever, cases, read: Callable[[str], str] = str) -> dict:
+    """How often the policy sentence a case expects is the one found first, and among those a policy answer
+    quotes (bot/assistant/answers.py), on the one-turn policy, complaint and beyond-the-bot cases whose expected
+    words some policy sentence holds. `read`: the engine's reading of a message (spelling)."""
+    from bot.assistant.answers import policy_sentences, policy_ties
+    from bot.assistant.engine import MIN_SENTENCE_SIMILARITY, POLICY_SENTENCES_READ
+    from bot.assistant.intents import POLICY_INTENTS
+    from retrieval.retriever import POLICY_SENTENCES
+
+    sentences = retriever.kinds[POLICY_SENTENCES].dense.docs
+    first = quoted = 0
+    scored, misses = [], []
+    for case in cases:
+        wanted = [w.lower() for w in case.expect_all + case.expect_any]
+        if case.intent not in POLICY_INTENTS or len(case.turns) != 1 or not wanted:
+            continue
+        if not any(_holds(d, wanted) for d in sentences):
+            continue
+        hits = retriever.search(read(case.turns[0]), POLICY_SENTENCES, POLICY_SENTENCES_READ, MIN_SENTENCE_SIMILARITY)
+        chosen = policy_sentences([h.doc for h in hits], retriever.sentence_beside, policy_ties(hits))
+        scored.append(case.id)
+        first += bool(hits) and _holds(hits[0].doc, wanted)
+        if any(_holds(d, wanted) for d in chosen):
+            quoted += 1
+        else:
+            misses.append({"id": case.id, "text": case.turns[0], "first": hits[0].doc.id if hits else None})
+    n = len(scored)
+    return {
+        "cases": n,
+        "found_first": round(first / n, 4) if n else None,
+        "quoted": round(quoted / n, 4) if n else None,
+        "misses": misses,
+    }
+
+
+def _holds(doc, words: list[str]) -> bool:
+    return any(w in doc.metadata.get("sentence", "").lower() for w in words)

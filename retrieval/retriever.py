@@ -106,6 +106,12 @@ class Retriever:
             kinds[kind] = KindIndex(dense, lexical, own)
         return cls(embedder, kinds, lexical_weight)
 
+    def forget_queries(self) -> None:
+        """Empty the query-vector caches (a benchmark times each search with its embedding)."""
+        self.embed.cache_clear()
+        for cached in self._embed_for.values():
+            cached.cache_clear()
+
     def sentence_beside(self, doc: SearchDoc, step: int) -> SearchDoc | None:
         """The policy sentence `step` places from `doc`, where it is in the same section."""
         if self._sentences is None:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 
 from bot.assistant.prompt import format_price, listing
 from retrieval.documents import SearchDoc
+from retrieval.retriever import Hit
 from retrieval.schema import Product
 from retrieval.store import OrderView
 
@@ -29,6 +30,10 @@ LEANS_BACK = re.compile(r"(Otherwise|However|But|This|That|These|Those|It|They|T
 Beside = Callable[[SearchDoc, int], SearchDoc | None]
 # Sentences quoted from the policy that answers: the best one, and the next best two from the same policy.
 POLICY_SENTENCES_SHOWN = 3
+# Another policy's sentence among the first `POLICY_TIES_READ` is quoted too where it is within this much (cosine)
+# of the best: two policies that both answer ("how long does a refund take?": returns and substitutions).
+POLICY_TIE = 0.05
+POLICY_TIES_READ = 3
 OFFER_PERSON = "Would you like me to connect you with a person from our team?"
 APOLOGY = "I'm sorry about that."
 CANNOT_DO = "I can't do that from this chat, but here is how:"
@@ -65,6 +70,21 @@ def _leaning(doc: SearchDoc, beside: Beside) -> list[SearchDoc]:
     return [
         *([after] if after is not None and LEANS_BACK.match(after.metadata.get("sentence", "")) else []),
         *([before] if before is not None and LEANS_BACK.match(doc.metadata.get("sentence", "")) else []),
+    ]
+
+
+def policy_ties(hits: Sequence[Hit]) -> list[SearchDoc]:
+    """Other policies' sentences among the first `POLICY_TIES_READ` hits after the best, as close to the question
+    as it within `POLICY_TIE` (cosine)."""
+    if not hits or hits[0].similarity is None:
+        return []
+    best = hits[0]
+    return [
+        h.doc
+        for h in hits[1 : POLICY_TIES_READ + 1]
+        if h.doc.source_id != best.doc.source_id
+        and h.similarity is not None
+        and h.similarity >= best.similarity - POLICY_TIE
     ]
 
 

@@ -24,6 +24,7 @@ from bot.assistant.answers import (
     not_your_order,
     order_answer,
     policy_answer,
+    policy_ties,
     product_answer,
 )
 from bot.assistant.conversations import Conversations
@@ -65,8 +66,7 @@ from bot.assistant.toolcall import MalformedCall, Reading, Shape, ToolFailure, a
 from bot.assistant.tools.base import ToolError, ToolRegistry, ToolResult, ToolSession
 from bot.inference.generator import GenerationStats, Generator
 from bot.settings import Settings
-from retrieval.documents import SearchDoc
-from retrieval.retriever import POLICY_SENTENCES, Hit, Retriever
+from retrieval.retriever import POLICY_SENTENCES, Retriever
 from retrieval.schema import MessageStatus, Product
 from retrieval.spelling import Speller, words_of
 from retrieval.store import OrderView, Store
@@ -74,10 +74,6 @@ from retrieval.store import OrderView, Store
 # Policy sentences read to pick the answering ones from, and how close (cosine) one must be to be quoted.
 POLICY_SENTENCES_READ = 6
 MIN_SENTENCE_SIMILARITY = 0.25
-# Another policy's sentence among the first `POLICY_TIES_READ` is quoted too where it is within this much (cosine)
-# of the best: two policies that both answer ("how long does a refund take?": returns and substitutions).
-POLICY_TIE = 0.05
-POLICY_TIES_READ = 3
 # How likely a complaint a message must read as for an answer in fixed words (a person fetched) to start
 # with an apology: a plain request for a person reads as one at 0.005 or less, "this bot is useless, you've
 # given me the same non answer three times" at 0.03 (the handoff takes most of the rest).
@@ -468,7 +464,7 @@ class ChatEngine:
             if acted == "policy" and not asks_how_to_reach(text):
                 contact = ""
             docs = [h.doc for h in hits]
-            answer = POLICY_ANSWERS[acted](docs, contact, self.retriever.sentence_beside, _ties(hits))
+            answer = POLICY_ANSWERS[acted](docs, contact, self.retriever.sentence_beside, policy_ties(hits))
             near = [n for d in docs for n in (self.retriever.sentence_beside(d, s) for s in (-1, 1)) if n is not None]
             ctx.policies = [d for d in dict.fromkeys(docs + near) if d.metadata.get("sentence", "") in answer]
             return answer
@@ -633,20 +629,6 @@ def _asks_of_orders_in_general(routing: Routing, text: str) -> bool:
         and not speaks_of_their_own(text)
         and not order_numbers(text)
     )
-
-
-def _ties(hits: list[Hit]) -> list[SearchDoc]:
-    """Other policies' sentences as close to the question as the best one, within `POLICY_TIE`."""
-    if not hits or hits[0].similarity is None:
-        return []
-    best = hits[0]
-    return [
-        h.doc
-        for h in hits[1 : POLICY_TIES_READ + 1]
-        if h.doc.source_id != best.doc.source_id
-        and h.similarity is not None
-        and h.similarity >= best.similarity - POLICY_TIE
-    ]
 
 
 def _add_usage(total: GenerationStats, part: GenerationStats) -> None:

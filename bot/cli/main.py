@@ -634,6 +634,37 @@ def bench_reorder(
     print(json.dumps(result))
 
 
+@eval_app.command("reader")
+def eval_reader(
+    cases: Annotated[Path, typer.Option(help="The answer evaluation's JSONL cases (intent, expected words).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result.")] = False,
+) -> None:
+    """Policy sentence search alone, with the policy reader and with the plain embedder: how often the sentence a
+    policy, complaint or beyond-the-bot case expects is found first, and quoted; no chat model."""
+    with _loading("Loading the shop's indexes and the policy reader…"):
+        from adapters.evaluate import load_cases
+        from adapters.policy_reader import evaluate_reader
+        from bot.assistant.engine import shop_speller
+        from bot.runtime import Runtime
+        from retrieval.retriever import Retriever
+
+        try:
+            loaded = load_cases(cases)
+        except (OSError, ValueError) as exc:
+            _fail(str(exc))
+        runtime = Runtime()
+        read = shop_speller(runtime.retriever, runtime.router).correct if runtime.settings.spelling else str
+        # the plain embedder's indexes in a folder of their own, so the server's are not rebuilt
+        plain = Retriever.open(runtime.store, runtime.embedder, runtime.settings.index_dir / "without-reader")
+    result = {"reader": evaluate_reader(runtime.retriever, loaded, read) if runtime.policy_reader else None}
+    result["plain"] = evaluate_reader(plain, loaded, read)
+    if not as_json:
+        for name, row in result.items():
+            if row is not None:
+                console.print(f"{name}: {row['cases']} cases, found first {row['found_first']}, quoted {row['quoted']}")
+    print(json.dumps(result))
+
+
 @eval_app.command("routing")
 def eval_routing(
     cases: Annotated[Path, typer.Option(help="The answer evaluation's JSONL cases (expect_tool, intent).")],

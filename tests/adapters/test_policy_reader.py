@@ -76,3 +76,20 @@ def test_a_trained_reader_is_saved_loads_with_its_own_fingerprint_and_moves_the_
 def test_a_missing_reader_folder_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="adapter_model.safetensors"):
         load_embedder("all-MiniLM-L6-v2", tmp_path)
+
+
+def test_the_reader_evaluation_scores_the_policy_cases_a_sentence_can_answer(demo_retriever):
+    from adapters.evaluate import AnswerCase
+    from adapters.policy_reader import evaluate_reader
+
+    def case(cid, text, words, intent="policy"):
+        return AnswerCase(id=cid, customer_id=None, turns=[text], expect_any=words, intent=intent)
+
+    cases = [
+        case("unopened", "if a tin of beans is still sealed how many days do i have to bring it back", ["30 days"]),
+        case("express", "how much is the express option", ["$12.99"]),
+        case("unanswerable", "do you price match", ["price match guarantee"]),
+        case("a product", "oat milk price", ["$3.49"], intent="price"),
+    ]
+    result = evaluate_reader(demo_retriever, cases)
+    assert result["cases"] == 2 and result["found_first"] == result["quoted"] == 1.0 and result["misses"] == []

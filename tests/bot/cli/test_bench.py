@@ -116,6 +116,7 @@ def test_a_tiny_bench_measures_every_section_against_a_real_server(bench_run):
         result["retrieval"]["queries"] == 3
         and result["retrieval"]["search_p95_ms"] >= result["retrieval"]["search_p50_ms"] > 0
     )
+    assert result["retrieval"]["policy_sentences_p95_ms"] >= result["retrieval"]["policy_sentences_p50_ms"] > 0
     assert result["reorder"]["recommend_p50_ms"] > 0
     server = result["server"]
     assert 0 < server["listening_s"] <= server["ready_s"] and server["peak_rss_mib"] > 100
