@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Sequence
 from functools import cached_property
@@ -101,8 +102,20 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vector.numpy(), dtype=np.float32)
 
 
+def embedder_path(name_or_path: str) -> Path:
+    """`all-MiniLM-L6-v2` means the bundled model; anything else is a local sentence-transformers folder."""
+    return bundled_embedder_path() if name_or_path == BUNDLED_EMBEDDER else Path(name_or_path)
+
+
 def load_embedder(name_or_path: str, adapter: Path | None = None) -> Embedder:
-    """`all-MiniLM-L6-v2` means the bundled model; anything else is a local sentence-transformers folder.
-    `adapter`: a LoRA folder of that model to fold in."""
-    path = bundled_embedder_path() if name_or_path == BUNDLED_EMBEDDER else Path(name_or_path)
-    return SentenceTransformerEmbedder(path, adapter)
+    """The embedder `embedder_path` names; `adapter`: a LoRA folder of that model to fold in, which must say it
+    was tuned for that model (its adapter_config.json's base_model_name_or_path)."""
+    if adapter is not None:
+        config = Path(adapter) / "adapter_config.json"
+        base = json.loads(config.read_text()).get("base_model_name_or_path") if config.is_file() else None
+        if base and base not in (name_or_path, str(embedder_path(name_or_path))):
+            raise ValueError(
+                f"{adapter} was tuned for the embedder {base!r}, not {name_or_path!r}: tune one for it with "
+                "`shopbot train reader`, or set use_policy_reader = false"
+            )
+    return SentenceTransformerEmbedder(embedder_path(name_or_path), adapter)

@@ -843,13 +843,13 @@ def train_reader(
 ) -> None:
     """Tune the policy reader: a LoRA of the embedder that finds the policy sentence answering a question.
 
-    About 2 minutes on 2 CPU cores for the demo shop's 565 questions; the server searches policy sentences with
+    About 3 minutes on 2 CPU cores for the demo shop's 565 questions; the server searches policy sentences with
     it from the next start (the sentence index is rebuilt then)."""
     with _loading("Loading the shop's policies…"):
         from adapters.policy_reader import QUESTIONS, ReaderConfig, load_questions, train_reader, training_pairs
         from bot.runtime import Runtime
         from bot.settings import POLICY_READER_DIR, SHIPPED_ADAPTER, Settings
-        from retrieval.embeddings import BUNDLED_EMBEDDER, bundled_embedder_path
+        from retrieval.embeddings import embedder_path
 
         runtime = Runtime(Settings(use_policy_reader=False))
         try:
@@ -857,10 +857,9 @@ def train_reader(
         except (OSError, ValueError) as exc:
             _fail(str(exc))
     name = runtime.settings.embedder
-    base = bundled_embedder_path() if name == BUNDLED_EMBEDDER else Path(name)
     out = out or SHIPPED_ADAPTER / POLICY_READER_DIR
     report = train_reader(
-        pairs, base, out, ReaderConfig(epochs=epochs), progress=lambda line: console.print(line), base_name=name
+        pairs, embedder_path(name), out, ReaderConfig(epochs=epochs), progress=console.print, base_name=name
     )
     console.print(f"policy reader saved to {out}")
     print(json.dumps(report))

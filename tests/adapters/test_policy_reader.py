@@ -93,3 +93,15 @@ def test_the_reader_evaluation_scores_the_policy_cases_a_sentence_can_answer(dem
     ]
     result = evaluate_reader(demo_retriever, cases)
     assert result["cases"] == 2 and result["found_first"] == result["quoted"] == 1.0 and result["misses"] == []
+
+
+def test_a_reader_tuned_for_another_embedder_is_refused_naming_both(tmp_path):
+    from bot.settings import POLICY_READER_DIR, SHIPPED_ADAPTER
+
+    shipped = SHIPPED_ADAPTER / POLICY_READER_DIR
+    (tmp_path / "adapter_config.json").write_text(
+        (shipped / "adapter_config.json").read_text().replace('"all-MiniLM-L6-v2"', '"all-mpnet-base-v2"')
+    )
+    (tmp_path / "adapter_model.safetensors").write_bytes((shipped / "adapter_model.safetensors").read_bytes())
+    with pytest.raises(ValueError, match="tuned for the embedder 'all-mpnet-base-v2', not 'all-MiniLM-L6-v2'"):
+        load_embedder("all-MiniLM-L6-v2", tmp_path)
