@@ -92,7 +92,8 @@ def train_reader(
     """Tune a LoRA of the embedder at `embedder_path` on `pairs` and save it to `out` (adapter_config.json,
     adapter_model.safetensors and reader_report.json); `base_name` is what the adapter's config records as its
     base (the `embedder` setting; default: the folder). Two questions of one sentence are never each other's
-    wrong answers: a batch holds one question per sentence."""
+    wrong answers: a batch holds one question per sentence. The loop is written out because sentence-transformers'
+    trainer needs the `datasets` package, which nothing else here does."""
     import torch
     from peft import LoraConfig, get_peft_model
     from sentence_transformers import SentenceTransformer
