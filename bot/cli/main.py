@@ -634,6 +634,21 @@ def bench_reorder(
     print(json.dumps(result))
 
 
+def _cases_with_reading(cases: Path):
+    """The case file's cases, the runtime on defaults, and the engine's reading of a message (spelling)."""
+    from adapters.evaluate import load_cases
+    from bot.assistant.engine import shop_speller
+    from bot.runtime import Runtime
+
+    try:
+        loaded = load_cases(cases)
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+    runtime = Runtime()
+    read = shop_speller(runtime.retriever, runtime.router).correct if runtime.settings.spelling else str
+    return loaded, runtime, read
+
+
 @eval_app.command("reader")
 def eval_reader(
     cases: Annotated[Path, typer.Option(help="The answer evaluation's JSONL cases (intent, expected words).")],
@@ -642,18 +657,10 @@ def eval_reader(
     """Policy sentence search alone, with the policy reader and with the plain embedder: how often the sentence a
     policy, complaint or beyond-the-bot case expects is found first, and quoted; no chat model."""
     with _loading("Loading the shop's indexes and the policy reader…"):
-        from adapters.evaluate import load_cases
         from adapters.policy_reader import evaluate_reader
-        from bot.assistant.engine import shop_speller
-        from bot.runtime import Runtime
         from retrieval.retriever import Retriever
 
-        try:
-            loaded = load_cases(cases)
-        except (OSError, ValueError) as exc:
-            _fail(str(exc))
-        runtime = Runtime()
-        read = shop_speller(runtime.retriever, runtime.router).correct if runtime.settings.spelling else str
+        loaded, runtime, read = _cases_with_reading(cases)
         # the plain embedder's indexes in a folder of their own, so the server's are not rebuilt
         plain = Retriever.open(runtime.store, runtime.embedder, runtime.settings.index_dir / "without-reader")
     result = {"reader": evaluate_reader(runtime.retriever, loaded, read) if runtime.policy_reader else None}
@@ -672,18 +679,9 @@ def eval_routing(
 ) -> None:
     """The router alone: route accuracy by route with a confusion table, and intent accuracy; no model."""
     with _loading("Loading the shop's indexes and the router…"):
-        from adapters.evaluate import load_cases
         from adapters.routing_eval import evaluate_routing
 
-        try:
-            loaded = load_cases(cases)
-        except (OSError, ValueError) as exc:
-            _fail(str(exc))
-        from bot.assistant.engine import shop_speller
-        from bot.runtime import Runtime
-
-        runtime = Runtime()
-        read = shop_speller(runtime.retriever, runtime.router).correct if runtime.settings.spelling else str
+        loaded, runtime, read = _cases_with_reading(cases)
     result = evaluate_routing(runtime.router, loaded, read)
     if not as_json:
         routes = result["routes"]
