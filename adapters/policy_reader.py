@@ -169,8 +169,8 @@ def evaluate_reader(retriever, cases, read: Callable[[str], str] = str) -> dict:
     """How often the policy sentence a case expects is the one found first, and among those a policy answer
     quotes (bot/assistant/answers.py), on the one-turn policy, complaint and beyond-the-bot cases whose expected
     words some policy sentence holds. `read`: the engine's reading of a message (spelling)."""
-    from bot.assistant.answers import policy_sentences, policy_ties
-    from bot.assistant.engine import MIN_SENTENCE_SIMILARITY, POLICY_SENTENCES_READ
+    from bot.assistant.answers import policy_sentences
+    from bot.assistant.engine import policy_search
     from bot.assistant.intents import POLICY_INTENTS
     from retrieval.retriever import POLICY_SENTENCES
 
@@ -183,8 +183,9 @@ def evaluate_reader(retriever, cases, read: Callable[[str], str] = str) -> dict:
             continue
         if not any(_holds(d, wanted) for d in sentences):
             continue
-        hits = retriever.search(read(case.turns[0]), POLICY_SENTENCES, POLICY_SENTENCES_READ, MIN_SENTENCE_SIMILARITY)
-        chosen = policy_sentences([h.doc for h in hits], retriever.sentence_beside, policy_ties(hits))
+        text = read(case.turns[0])
+        hits, also = policy_search(retriever, text, text)
+        chosen = policy_sentences([h.doc for h in hits], retriever.sentence_beside, also)
         scored.append(case.id)
         first += bool(hits) and _holds(hits[0].doc, wanted)
         if any(_holds(d, wanted) for d in chosen):

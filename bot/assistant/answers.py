@@ -51,14 +51,15 @@ def policy_sentences(
 ) -> list[SearchDoc]:
     """The best sentence and the next best from the same policy, in the policy's own order, then `also` (other
     policies' sentences as close to the question as the best: "how long does a refund take?" is answered by
-    both the returns and the substitutions policy), each with the sentence it leans on or that leans on it
+    both the returns and the substitutions policy; the answer to each question of a message asking two), each
+    with the sentence it leans on or that leans on it
     (`beside`: a sentence's neighbour in its section): "Otherwise a $4.95 label is deducted" says nothing
     without the sentence before it."""
     if not hits:
         return []
     first = hits[0]
     chosen = [first] + [d for d in hits[1:] if d.source_id == first.source_id][: POLICY_SENTENCES_SHOWN - 1]
-    chosen += [d for d in also if d.source_id != first.source_id]
+    chosen += [d for d in also if d not in chosen]
     if beside is not None:
         chosen += [n for d in list(chosen) for n in _leaning(d, beside) if n not in chosen]
     policies = list(dict.fromkeys(d.source_id for d in chosen))

@@ -47,6 +47,7 @@ from bot.assistant.question import (
     asks_to_have_done,
     numbers_asked,
     order_numbers,
+    question_parts,
     search_query,
     speaks_of_their_own,
     subject_orders,
@@ -66,7 +67,8 @@ from bot.assistant.toolcall import MalformedCall, Reading, Shape, ToolFailure, a
 from bot.assistant.tools.base import ToolError, ToolRegistry, ToolResult, ToolSession
 from bot.inference.generator import GenerationStats, Generator
 from bot.settings import Settings
-from retrieval.retriever import POLICY_SENTENCES, Retriever
+from retrieval.documents import SearchDoc
+from retrieval.retriever import POLICY_SENTENCES, Hit, Retriever
 from retrieval.schema import MessageStatus, Product
 from retrieval.spelling import Speller, words_of
 from retrieval.store import OrderView, Store
@@ -459,12 +461,12 @@ class ChatEngine:
         elif routing is not None and acted is None and _asks_of_orders_in_general(routing, query):
             acted = "policy"
         if acted in POLICY_INTENTS and not ctx.asked_orders and not asks_of_products(text, ctx.products):
-            hits = self.retriever.search(query, POLICY_SENTENCES, POLICY_SENTENCES_READ, MIN_SENTENCE_SIMILARITY)
+            hits, also = policy_search(self.retriever, query, text)
             contact = self.settings.support_contact
             if acted == "policy" and not asks_how_to_reach(text):
                 contact = ""
             docs = [h.doc for h in hits]
-            answer = POLICY_ANSWERS[acted](docs, contact, self.retriever.sentence_beside, policy_ties(hits))
+            answer = POLICY_ANSWERS[acted](docs, contact, self.retriever.sentence_beside, also)
             near = [n for d in docs for n in (self.retriever.sentence_beside(d, s) for s in (-1, 1)) if n is not None]
             ctx.policies = [d for d in dict.fromkeys(docs + near) if d.metadata.get("sentence", "") in answer]
             return answer
@@ -617,6 +619,19 @@ class ChatEngine:
                 "completion_tokens": reply.stats.completion_tokens,
             },
         }
+
+
+def policy_search(retriever: Retriever, query: str, text: str) -> tuple[list[Hit], list[SearchDoc]]:
+    """The policy sentences nearest `query` (the message, or a follow-up with the message before it), and
+    those quoted beside the best one's policy: another policy's as close (`policy_ties`), and, for a message
+    asking two things (`question_parts`), each part's best sentence ("how late can I add things, and where
+    do I do that?" is answered by two sentences that neither question finds alone)."""
+    hits = retriever.search(query, POLICY_SENTENCES, POLICY_SENTENCES_READ, MIN_SENTENCE_SIMILARITY)
+    also = policy_ties(hits)
+    for part in question_parts(text):
+        best = retriever.search(part, POLICY_SENTENCES, 1, MIN_SENTENCE_SIMILARITY)
+        also += [best[0].doc] if best else []
+    return hits, list(dict.fromkeys(also))
 
 
 def _asks_of_orders_in_general(routing: Routing, text: str) -> bool:

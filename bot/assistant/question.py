@@ -122,6 +122,22 @@ def subject_orders(text: str, history: list[dict[str, str]]) -> str:
     return f"{named} {text}" if named else text
 
 
+# Where a message asking two things splits: after a question mark, or at ", and" / "and" before a question word.
+_PARTS = re.compile(
+    r"\?\s*|[,;]?\s+and\s+(?=(?:what|how|when|where|which|who|why|do|does|is|are|can|will|would|should)\b)",
+    re.IGNORECASE,
+)
+QUESTION_PART_MIN_WORDS = 3
+
+
+def question_parts(text: str) -> list[str]:
+    """The questions of a message that asks two or more ("do you take back gift cards? and what about final
+    sale items?"); empty for a message that asks one."""
+    parts = [p.strip(" ,.;") for p in _PARTS.split(text)]
+    parts = [p for p in parts if len(p.split()) >= QUESTION_PART_MIN_WORDS]
+    return parts if len(parts) >= 2 else []
+
+
 _REACH = re.compile(
     r"\b(phone|call|ring|e-?mail|contact|reach|get hold|get in touch|helpline|hotline|number for)\b", re.IGNORECASE
 )

@@ -104,3 +104,8 @@ def test_a_request_beyond_the_bot_says_how_to_reach_the_shops_people_where_the_s
     answer = beyond_powers_answer([THIRTY_DAYS], "our team on 1-800-555-0142")
     assert "You can also reach our team on 1-800-555-0142." in answer and answer.endswith(OFFER_PERSON)
     assert "reach" not in beyond_powers_answer([THIRTY_DAYS], "")
+
+
+def test_the_answer_to_each_question_of_a_message_asking_two_is_quoted_once():
+    chosen = policy_sentences([THIRTY_DAYS, PHONE], also=[OPENED, THIRTY_DAYS])
+    assert [d.id for d in chosen] == ["returns.2", "returns.4"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.assistant.question import asks_how_to_reach, asks_to_have_done
+from bot.assistant.question import asks_how_to_reach, asks_to_have_done, question_parts
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,19 @@ def test_a_question_about_an_order_or_a_deed_about_nothing_of_the_shops_is_not(t
 def test_a_question_asking_how_to_reach_the_shop_is_known_by_its_words():
     assert asks_how_to_reach("support email?") and asks_how_to_reach("what number do I ring to call you")
     assert not asks_how_to_reach("how long do refunds take?")
+
+
+def test_a_message_asking_two_things_is_split_into_its_questions():
+    assert question_parts("is there a fee for late returns? and who pays the postage") == [
+        "is there a fee for late returns",
+        "and who pays the postage",
+    ]
+    assert question_parts("how long is the courier window, and when do I get a text") == [
+        "how long is the courier window",
+        "when do I get a text",
+    ]
+
+
+@pytest.mark.parametrize("text", ["return window?", "bread and milk please", "can I pay by card and PayPal?"])
+def test_a_message_asking_one_thing_has_no_parts(text):
+    assert question_parts(text) == []
