@@ -467,8 +467,9 @@ class ChatEngine:
                 contact = ""
             docs = [h.doc for h in hits]
             answer = POLICY_ANSWERS[acted](docs, contact, self.retriever.sentence_beside, also)
-            near = [n for d in docs for n in (self.retriever.sentence_beside(d, s) for s in (-1, 1)) if n is not None]
-            ctx.policies = [d for d in dict.fromkeys(docs + near) if d.metadata.get("sentence", "") in answer]
+            quoted = docs + also
+            near = [n for d in quoted for n in (self.retriever.sentence_beside(d, s) for s in (-1, 1)) if n is not None]
+            ctx.policies = [d for d in dict.fromkeys(quoted + near) if d.metadata.get("sentence", "") in answer]
             return answer
         return None
 

@@ -539,6 +539,14 @@ def test_a_question_the_router_reads_as_most_likely_a_policy_one_but_not_surely_
     assert "1042" not in reply.text
 
 
+def test_a_policy_question_asking_two_things_quotes_both_answers_and_cites_both_policies(routed):
+    engine, counting = routed
+    text = "how many days have i got to send back unopened pasta? and what does delivery cost under 50 dollars"
+    reply, _ = answer(engine, engine.start(None), None, text)
+    assert "30 days" in reply.text and "$4.99" in reply.text and counting.calls == 0
+    assert {s["id"] for s in reply.sources if s["type"] == "policy"} == {"returns", "shipping"}
+
+
 def test_an_order_question_in_general_words_is_answered_from_the_policies_not_the_shoppers_orders(routed):
     engine, counting = routed
     general, _ = answer(engine, engine.start("C1"), "C1", "when do i actually get a tracking number for a parcel order")
